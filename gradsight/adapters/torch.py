@@ -1,0 +1,393 @@
+"""PyTorch adapter: watches training through PyTorch's own global hooks.
+
+- optimizer step pre/post hooks (``torch.optim.optimizer.register_optimizer_step_*_hook``):
+  gradients before the update, the update itself, weights after it;
+- a global module forward hook, registered only for the steps that are recorded (any global
+  hook sends every module call down PyTorch's slower hook path, so it is off otherwise);
+- one wrapper of ``torch.autograd.backward``, the single entry of ``loss.backward()``, to see
+  the loss; PyTorch has no global hook that does.
+
+Nothing here changes a tensor the training uses, consumes random numbers, or reads a value
+back to the host during a step: statistics are device tensors shipped by ``Batch``.
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import torch
+from torch import nn
+from torch.optim.optimizer import (
+    register_optimizer_step_post_hook,
+    register_optimizer_step_pre_hook,
+)
+
+from ..core.recorder import LOSS_ROLE, Recorder
+from . import torch_stats as ts
+from .torch_layout import (
+    Layout,
+    activation_kind,
+    is_watched_module,
+    optimizer_params,
+    resolve_layout,
+    roots_among,
+)
+
+DEAD_WINDOW = 5  # recorded steps over which a unit must never fire to count as dead
+MAX_BUFFERED_LOSSES = 1024  # ship losses at least this often between recorded steps
+
+
+@dataclass
+class _OptState:
+    index: int
+    before: list[torch.Tensor] | None = None
+    names: list[str] = field(default_factory=list)
+    params: list[torch.Tensor] = field(default_factory=list)
+
+
+@dataclass
+class _ActAcc:
+    module: "weakref.ref[nn.Module]"
+    family: str | None
+    total: torch.Tensor | None = None
+    calls: int = 0
+    active: torch.Tensor | None = None
+
+
+class TorchWatcher:
+    """Records one or all models/optimizers of a process into a ``Recorder``.
+
+    ``model``/``optimizer`` restrict watching to those (the ``gradsight.watch`` API); without
+    them every optimizer that steps is watched (``gradsight run``).
+    """
+
+    def __init__(
+        self,
+        recorder: Recorder,
+        model: nn.Module | None = None,
+        optimizer: torch.optim.Optimizer | None = None,
+        namespace: Callable[[], Mapping[str, Any]] | None = None,
+    ) -> None:
+        self.recorder = recorder
+        self.step = 0
+        self._model = model
+        self._only_optimizer = optimizer
+        self._namespace = namespace or (lambda: {})
+        self._opts: "weakref.WeakKeyDictionary[torch.optim.Optimizer, _OptState]" = (
+            weakref.WeakKeyDictionary()
+        )
+        self._clock: "weakref.ref[torch.optim.Optimizer] | None" = None
+        self._seen: dict[int, weakref.ref[nn.Module]] = {}  # modules run forward, in order
+        self._layout = Layout()
+        self._acts: dict[int, _ActAcc] = {}
+        self._window: dict[str, tuple[torch.Tensor, int]] = {}
+        self._flow: dict[int, tuple[weakref.ref[torch.Tensor], int]] = {}
+        self._edges: dict[int, set[int]] = {}  # id(consumer module) -> ids of producers
+        self._losses: list[torch.Tensor] = []
+        self._step_losses: list[tuple[int, torch.Tensor]] = []
+        self._handles: list[Any] = []
+        self._forward_handle: Any = None
+        self._original_backward: Callable[..., Any] | None = None
+        self._active = False
+        self._pending_batch: ts.Batch | None = None
+        self._model_modules: set[int] = set()
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def start(self) -> "TorchWatcher":
+        self._handles = [
+            register_optimizer_step_pre_hook(self._pre_step),
+            register_optimizer_step_post_hook(self._post_step),
+        ]
+        self._original_backward = torch.autograd.backward
+        torch.autograd.backward = self._backward  # type: ignore[assignment]
+        self._active = True
+        if self._model is not None:
+            self._model_modules = {id(m) for m in self._model.modules()}
+            if self._only_optimizer is not None:
+                self._state(self._only_optimizer)
+                self._relayout()
+        self._set_forward_hook(True)
+        return self
+
+    def stop(self) -> None:
+        """Remove every hook and ship what was measured; safe to call twice."""
+        if not self._active:
+            return
+        self._active = False
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
+        self._set_forward_hook(False)
+        if torch.autograd.backward == self._backward:
+            torch.autograd.backward = self._original_backward  # type: ignore[assignment]
+        if self._losses:  # a backward after the last step (or with no step at all)
+            self._step_losses.append((self.step, self._mean_loss()))
+        batch = ts.Batch()
+        self._add_losses(batch)
+        batch.submit(self.recorder)
+
+    @property
+    def framework(self) -> str:
+        return "torch"
+
+    # -- hooks ----------------------------------------------------------------------------
+    def _backward(self, tensors: Any, *args: Any, **kwargs: Any) -> Any:
+        if self._active and isinstance(tensors, torch.Tensor) and tensors.numel() == 1:
+            if tensors.is_floating_point():
+                self._losses.append(tensors.detach().reshape(()))
+        return self._original_backward(tensors, *args, **kwargs)  # type: ignore[misc]
+
+    def _set_forward_hook(self, on: bool) -> None:
+        if on and self._forward_handle is None:
+            self._forward_handle = nn.modules.module.register_module_forward_hook(self._forward)
+        elif not on and self._forward_handle is not None:
+            self._forward_handle.remove()
+            self._forward_handle = None
+
+    def _forward(self, module: nn.Module, inputs: Any, output: Any) -> None:
+        if not torch.is_grad_enabled():
+            return  # evaluation passes are not training
+        key = id(module)
+        if key not in self._seen:
+            self._seen[key] = weakref.ref(module)
+        if not is_watched_module(module) or not self.recorder.wants(self.step):
+            return
+        if self._model is not None and key not in self._model_modules:
+            return
+        if inputs and isinstance(inputs[0], torch.Tensor):
+            producer = self._flow.get(id(inputs[0]))
+            if producer is not None and producer[0]() is inputs[0]:
+                self._edges.setdefault(key, set()).add(producer[1])
+        if not isinstance(output, torch.Tensor) or not output.is_floating_point():
+            return
+        self._flow[id(output)] = (weakref.ref(output), key)
+        acc = self._acts.get(key)
+        if acc is None:
+            kind = activation_kind(module)
+            acc = self._acts[key] = _ActAcc(weakref.ref(module), kind)
+        vector = ts.activation_vector(output, acc.family)
+        acc.total = vector if acc.total is None else acc.total + vector
+        acc.calls += 1
+        if acc.family == "relu":
+            units = ts.active_units(output)
+            acc.active = units if acc.active is None or acc.active.shape != units.shape else (
+                acc.active | units
+            )
+
+    def _pre_step(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
+        state = self._state(optimizer)
+        if state is None:
+            return
+        if self._layout_stale():
+            self._relayout()
+            state = self._opts[optimizer]
+        if not self.recorder.wants(self.step):
+            return
+        with torch.no_grad():
+            state.before = torch._foreach_mul(state.params, 1.0) if state.params else []
+            batch = self._pending_batch = self._pending_batch or ts.Batch()
+            self._add_gradients(batch, state.names, state.params)
+            if self._is_clock(optimizer):
+                orphans = [
+                    (n, p) for n, p in self._layout.params.items()
+                    if id(p) not in self._layout.optimized
+                ]
+                self._add_gradients(batch, [n for n, _ in orphans], [p for _, p in orphans])
+
+    def _post_step(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
+        state = self._opts.get(optimizer) if self._accepts(optimizer) else None
+        if state is None:
+            return
+        clock = self._is_clock(optimizer)
+        if state.before is not None and self._pending_batch is not None:
+            with torch.no_grad():
+                self._add_updates(self._pending_batch, state)
+            state.before = None
+        if not clock:
+            return
+        if self._losses:
+            self._step_losses.append((self.step, self._mean_loss()))
+        recorded = self.recorder.wants(self.step)
+        if recorded:
+            batch = self._pending_batch or ts.Batch()
+            self._add_activations(batch)
+            self._add_losses(batch)
+            batch.submit(self.recorder)
+            self._pending_batch = None
+            self._flow.clear()
+        elif len(self._step_losses) >= MAX_BUFFERED_LOSSES:
+            batch = ts.Batch()
+            self._add_losses(batch)
+            batch.submit(self.recorder)
+        self.step += 1
+        self._acts.clear()
+        self._set_forward_hook(self.recorder.wants(self.step) or not self._layout.params)
+
+    # -- measurements ---------------------------------------------------------------------
+    def _add_gradients(self, batch: ts.Batch, names: list[str], params: list[torch.Tensor]) -> None:
+        step = self.step
+        with_grad = [(n, p.grad) for n, p in zip(names, params) if p.grad is not None]
+        self.recorder.record_rows(
+            [(step, "param", n, "has_grad", float(p.grad is not None)) for n, p in zip(names, params)]
+        )
+        if with_grad:
+            keys = [(step, "param", n, "grad_norm") for n, _ in with_grad]
+            batch.add(keys, ts.norms([g for _, g in with_grad]))
+            if self.recorder.nonfinite_seen:
+                keys = [(step, "param", n, "grad_nonfinite") for n, _ in with_grad]
+                batch.add(keys, ts.nonfinite_counts([g for _, g in with_grad]))
+
+    def _add_updates(self, batch: ts.Batch, state: _OptState) -> None:
+        step = self.step
+        if not state.params:
+            return
+        torch._foreach_sub_(state.before, state.params)  # before - after = -update
+        batch.add([(step, "param", n, "update_norm") for n in state.names], ts.norms(state.before))
+        batch.add([(step, "param", n, "weight_norm") for n in state.names], ts.norms(state.params))
+        lr = self._learning_rates(self._optimizer_of(state))
+        self.recorder.record_rows(
+            [(step, "param", n, "lr", lr.get(id(p), float("nan"))) for n, p in zip(state.names, state.params)]
+        )
+        if self.recorder.nonfinite_seen:
+            keys = [(step, "param", n, "weight_nonfinite") for n in state.names]
+            batch.add(keys, ts.nonfinite_counts(state.params))
+
+    def _add_activations(self, batch: ts.Batch) -> None:
+        step = self.step
+        for key, acc in self._acts.items():
+            name = self._layout.module_names.get(key)
+            if name is None or acc.total is None:
+                continue
+            keys = [(step, "module", name, m) for m in ts.ACT_METRICS]
+            batch.add(keys, acc.total / acc.calls)
+            if acc.active is not None:
+                self._add_dead_units(batch, name, acc.active)
+
+    def _add_dead_units(self, batch: ts.Batch, name: str, active: torch.Tensor) -> None:
+        step = self.step
+        batch.add([(step, "module", name, "dead_frac")], 1 - active.to(ts.F64).mean())
+        seen, count = self._window.get(name, (active, 0))
+        seen = seen | active if seen.shape == active.shape else active
+        count += 1
+        if count >= DEAD_WINDOW:
+            batch.add([(step, "module", name, "dead_frac_window")], 1 - seen.to(ts.F64).mean())
+            self._window.pop(name, None)
+        else:
+            self._window[name] = (seen, count)
+
+    def _add_losses(self, batch: ts.Batch) -> None:
+        if self._step_losses:
+            keys = [(s, LOSS_ROLE, "", "value") for s, _ in self._step_losses]
+            batch.add(keys, [v for _, v in self._step_losses])
+            self._step_losses = []
+
+    def _mean_loss(self) -> torch.Tensor:
+        losses, self._losses = self._losses, []
+        if len(losses) == 1:
+            return losses[0].to(ts.F64)
+        return torch.stack([loss.to(ts.F64) for loss in losses]).mean()
+
+    # -- bookkeeping ----------------------------------------------------------------------
+    def _accepts(self, optimizer: torch.optim.Optimizer) -> bool:
+        return self._active and (
+            self._only_optimizer is None or optimizer is self._only_optimizer
+        )
+
+    def _state(self, optimizer: torch.optim.Optimizer) -> _OptState | None:
+        if not self._accepts(optimizer):
+            return None
+        state = self._opts.get(optimizer)
+        if state is None:
+            state = self._opts[optimizer] = _OptState(index=len(self._opts))
+            if self._clock is None:
+                self._clock = weakref.ref(optimizer)
+        return state
+
+    def _is_clock(self, optimizer: torch.optim.Optimizer) -> bool:
+        return self._clock is not None and self._clock() is optimizer
+
+    def _optimizer_of(self, state: _OptState) -> torch.optim.Optimizer:
+        return next(o for o, s in self._opts.items() if s is state)
+
+    def _layout_stale(self) -> bool:
+        signature = tuple(len(optimizer_params(o)) for o in self._opts.keys())
+        return signature != self._layout.signature
+
+    def _relayout(self) -> None:
+        optimizers = list(self._opts.keys())
+        if self._model is not None:
+            candidates = [self._model]
+        else:
+            alive = [ref() for ref in self._seen.values()]
+            candidates = roots_among(m for m in alive if m is not None)
+        self._layout = resolve_layout(optimizers, candidates, self._namespace())
+        for optimizer in optimizers:
+            state = self._opts[optimizer]
+            params = [p for p in optimizer_params(optimizer) if id(p) in self._layout.param_names]
+            state.params = params
+            state.names = [self._layout.param_names[id(p)] for p in params]
+        self._describe()
+
+    def _describe(self) -> None:
+        layout = self._layout
+        order = {key: i for i, key in enumerate(self._seen)}
+        kinds: dict[str, str | None] = {}
+        for name, ref in layout.modules.items():
+            module = ref()
+            if module is None:
+                continue
+            kinds[name] = activation_kind(module)
+            producers = sorted(
+                layout.module_names[p] for p in self._edges.get(id(module), ())
+                if p in layout.module_names
+            )
+            self.recorder.describe("module", name, order.get(id(module), len(order)), {
+                "type": type(module).__name__,
+                "activation": kinds[name],
+                "inputs_from": producers,
+                "owner": _owner_label(name, layout.owners),
+            })
+        consumers: dict[str, list[str]] = {}
+        for name, ref in layout.modules.items():
+            module = ref()
+            for p in self._edges.get(id(module), ()) if module is not None else ():
+                if p in layout.module_names:
+                    consumers.setdefault(layout.module_names[p], []).append(name)
+        opt_of = {id(p): (s.index, type(o).__name__) for o, s in self._opts.items() for p in s.params}
+        lrs = {k: v for o in self._opts.keys() for k, v in self._learning_rates(o).items()}
+        for i, (name, p) in enumerate(layout.params.items()):
+            module = layout.param_module.get(name)
+            following = [kinds.get(c) for c in consumers.get(module or "", []) if kinds.get(c)]
+            ref = layout.modules.get(module) if module is not None else None
+            self.recorder.describe("param", name, i, {
+                "shape": list(p.shape),
+                "numel": p.numel(),
+                "requires_grad": p.requires_grad,
+                "module": module,
+                "module_type": type(ref()).__name__ if ref is not None and ref() else None,
+                "followed_by": following[0] if following else None,
+                "feeds": consumers.get(module or "", []),
+                "optimizer": opt_of.get(id(p), (None, None))[0],
+                "optimizer_type": opt_of.get(id(p), (None, None))[1],
+                "lr": lrs.get(id(p)),
+                "optimized": id(p) in layout.optimized,
+            })
+
+    @staticmethod
+    def _learning_rates(optimizer: torch.optim.Optimizer) -> dict[int, float]:
+        out = {}
+        for group in optimizer.param_groups:
+            lr = group.get("lr", float("nan"))
+            value = float(lr) if not isinstance(lr, torch.Tensor) or not lr.is_cuda else float("nan")
+            for p in group["params"]:
+                out[id(p)] = value
+        return out
+
+
+def _owner_label(module_name: str, owners: list[str]) -> str | None:
+    if len(owners) == 1:
+        return owners[0]
+    head = module_name.split(".", 1)[0]
+    return head if head in owners else None

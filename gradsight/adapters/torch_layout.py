@@ -1,0 +1,155 @@
+"""Who owns which parameter, and what it is called.
+
+Names follow the contract: ``named_parameters()`` / ``named_modules()`` of the model that owns
+the optimized parameters. In zero-code mode that model is discovered, not given: it is a *root*
+module (one called in a forward pass that no other called module contains) holding at least one
+parameter some optimizer steps.
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+import torch
+from torch import nn
+
+# Activation modules by family: what "dead" or "saturated" means depends on the family.
+RELU_FAMILY: tuple[type[nn.Module], ...] = (nn.ReLU, nn.ReLU6, nn.RReLU, nn.Threshold)
+SATURATING: dict[type[nn.Module], str] = {
+    nn.Tanh: "tanh", nn.Sigmoid: "sigmoid", nn.Hardtanh: "tanh", nn.Hardsigmoid: "sigmoid",
+    nn.Softsign: "tanh", nn.LogSigmoid: "logsigmoid",
+}
+OTHER_ACTIVATIONS: dict[type[nn.Module], str] = {
+    nn.LeakyReLU: "leaky_relu", nn.ELU: "elu", nn.SELU: "selu", nn.GELU: "gelu",
+    nn.SiLU: "silu", nn.Mish: "mish", nn.PReLU: "leaky_relu", nn.Softplus: "softplus",
+    nn.CELU: "elu",
+}
+NORMALIZATION = (
+    nn.modules.batchnorm._BatchNorm, nn.GroupNorm, nn.LayerNorm,
+    nn.modules.instancenorm._InstanceNorm,
+)
+
+
+def activation_kind(module: nn.Module) -> str | None:
+    """``relu``, ``tanh``, ``sigmoid``, ... for activation modules, else ``None``."""
+    if isinstance(module, RELU_FAMILY):
+        return "relu"
+    for table in (SATURATING, OTHER_ACTIVATIONS):
+        for cls, kind in table.items():
+            if isinstance(module, cls):
+                return kind
+    return None
+
+
+def is_watched_module(module: nn.Module) -> bool:
+    """Leaves and modules with their own parameters: the layers a person thinks in."""
+    return not module._modules or bool(module._parameters)
+
+
+@dataclass
+class Layout:
+    """Names and ownership resolved at one moment; rebuilt when the parameter set changes."""
+
+    param_names: dict[int, str] = field(default_factory=dict)  # id(param) -> name
+    params: dict[str, torch.Tensor] = field(default_factory=dict)  # name -> param (tracked)
+    param_module: dict[str, str] = field(default_factory=dict)  # param name -> module name
+    module_names: dict[int, str] = field(default_factory=dict)  # id(module) -> name
+    modules: dict[str, "weakref.ref[nn.Module]"] = field(default_factory=dict)
+    optimized: set[int] = field(default_factory=set)  # id(param) of every optimized param
+    owners: list[str] = field(default_factory=list)  # labels of the owning models
+    signature: tuple[int, ...] = ()
+
+    def name_of(self, param: torch.Tensor) -> str | None:
+        return self.param_names.get(id(param))
+
+
+def optimizer_params(optimizer: torch.optim.Optimizer) -> list[torch.Tensor]:
+    return [p for group in optimizer.param_groups for p in group["params"]]
+
+
+def roots_among(seen: Iterable[nn.Module]) -> list[nn.Module]:
+    """Modules from ``seen`` that no other module in ``seen`` contains, in ``seen``'s order."""
+    seen = list(seen)
+    inner: set[int] = set()
+    for module in seen:
+        for child in module.modules():
+            if child is not module:
+                inner.add(id(child))
+    return [m for m in seen if id(m) not in inner]
+
+
+def resolve_layout(
+    optimizers: list[torch.optim.Optimizer],
+    candidates: list[nn.Module],
+    namespace: Mapping[str, Any] | None,
+) -> Layout:
+    """Find the owning models among ``candidates`` and name everything they hold."""
+    layout = Layout()
+    optimized = [p for opt in optimizers for p in optimizer_params(opt)]
+    layout.optimized = {id(p) for p in optimized}
+    layout.signature = tuple(len(optimizer_params(o)) for o in optimizers)
+    owners = [m for m in candidates if any(id(p) in layout.optimized for p in m.parameters())]
+    labels = _model_labels(owners, namespace)
+    for model, label in zip(owners, labels):
+        prefix = f"{label}." if len(owners) > 1 else ""
+        layout.owners.append(label)
+        for mname, module in model.named_modules():
+            full = prefix + mname if mname else (label if len(owners) > 1 else "")
+            layout.module_names.setdefault(id(module), full)
+            if is_watched_module(module):
+                layout.modules.setdefault(full or type(module).__name__, weakref.ref(module))
+            for pname, param in module._parameters.items():
+                if param is not None and id(param) not in layout.param_names:
+                    name = prefix + (f"{mname}.{pname}" if mname else pname)
+                    layout.param_names[id(param)] = name
+                    layout.params[name] = param
+                    layout.param_module[name] = full
+    loose = [p for p in optimized if id(p) not in layout.param_names]
+    for name, param in _names_from_namespace(loose, namespace, optimizers).items():
+        layout.param_names[id(param)] = name
+        layout.params[name] = param
+    return layout
+
+
+def _model_labels(models: list[nn.Module], namespace: Mapping[str, Any] | None) -> list[str]:
+    by_id = {}
+    for key, value in (namespace or {}).items():
+        if isinstance(value, nn.Module) and not key.startswith("_"):
+            by_id.setdefault(id(value), key)
+    labels, used = [], set()
+    for i, model in enumerate(models):
+        label = by_id.get(id(model)) or type(model).__name__
+        if label in used:
+            label = f"{label}{i}"
+        used.add(label)
+        labels.append(label)
+    return labels
+
+
+def _names_from_namespace(
+    loose: list[torch.Tensor],
+    namespace: Mapping[str, Any] | None,
+    optimizers: list[torch.optim.Optimizer],
+) -> dict[str, torch.Tensor]:
+    """Name raw tensors (``W = torch.randn(..., requires_grad=True)``) by the script's variables."""
+    wanted = {id(p): p for p in loose}
+    found: dict[str, torch.Tensor] = {}
+    for key, value in (namespace or {}).items():
+        if key.startswith("_"):
+            continue
+        items: list[tuple[str, Any]] = [(key, value)]
+        if isinstance(value, dict):
+            items = [(f"{key}.{k}", v) for k, v in value.items()]
+        elif isinstance(value, (list, tuple)) and len(value) < 10_000:
+            items = [(f"{key}.{i}", v) for i, v in enumerate(value)]
+        for name, obj in items:
+            if isinstance(obj, torch.Tensor) and id(obj) in wanted:
+                found.setdefault(name, wanted.pop(id(obj)))
+    for oi, opt in enumerate(optimizers):  # whatever the script keeps out of sight
+        for gi, group in enumerate(opt.param_groups):
+            for pi, p in enumerate(group["params"]):
+                if id(p) in wanted:
+                    found[f"optimizer{oi}.group{gi}.param{pi}"] = wanted.pop(id(p))
+    return found

@@ -1,0 +1,1 @@
+"""Framework-agnostic core: records -> store -> detectors -> findings (numpy + stdlib only)."""

@@ -1,0 +1,92 @@
+"""Detector registry and ``diagnose``: run every detector on a stored run, root cause first.
+
+A detector is a module in ``gradsight.detectors`` with ``KIND``, ``PRIORITY`` (lower = more
+often the root cause) and ``detect(run) -> list[Finding]``; ``EXPLAINED_BY`` optionally names
+kinds that, when they touch the same parameters or modules, explain this one. Dropping a file
+in the package registers it: no list to keep in sync.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass, replace
+from types import ModuleType
+from typing import Callable, Protocol
+
+from .finding import Finding, Severity
+from .run_view import RunView
+
+
+class Detector(Protocol):
+    KIND: str
+    PRIORITY: int
+
+    def detect(self, run: RunView) -> list[Finding]: ...
+
+
+@dataclass(frozen=True)
+class DetectorInfo:
+    kind: str
+    priority: int
+    explained_by: tuple[str, ...]
+    detect: Callable[[RunView], list[Finding]]
+
+
+def detectors() -> list[DetectorInfo]:
+    """Every detector module in ``gradsight.detectors``, by priority."""
+    package = importlib.import_module("gradsight.detectors")
+    found = []
+    for info in pkgutil.iter_modules(package.__path__):
+        if info.name.startswith("_"):
+            continue
+        module: ModuleType = importlib.import_module(f"{package.__name__}.{info.name}")
+        if hasattr(module, "detect") and hasattr(module, "KIND"):
+            found.append(
+                DetectorInfo(
+                    module.KIND,
+                    getattr(module, "PRIORITY", 50),
+                    tuple(getattr(module, "EXPLAINED_BY", ())),
+                    module.detect,
+                )
+            )
+    return sorted(found, key=lambda d: (d.priority, d.kind))
+
+
+def diagnose(run: RunView) -> list[Finding]:
+    """All findings for a run, most likely root cause first."""
+    infos = detectors()
+    found: list[tuple[DetectorInfo, Finding]] = []
+    for info in infos:
+        found.extend((info, f) for f in info.detect(run))
+    linked = [(info, _link_cause(info, f, found, run)) for info, f in found]
+    linked.sort(
+        key=lambda pair: (
+            pair[1].severity == Severity.INFO,
+            "caused_by" in pair[1].evidence,
+            pair[0].priority,
+            pair[1].step,
+        )
+    )
+    return [f for _, f in linked]
+
+
+def _link_cause(
+    info: DetectorInfo, finding: Finding, found: list[tuple[DetectorInfo, Finding]], run: RunView
+) -> Finding:
+    mine = _layers(finding.where, run)
+    for other_info, other in found:
+        if other_info.kind in info.explained_by and mine & _layers(other.where, run):
+            evidence = {**finding.evidence, "caused_by": other.kind}
+            return replace(finding, evidence=evidence)
+    return finding
+
+
+def _layers(where: list[str], run: RunView) -> set[str]:
+    """Names plus the modules that own them, so a weight and its layer's bias overlap."""
+    out = set(where)
+    for name in where:
+        entity = run.entity("param", name)
+        if entity is not None and entity.get("module") is not None:
+            out.add(entity.get("module"))
+    return out

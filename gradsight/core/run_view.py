@@ -1,0 +1,158 @@
+"""Reading a stored run: what detectors and reports see.
+
+A ``RunView`` loads the store into numpy arrays once. Detectors are pure functions of it, so a
+killed run can be diagnosed again without re-training.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .store import DB_NAME, SCHEMA_VERSION, RunDataError
+
+
+@dataclass(frozen=True)
+class Series:
+    """Values of one metric for one entity, ordered by step (NaN where the value was NaN)."""
+
+    steps: np.ndarray
+    values: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A parameter or module as the framework names it, with what the adapter knew of it."""
+
+    role: str
+    name: str
+    order: int
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.info.get(key, default)
+
+
+class RunView:
+    """Read-only view of one run folder.
+
+    >>> # view = RunView.open("gradsight-runs/train-20260101-120000")
+    >>> # view.metric("param", "grad_norm")["0.weight"].values
+    """
+
+    def __init__(self, con: sqlite3.Connection, folder: Path) -> None:
+        self.folder = folder
+        self._con = con
+
+    @classmethod
+    def open(cls, folder: str | Path) -> "RunView":
+        path = Path(folder)
+        db = path / DB_NAME
+        if not path.is_dir():
+            raise RunDataError(f"{path} is not a folder; expected a gradsight run folder.")
+        if not db.is_file():
+            raise RunDataError(
+                f"{path} has no {DB_NAME}; expected a folder written by `gradsight run` or "
+                "`gradsight.watch(..., out=...)`."
+            )
+        try:
+            con = sqlite3.connect(db)
+            con.execute("PRAGMA query_only=ON")
+            rows = dict(con.execute("SELECT key, value FROM meta").fetchall())
+        except sqlite3.DatabaseError as exc:
+            raise RunDataError(
+                f"{db} is not a readable gradsight store ({exc}). The file may be truncated "
+                "or overwritten; nothing was changed."
+            ) from exc
+        version = json.loads(rows.get("schema_version", "null"))
+        if version is None:
+            raise RunDataError(f"{db} has no schema version; it was not written by gradsight.")
+        if version > SCHEMA_VERSION:
+            raise RunDataError(
+                f"{db} uses store schema {version}, newer than this gradsight ({SCHEMA_VERSION}); "
+                "upgrade gradsight to read it."
+            )
+        return cls(con, path)
+
+    def close(self) -> None:
+        self._con.close()
+
+    # -- metadata -------------------------------------------------------------------------
+    @cached_property
+    def meta(self) -> dict[str, Any]:
+        return {k: json.loads(v) for k, v in self._con.execute("SELECT key, value FROM meta")}
+
+    @cached_property
+    def _entities(self) -> dict[tuple[str, str], Entity]:
+        rows = self._con.execute("SELECT role, name, ord, info FROM entities ORDER BY ord")
+        return {(r, n): Entity(r, n, o, json.loads(i)) for r, n, o, i in rows}
+
+    def entities(self, role: str) -> list[Entity]:
+        """Entities of a role in their recorded order (forward order for modules)."""
+        return sorted(
+            (e for (r, _), e in self._entities.items() if r == role), key=lambda e: e.order
+        )
+
+    def entity(self, role: str, name: str) -> Entity | None:
+        return self._entities.get((role, name))
+
+    # -- numbers --------------------------------------------------------------------------
+    def metric(self, role: str, metric: str) -> dict[str, Series]:
+        """All values of one metric, per entity name."""
+        rows = self._con.execute(
+            "SELECT name, step, value FROM stats WHERE metric=? AND role=? ORDER BY name, step",
+            (metric, role),
+        ).fetchall()
+        out: dict[str, Series] = {}
+        start = 0
+        for i in range(1, len(rows) + 1):
+            if i == len(rows) or rows[i][0] != rows[start][0]:
+                chunk = rows[start:i]
+                out[chunk[0][0]] = Series(
+                    np.array([r[1] for r in chunk], dtype=np.int64),
+                    np.array([np.nan if r[2] is None else r[2] for r in chunk], dtype=np.float64),
+                )
+                start = i
+        return out
+
+    @cached_property
+    def loss(self) -> Series:
+        rows = self._con.execute("SELECT step, value FROM loss ORDER BY step").fetchall()
+        return Series(
+            np.array([r[0] for r in rows], dtype=np.int64),
+            np.array([np.nan if r[1] is None else r[1] for r in rows], dtype=np.float64),
+        )
+
+    @cached_property
+    def recorded_steps(self) -> np.ndarray:
+        rows = self._con.execute("SELECT DISTINCT step FROM stats ORDER BY step").fetchall()
+        return np.array([r[0] for r in rows], dtype=np.int64)
+
+    @cached_property
+    def steps(self) -> int:
+        """Number of optimizer steps the run took (known even for a killed run)."""
+        declared = self.meta.get("steps")
+        if isinstance(declared, int):
+            return declared
+        (loss_max,) = self._con.execute("SELECT MAX(step) FROM loss").fetchone()
+        (stat_max,) = self._con.execute("SELECT MAX(step) FROM stats").fetchone()
+        known = [v for v in (loss_max, stat_max) if v is not None]
+        return int(max(known)) + 1 if known else 0
+
+    def events(self, kind: str | None = None) -> list[dict[str, Any]]:
+        query = "SELECT step, kind, name, detail FROM events"
+        rows = (
+            self._con.execute(query + " WHERE kind=? ORDER BY step", (kind,))
+            if kind
+            else self._con.execute(query + " ORDER BY step")
+        )
+        return [{"step": s, "kind": k, "name": n, **json.loads(d)} for s, k, n, d in rows]

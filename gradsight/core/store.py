@@ -1,0 +1,195 @@
+"""The run store: one SQLite file per run, append-only, schema-versioned.
+
+Why SQLite: it is in the standard library, a reader can open the file while training writes to
+it (WAL mode), and a run killed with ``kill -9`` leaves a readable database that loses at most
+the rows of the last commit interval. ``pandas.read_sql("select * from stats", con)`` works on it.
+
+Tables (long format, so a new statistic is a new ``metric`` value, not a schema change):
+
+- ``meta(key, value)``: JSON values (framework, script, status, schema version, ...)
+- ``entities(role, name, ord, info)``: one row per parameter/module, ``info`` is JSON
+- ``stats(step, role, name, metric, value)``: every recorded number; NaN is stored as NULL
+- ``loss(step, value)``: the training loss at every optimizer step
+- ``events(step, kind, name, detail)``: things that happened once (an exception, ...)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import queue
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+SCHEMA_VERSION = 1
+DB_NAME = "run.sqlite"
+COMMIT_INTERVAL_S = 0.5  # bounds what a kill -9 can lose
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS entities (
+    role TEXT NOT NULL, name TEXT NOT NULL, ord INTEGER NOT NULL, info TEXT NOT NULL,
+    PRIMARY KEY (role, name));
+CREATE TABLE IF NOT EXISTS stats (
+    step INTEGER NOT NULL, role TEXT NOT NULL, name TEXT NOT NULL,
+    metric TEXT NOT NULL, value REAL);
+CREATE INDEX IF NOT EXISTS stats_by_metric ON stats (metric, role, name, step);
+CREATE TABLE IF NOT EXISTS loss (step INTEGER NOT NULL, value REAL);
+CREATE TABLE IF NOT EXISTS events (
+    step INTEGER NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL, detail TEXT NOT NULL);
+"""
+
+StatRow = tuple[int, str, str, str, float]
+
+
+class RunDataError(Exception):
+    """A run folder that cannot be read: missing, not a gradsight run, corrupt, or too new."""
+
+
+def _db_value(value: float) -> float | None:
+    # SQLite turns NaN into NULL on its own; doing it here makes the convention explicit.
+    return None if isinstance(value, float) and math.isnan(value) else value
+
+
+class RunStore:
+    """Writes one run. Rows are queued and committed by a background thread in batches.
+
+    The training thread only enqueues; all SQLite work happens off the hot path.
+
+    >>> import tempfile
+    >>> store = RunStore.create(tempfile.mkdtemp())
+    >>> store.add_stats([(0, "param", "0.weight", "grad_norm", 0.5)])
+    >>> store.close()
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.path = folder / DB_NAME
+        self._queue: queue.Queue[tuple[str, Any] | None] = queue.Queue()
+        self._error: BaseException | None = None
+        self._closed = False
+        self._thread = threading.Thread(target=self._write_loop, name="gradsight-store", daemon=True)
+        self._thread.start()
+
+    @classmethod
+    def create(cls, folder: str | Path) -> "RunStore":
+        """Create the run folder and its schema now, so even an instantly killed run is readable."""
+        path = Path(folder)
+        path.mkdir(parents=True, exist_ok=True)
+        db = path / DB_NAME
+        if db.exists():
+            raise RunDataError(
+                f"{db} already exists; gradsight never overwrites a recorded run. "
+                "Choose another --out folder or remove the old one."
+            )
+        con = sqlite3.connect(db)
+        try:
+            con.execute("PRAGMA journal_mode=WAL")
+            con.executescript(_SCHEMA)
+            con.execute(
+                "INSERT INTO meta VALUES ('schema_version', ?)", (json.dumps(SCHEMA_VERSION),)
+            )
+            con.commit()
+        finally:
+            con.close()
+        return cls(path)
+
+    # -- producer side (any thread) -------------------------------------------------------
+    def set_meta(self, **values: Any) -> None:
+        self._put("meta", [(k, json.dumps(v, default=str)) for k, v in values.items()])
+
+    def add_entities(self, rows: Iterable[tuple[str, str, int, dict[str, Any]]]) -> None:
+        self._put("entities", [(r, n, o, json.dumps(i, default=str)) for r, n, o, i in rows])
+
+    def add_stats(self, rows: Sequence[StatRow]) -> None:
+        self._put("stats", [(s, r, n, m, _db_value(v)) for s, r, n, m, v in rows])
+
+    def add_losses(self, rows: Sequence[tuple[int, float]]) -> None:
+        self._put("loss", [(s, _db_value(v)) for s, v in rows])
+
+    def add_event(self, step: int, kind: str, name: str, detail: dict[str, Any]) -> None:
+        self._put("events", [(step, kind, name, json.dumps(detail, default=str))])
+
+    def flush(self) -> None:
+        """Block until everything queued so far is committed."""
+        done = threading.Event()
+        self._queue.put(("flush", done))
+        while not done.wait(0.05):
+            if not self._thread.is_alive():
+                break
+        self._raise_if_failed()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(None)
+        self._thread.join()
+        self._raise_if_failed()
+
+    def _put(self, table: str, rows: list[tuple[Any, ...]]) -> None:
+        if self._closed:
+            raise RuntimeError(f"run store {self.path} is closed")
+        if rows:
+            self._queue.put((table, rows))
+
+    def _raise_if_failed(self) -> None:
+        if self._error is not None:
+            raise RunDataError(f"could not write {self.path}: {self._error}") from self._error
+
+    # -- consumer side (writer thread) ----------------------------------------------------
+    _INSERTS = {
+        "meta": "INSERT OR REPLACE INTO meta VALUES (?, ?)",
+        "entities": "INSERT OR REPLACE INTO entities VALUES (?, ?, ?, ?)",
+        "stats": "INSERT INTO stats VALUES (?, ?, ?, ?, ?)",
+        "loss": "INSERT INTO loss VALUES (?, ?)",
+        "events": "INSERT INTO events VALUES (?, ?, ?, ?)",
+    }
+
+    def _write_loop(self) -> None:
+        try:
+            con = sqlite3.connect(self.path)
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute("PRAGMA synchronous=NORMAL")
+        except BaseException as exc:  # reported to the producer on flush/close
+            self._error = exc
+            return
+        last_commit = time.monotonic()
+        dirty = False
+        try:
+            while True:
+                try:
+                    item = self._queue.get(timeout=COMMIT_INTERVAL_S)
+                except queue.Empty:
+                    item = ("tick", None)
+                if item is None:
+                    break
+                table, payload = item
+                if table == "flush":
+                    con.commit()
+                    dirty = False
+                    payload.set()
+                    continue
+                if table != "tick":
+                    con.executemany(self._INSERTS[table], payload)
+                    dirty = True
+                if dirty and time.monotonic() - last_commit >= COMMIT_INTERVAL_S:
+                    con.commit()
+                    dirty = False
+                    last_commit = time.monotonic()
+            con.commit()
+        except BaseException as exc:
+            self._error = exc
+            # Keep draining so producers waiting on a flush do not hang.
+            while True:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is not None and item[0] == "flush":
+                    item[1].set()
+        finally:
+            con.close()

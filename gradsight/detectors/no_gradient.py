@@ -1,0 +1,55 @@
+"""``no_gradient``: a parameter that requires a gradient never receives one.
+
+Backpropagation gives ``None`` to parameters the loss does not depend on: a layer whose output
+is never used (seed 002: the batch norm applied to the input, then dropped), a ``.detach()``, a
+detour through numpy. Parameters frozen on purpose (``requires_grad=False``) are not findings.
+"""
+
+from __future__ import annotations
+
+from ..core.finding import Finding, Severity
+from ..core.run_view import RunView
+from ._common import forward_position, param_series
+
+KIND = "no_gradient"
+PRIORITY = 10
+
+
+def detect(run: RunView) -> list[Finding]:
+    missing = [
+        p for p in param_series(run)
+        if p.entity.get("requires_grad", True) and len(p.steps) and not p.has_grad.any()
+    ]
+    if not missing:
+        return []
+    missing.sort(key=lambda p: forward_position(run, p.entity))
+    by_module: dict[str, list[str]] = {}
+    for p in missing:
+        by_module.setdefault(p.entity.get("module") or p.name, []).append(p.name)
+    first = missing[0]
+    module_name = first.entity.get("module")
+    module = run.entity("module", module_name) if module_name is not None else None
+    unused_output = module is not None and not first.entity.get("feeds")
+    what = f"{module_name} ({module.get('type')})" if module is not None else first.name
+    reason = (
+        "its output is never used by the rest of the model, so it does not reach the loss"
+        if unused_output
+        else "it is not connected to the loss (unused, detached, or computed outside autograd)"
+    )
+    summary = f"{what} never receives a gradient in {len(first.steps)} recorded steps: {reason}"
+    fixes = [
+        "use the layer's result: write `x = layer(x)`, not a bare `layer(x)` whose output is dropped",
+        "look for `.detach()`, `torch.no_grad()`, `.item()`, `.numpy()` or `.data` between this "
+        "layer and the loss",
+        "if the layer is meant to be frozen, say so: `param.requires_grad_(False)` and leave it out "
+        "of the optimizer",
+    ]
+    evidence = {
+        "recorded_steps": int(len(first.steps)),
+        "by_module": by_module,
+        "module_output_used": not unused_output if module is not None else None,
+        "optimized": bool(first.entity.get("optimized")),
+    }
+    severity = Severity.WARNING
+    return [Finding(KIND, severity, [p.name for p in missing], int(first.steps[0]), summary,
+                    evidence, fixes)]

@@ -1,0 +1,101 @@
+"""``nonfinite``: NaN or Inf in the loss, activations, gradients or weights.
+
+The first module in forward order whose output is non-finite at the first recorded step where
+any is comes first in ``where``: that is where the numbers broke. Non-finite *gradients* alone
+(finite loss, finite weights) are what mixed-precision loss scaling produces on purpose when it
+skips a step, so they count only once the weights or loss are hit too.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.finding import Finding, Severity
+from ..core.run_view import RunView
+
+KIND = "nonfinite"
+PRIORITY = 0
+
+
+def detect(run: RunView) -> list[Finding]:
+    loss_step = _first_bad(run.loss.steps, ~np.isfinite(run.loss.values))
+    weight_bad = _bad_by_name(run.metric("param", "weight_norm"))
+    act_bad = _bad_activations(run)
+    candidates = [s for s in (loss_step, *weight_bad.values(), *act_bad.values()) if s is not None]
+    if not candidates:
+        return []
+    step = min(candidates)
+    modules = {e.name: e for e in run.entities("module")}
+    where: list[str] = []
+    module_step = None
+    if act_bad:
+        module_step = min(act_bad.values())
+        at_first = [n for n, s in act_bad.items() if s == module_step]
+        at_first.sort(key=lambda n: modules[n].order if n in modules else 10**9)
+        where.extend(at_first)
+    grad_bad = _bad_by_name(run.metric("param", "grad_norm"))
+    first_params = sorted(
+        {**grad_bad, **weight_bad}.items(), key=lambda kv: (kv[1], _order(run, kv[0]))
+    )
+    where.extend(name for name, _ in first_params if name not in where)
+    what = where[0] if where else "the loss"
+    last_finite = _last_finite_loss(run, step)
+    summary = (
+        f"non-finite values (NaN/Inf) from step {step}"
+        + (f"; first produced by {what} in forward order" if act_bad else f", first in {what}")
+    )
+    evidence = {
+        "first_nonfinite_loss_step": loss_step,
+        "first_nonfinite_activation_step": module_step,
+        "first_nonfinite_weight_step": min(weight_bad.values()) if weight_bad else None,
+        "modules_nonfinite_at_that_step": where[: len(act_bad)] if act_bad else [],
+        "last_finite_loss": last_finite,
+        "max_finite_grad_norm": _max_finite(run.metric("param", "grad_norm")),
+    }
+    fixes = [
+        "lower the learning rate (try 10x smaller)",
+        "clip gradients before the step: torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)",
+        "check the inputs and targets: assert torch.isfinite(x).all()",
+        "guard log/sqrt/division with an epsilon (torch.log(x + 1e-8)); "
+        "torch.autograd.set_detect_anomaly(True) names the operation that produced the NaN",
+    ]
+    return [Finding(KIND, Severity.ERROR, where or ["loss"], step, summary, evidence, fixes)]
+
+
+def _first_bad(steps: np.ndarray, bad: np.ndarray) -> int | None:
+    hits = np.nonzero(bad)[0]
+    return int(steps[hits[0]]) if hits.size else None
+
+
+def _bad_by_name(series: dict) -> dict[str, int]:
+    out = {}
+    for name, s in series.items():
+        step = _first_bad(s.steps, ~np.isfinite(s.values))
+        if step is not None:
+            out[name] = step
+    return out
+
+
+def _bad_activations(run: RunView) -> dict[str, int]:
+    out = {}
+    counts = run.metric("module", "act_nonfinite")
+    for name, s in counts.items():
+        step = _first_bad(s.steps, ~np.isfinite(s.values) | (s.values > 0))
+        if step is not None:
+            out[name] = step
+    return out
+
+
+def _order(run: RunView, name: str) -> int:
+    entity = run.entity("param", name)
+    return entity.order if entity is not None else 10**9
+
+
+def _last_finite_loss(run: RunView, step: int) -> float | None:
+    before = (run.loss.steps < step) & np.isfinite(run.loss.values)
+    return float(run.loss.values[before][-1]) if before.any() else None
+
+
+def _max_finite(series: dict) -> float | None:
+    values = [v for s in series.values() for v in s.values if np.isfinite(v)]
+    return float(max(values)) if values else None

@@ -1,0 +1,70 @@
+"""``not_optimized``: a parameter gets gradients but no optimizer updates it.
+
+Two mechanisms: it is in no optimizer's param groups (a layer created after the optimizer, an
+optimizer built from ``model.head.parameters()`` only), or its learning rate is 0 at every
+recorded step (a warm-up from 0 for a few steps is not that).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.finding import Finding, Severity
+from ..core.run_view import RunView
+from ._common import code_ref, forward_position, model_label, param_series
+
+KIND = "not_optimized"
+PRIORITY = 20
+
+
+def detect(run: RunView) -> list[Finding]:
+    outside, zero_lr = [], []
+    for p in param_series(run):
+        if not p.has_grad.any() or not np.nan_to_num(p.grad, nan=0.0).any():
+            continue
+        if not p.entity.get("optimized"):
+            outside.append(p)
+        elif np.all(np.nan_to_num(p.lr, nan=0.0) == 0):
+            zero_lr.append(p)
+    findings = []
+    if outside:
+        outside.sort(key=lambda p: forward_position(run, p.entity))
+        first = outside[0]
+        label = model_label(run, first.entity)
+        findings.append(
+            Finding(
+                KIND,
+                Severity.WARNING,
+                [p.name for p in outside],
+                int(first.steps[first.has_grad][0]),
+                f"{first.name} receives gradients but is in no optimizer's parameter groups, so it "
+                "never changes",
+                {
+                    "grad_norm_median": {p.name: float(np.nanmedian(p.grad)) for p in outside},
+                    "reason": "not in any optimizer",
+                },
+                [
+                    "create the optimizer after the whole model is built, from all its "
+                    f"parameters: torch.optim.Adam({label}.parameters(), lr=...)",
+                    "or add the missing ones: optimizer.add_param_group({\"params\": "
+                    f"[{code_ref(first.name, label)}]}})",
+                    "if they are frozen on purpose, set requires_grad_(False) to skip their "
+                    "backward work",
+                ],
+            )
+        )
+    if zero_lr:
+        zero_lr.sort(key=lambda p: forward_position(run, p.entity))
+        findings.append(
+            Finding(
+                KIND,
+                Severity.WARNING,
+                [p.name for p in zero_lr],
+                int(zero_lr[0].steps[0]),
+                f"{zero_lr[0].name} receives gradients but its learning rate is 0 at every "
+                "recorded step",
+                {"reason": "learning rate 0", "recorded_steps": int(len(zero_lr[0].steps))},
+                ["give its param group a positive lr; check schedulers that multiply it to 0"],
+            )
+        )
+    return findings

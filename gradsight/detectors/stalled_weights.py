@@ -1,0 +1,88 @@
+"""``stalled_weights``: optimized, with gradients, yet each step moves it by almost nothing.
+
+Judged on the per-step relative update ||w_after - w_before|| / ||w||. The usual rule of thumb
+(CS231n) puts healthy training near 1e-3 per step; 1e-5, a hundred times less, moves a weight
+by 1% in a thousand steps. Steps whose learning rate is below a tenth of the run's peak are
+left out, so warm-up from 0 and schedules that decay to ~0 at the end are not stalls.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.finding import Finding, Severity
+from ..core.run_view import RunView
+from ._common import (
+    MIN_STEPS,
+    code_ref,
+    fmt,
+    forward_position,
+    is_bias_before_batchnorm,
+    model_label,
+    param_series,
+    ratio,
+)
+
+KIND = "stalled_weights"
+PRIORITY = 60
+EXPLAINED_BY = ("vanishing_gradient", "poor_initialization")
+
+STALL_RATIO = 1e-5
+HEALTHY_RATIO = 1e-3
+LR_ACTIVE_FRACTION = 0.1
+
+
+def detect(run: RunView) -> list[Finding]:
+    stalled = []
+    medians = {}
+    for p in param_series(run):
+        if not p.entity.get("optimized") or is_bias_before_batchnorm(run, p.entity):
+            continue
+        lr = np.nan_to_num(p.lr, nan=0.0)
+        if lr.max(initial=0.0) <= 0:
+            continue  # lr 0 throughout is not_optimized's finding
+        active = p.has_grad & (lr >= LR_ACTIVE_FRACTION * lr.max()) & np.isfinite(p.update)
+        if active.sum() < MIN_STEPS:
+            continue
+        weight = p.weight[active]
+        rel = np.where(weight > 0, ratio(p.update[active], weight), np.where(p.update[active] > 0, np.inf, 0.0))
+        median = float(np.median(rel))
+        if median < STALL_RATIO:
+            stalled.append((p, int(p.steps[active][0])))
+            medians[p.name] = median
+    if not stalled:
+        return []
+    stalled.sort(key=lambda item: forward_position(run, item[0].entity))
+    first = stalled[0][0]
+    lr0 = float(np.nanmax(first.lr))
+    factor = min(HEALTHY_RATIO / max(medians[first.name], 1e-12), 1e4)
+    label = model_label(run, first.entity)
+    summary = (
+        f"{first.name} is optimized but moves only {fmt(medians[first.name])} of its size per "
+        f"step (healthy training is near {HEALTHY_RATIO:g}), so it effectively does not train"
+    )
+    fixes = [
+        "if gradients vanish at these layers (see vanishing_gradient), fix the initialization "
+        "first: the updates follow",
+        f"raise the learning rate for these parameters (about {fmt(factor)}x would reach "
+        f"~{HEALTHY_RATIO:g} per step), e.g. a param group: "
+        f'{{"params": [{code_ref(first.name, label)}], "lr": {fmt(lr0 * min(factor, 100))}}}',
+    ]
+    if first.entity.get("optimizer_type") == "SGD":
+        fixes.append("Adam scales each update to the learning rate: torch.optim.Adam(..., lr=1e-3)")
+    return [
+        Finding(
+            KIND,
+            Severity.WARNING,
+            [p.name for p, _ in stalled],
+            min(step for _, step in stalled),
+            summary,
+            {
+                "update_to_weight_median": medians,
+                "threshold": STALL_RATIO,
+                "learning_rate": lr0,
+                "optimizer": first.entity.get("optimizer_type"),
+            },
+            fixes,
+        )
+    ]

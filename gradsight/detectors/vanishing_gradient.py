@@ -1,0 +1,119 @@
+"""``vanishing_gradient``: some layers' gradients are orders of magnitude too small.
+
+Judged per weight tensor on |g|/|w| (gradient against its own weight, so that layers of any
+size compare), relative to the best weight tensor at the same step: in a healthy network the
+layers' ratios stay within about an order of magnitude of each other; two orders below the best
+layer means the layer learns ~100x slower than the rest of the network. Seed 000/001 (3-layer,
+N(0, 1e-3) init) measures ~1e-3 for the first layer against ~2.4 for the last.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.finding import Finding, Severity
+from ..core.run_view import RunView
+from ._common import (
+    MIN_STEPS,
+    ParamSeries,
+    fmt,
+    forward_position,
+    init_advice,
+    is_bias_before_batchnorm,
+    param_series,
+    ratio,
+)
+
+KIND = "vanishing_gradient"
+PRIORITY = 30
+EXPLAINED_BY = ("poor_initialization",)
+
+RELATIVE_LIMIT = 1e-2  # 100x below the best layer: a warning
+ERROR_LIMIT = 1e-3  # 1000x below: the layer is effectively not learning
+
+
+def detect(run: RunView) -> list[Finding]:
+    params = [p for p in param_series(run) if not is_bias_before_batchnorm(run, p.entity)]
+    matrices = [p for p in params if p.ndim >= 2 and p.entity.get("module_type") != "Embedding"]
+    if len(matrices) < 2:
+        return []  # nothing to compare a single layer against
+    steps = np.unique(np.concatenate([p.steps for p in matrices]))
+    per_step = {p.name: _on_steps(p, steps) for p in params}
+    reference = np.nanmax(np.vstack([per_step[p.name] for p in matrices]), axis=0)
+    relative = {name: ratio(r, reference) for name, r in per_step.items()}
+    medians = {name: _median(rel) for name, rel in relative.items()}
+    flagged_layers = set()
+    flagged: list[ParamSeries] = []
+    for p in matrices:
+        if medians[p.name] <= RELATIVE_LIMIT and _judged(relative[p.name]) >= MIN_STEPS:
+            flagged.append(p)
+            flagged_layers.add(p.entity.get("module"))
+    for p in params:  # a flagged layer's own bias/gain, when it vanishes too
+        if p.ndim < 2 and p.entity.get("module") in flagged_layers:
+            if medians[p.name] <= RELATIVE_LIMIT:
+                flagged.append(p)
+    if not flagged:
+        return []
+    flagged.sort(key=lambda p: forward_position(run, p.entity))
+    first = flagged[0]
+    best_index = int(np.nanargmax([_median(per_step[p.name]) for p in matrices]))
+    best = matrices[best_index]
+    worst = min(medians[p.name] for p in flagged)
+    first_step = min(_first_step(relative[p.name], steps) for p in flagged)
+    evidence = {
+        "grad_to_weight_median": {p.name: _median(per_step[p.name]) for p in flagged},
+        "reference_param": best.name,
+        "reference_grad_to_weight": _median(per_step[best.name]),
+        "times_smaller_than_reference": {p.name: 1 / medians[p.name] for p in flagged},
+        "grad_rms_median": {p.name: _median(_rms(p)) for p in flagged},
+        "reference_grad_rms": _median(_rms(best)),
+        "steps_judged": int(len(steps)),
+    }
+    summary = (
+        f"gradients vanish before reaching {first.name}: its |grad|/|weight| is "
+        f"{fmt(_median(per_step[first.name]))}, {fmt(1 / medians[first.name])}x smaller than "
+        f"{best.name} ({fmt(_median(per_step[best.name]))}), so it barely learns"
+    )
+    fixes = init_advice(run, first.entity) + [
+        "initialize every layer for the activation that follows it, not with a fixed small "
+        "std (e.g. N(0, 1e-3) shrinks the signal ~1000x per layer)",
+        "add normalization (torch.nn.BatchNorm1d/LayerNorm) or residual connections between "
+        "the affected layers",
+    ]
+    if first.entity.get("optimizer_type") == "SGD":
+        fixes.append("use an adaptive optimizer: torch.optim.Adam(model.parameters(), lr=1e-3)")
+    return [
+        Finding(
+            KIND,
+            Severity.ERROR if worst <= ERROR_LIMIT else Severity.WARNING,
+            [p.name for p in flagged],
+            first_step,
+            summary,
+            evidence,
+            fixes,
+        )
+    ]
+
+
+def _on_steps(p: ParamSeries, steps: np.ndarray) -> np.ndarray:
+    values = dict(zip(p.steps.tolist(), ratio(p.grad, p.weight).tolist()))
+    return np.array([values.get(int(s), np.nan) for s in steps])
+
+
+def _rms(p: ParamSeries) -> np.ndarray:
+    numel = max(int(p.entity.get("numel") or 1), 1)
+    return p.grad / np.sqrt(numel)
+
+
+def _median(values: np.ndarray) -> float:
+    finite = values[np.isfinite(values)]
+    return float(np.median(finite)) if finite.size else float("nan")
+
+
+def _judged(values: np.ndarray) -> int:
+    return int(np.isfinite(values).sum())
+
+
+def _first_step(relative: np.ndarray, steps: np.ndarray) -> int:
+    hits = np.nonzero(np.isfinite(relative) & (relative <= RELATIVE_LIMIT))[0]
+    return int(steps[hits[0]]) if hits.size else int(steps[0])

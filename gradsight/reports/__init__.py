@@ -1,0 +1,1 @@
+"""Renderings of a diagnosis. They render any finding generically and never branch on kind."""

@@ -1,0 +1,92 @@
+"""The terminal diagnosis (``rich``): findings first, then the key numbers.
+
+Every name shown comes from the user's model and may contain anything, so all text goes in as
+``rich.text.Text`` (never parsed as markup).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.text import Text
+
+from ..core.finding import Finding, Severity
+from ..session import Diagnosis
+
+STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "bold yellow", Severity.INFO: "cyan"}
+MAX_EVIDENCE_ITEMS = 4
+MAX_WHERE = 6
+
+
+def render(diagnosis: Diagnosis, console: Console | None = None) -> None:
+    console = console or Console()
+    console.print(_header(diagnosis))
+    problems = [f for f in diagnosis.findings if f.severity != Severity.INFO]
+    if not problems:
+        console.print(_healthy(diagnosis))
+    for finding in diagnosis.findings:
+        console.print(_finding(finding))
+    console.print(Text(f"run folder: {diagnosis.folder}", style="dim"))
+
+
+def _header(d: Diagnosis) -> Text:
+    text = Text("gradsight", style="bold")
+    text.append(f" · {d.framework} · {d.steps} steps · run {d.status}")
+    counts = {s: sum(1 for f in d.findings if f.severity == s) for s in Severity}
+    text.append(" · ")
+    text.append(f"{counts[Severity.ERROR]} error(s)", style=STYLE[Severity.ERROR])
+    text.append(", ")
+    text.append(f"{counts[Severity.WARNING]} warning(s)", style=STYLE[Severity.WARNING])
+    return text
+
+
+def _healthy(d: Diagnosis) -> Text:
+    n = d.numbers
+    text = Text("✓ no training problem found", style="bold green")
+    parts = [f"{n.get('steps', d.steps)} steps ({n.get('recorded_steps', 0)} recorded)",
+             f"{n.get('parameters', 0)} parameters watched"]
+    if "loss_start" in n and "loss_end" in n:
+        parts.append(f"loss {_num(n['loss_start'])} → {_num(n['loss_end'])}")
+    if "median_update_to_weight" in n:
+        parts.append(f"median update/weight {_num(n['median_update_to_weight'])} per step")
+    if "max_grad_norm" in n:
+        parts.append(f"largest gradient norm {_num(n['max_grad_norm'])}")
+    if d.steps == 0:
+        parts.append("no optimizer step was seen, so there was nothing to judge")
+    text.append(": " + "; ".join(parts))
+    return text
+
+
+def _finding(f: Finding) -> Panel:
+    title = Text()
+    title.append(f.severity.value.upper(), style=STYLE[f.severity])
+    title.append(f" {f.kind} · step {f.step}")
+    body = [Text(f.summary)]
+    where = ", ".join(f.where[:MAX_WHERE]) + (
+        f" (+{len(f.where) - MAX_WHERE} more)" if len(f.where) > MAX_WHERE else ""
+    )
+    body.append(Text("where: ", style="bold").append(where, style=""))
+    for key, value in f.evidence.items():
+        body.append(Text(f"  {key}: ", style="dim").append(_evidence(value)))
+    for i, fix in enumerate(f.fixes, 1):
+        body.append(Text(f"fix {i}: ", style="bold green").append(fix))
+    return Panel(Group(*body), title=title, title_align="left", border_style=STYLE[f.severity])
+
+
+def _evidence(value: Any) -> str:
+    if isinstance(value, Mapping):
+        items = list(value.items())
+        shown = ", ".join(f"{k}={_num(v)}" for k, v in items[:MAX_EVIDENCE_ITEMS])
+        return shown + (f", … ({len(items)} in all)" if len(items) > MAX_EVIDENCE_ITEMS else "")
+    if isinstance(value, (list, tuple)):
+        shown = ", ".join(_num(v) for v in value[:MAX_EVIDENCE_ITEMS])
+        return shown + (f", … ({len(value)} in all)" if len(value) > MAX_EVIDENCE_ITEMS else "")
+    return _num(value)
+
+
+def _num(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return str(value)

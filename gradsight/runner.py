@@ -1,0 +1,130 @@
+"""``gradsight run``: run a script as ``python SCRIPT ARGS`` would, watched, and diagnose it.
+
+The script runs in this process as ``__main__`` with its own ``sys.argv`` and its folder first
+on ``sys.path``. Adapters attach when the script imports their framework. Whatever way the
+script ends (normally, ``sys.exit``, an exception, Ctrl-C, SIGTERM) the diagnosis runs in
+``finally``: a run that dies is the run that most needs a report.
+"""
+
+from __future__ import annotations
+
+import os
+import runpy
+import signal
+import sys
+import traceback
+from pathlib import Path
+from typing import Any, Callable
+
+from ._after_import import AfterImport
+from .core.finding import Severity
+from .session import Diagnosis, Session, default_folder
+
+EXIT_INTERRUPTED = 130  # what a shell reports for a Ctrl-C'd program
+
+
+class ScriptNotFound(Exception):
+    pass
+
+
+def run_script(
+    script: str | Path,
+    args: list[str] | None = None,
+    *,
+    out: str | Path | None = None,
+    every: int | None = None,
+    on_diagnosis: Callable[[Diagnosis], None] | None = None,
+) -> tuple[int, Diagnosis]:
+    """Run ``script`` watched; returns (the script's exit status, the diagnosis)."""
+    path = Path(script)
+    if not path.is_file():
+        raise ScriptNotFound(f"no such script: {script} (expected a Python file to run)")
+    session = Session(out or default_folder(path.stem), every, mode="run",
+                      script=str(path), argv=[str(path), *(args or [])])
+    hooks = [AfterImport("torch", lambda _module: _attach_torch(session))]
+    saved_argv, saved_path = sys.argv, list(sys.path)
+    saved_sigterm = _install_sigterm()
+    status, code, detail = "finished", 0, {}
+    try:
+        for hook in hooks:
+            hook.install()
+        sys.argv = [str(path), *(args or [])]
+        sys.path.insert(0, str(path.resolve().parent))
+        runpy.run_path(str(path), run_name="__main__")
+    except SystemExit as exc:
+        code = _exit_code(exc)
+        status = "finished" if code == 0 else "failed"
+    except KeyboardInterrupt:
+        status, code = "interrupted", EXIT_INTERRUPTED
+        print("\nKeyboardInterrupt", file=sys.stderr)
+    except BaseException as exc:  # the script's own error: show it as Python would
+        status, code = "crashed", 1
+        traceback.print_exception(type(exc), exc, _user_frames(exc.__traceback__))
+        detail = {"error": f"{type(exc).__name__}: {exc}"}
+    finally:
+        for hook in hooks:
+            hook.remove()
+        sys.argv, sys.path[:] = saved_argv, saved_path
+        _restore_sigterm(saved_sigterm)
+        diagnosis = session.finish(status, exit_code=code, **detail)
+        if on_diagnosis is not None:
+            on_diagnosis(diagnosis)
+    return code, diagnosis
+
+
+def exit_status(code: int, diagnosis: Diagnosis, fail_on: Severity | None) -> int:
+    """The contract: the script's non-zero status; else 1 if ``--fail-on`` is met; else 0."""
+    if code != 0:
+        return code
+    if fail_on is not None and any(f.severity.at_least(fail_on) for f in diagnosis.findings):
+        return 1
+    return 0
+
+
+def _attach_torch(session: Session) -> None:
+    from .adapters.torch import TorchWatcher
+
+    main = sys.modules.get("__main__")
+    watcher = TorchWatcher(session.recorder, namespace=lambda: vars(main) if main else {})
+    session.attach(watcher.start())
+
+
+def _exit_code(exc: SystemExit) -> int:
+    if exc.code is None:
+        return 0
+    if isinstance(exc.code, int):
+        return exc.code
+    print(exc.code, file=sys.stderr)
+    return 1
+
+
+def _user_frames(tb: Any) -> Any:
+    """Skip gradsight's and runpy's frames so the traceback starts in the user's script."""
+    while tb is not None and _is_ours(tb.tb_frame.f_code.co_filename):
+        tb = tb.tb_next
+    return tb
+
+
+def _is_ours(filename: str) -> bool:
+    here = os.path.dirname(os.path.abspath(__file__))
+    return filename.startswith(here) or filename.endswith(f"{os.sep}runpy.py")
+
+
+def _install_sigterm() -> Any:
+    """SIGTERM (a job scheduler's kill) ends the script through ``finally`` like Ctrl-C."""
+    try:
+        return signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:  # not the main thread
+        return None
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _restore_sigterm(previous: Any) -> None:
+    if previous is not None:
+        try:
+            signal.signal(signal.SIGTERM, previous)
+        except ValueError:
+            pass

@@ -1,0 +1,74 @@
+"""``gradsight.watch(model, optimizer)``: the one-line API, same machinery as ``gradsight run``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from .core.finding import Finding
+from .session import Diagnosis, Session, default_folder
+
+
+class Watch:
+    """Watches one model (and optionally one optimizer) until closed.
+
+    >>> # with gradsight.watch(model, optimizer, out="runs/exp1") as w:
+    >>> #     train()
+    >>> # print(w.findings)
+    """
+
+    def __init__(self, model: Any, optimizer: Any = None, *, out: str | Path | None = None,
+                 every: int | None = None) -> None:
+        self.session = Session(out or default_folder(type(model).__name__.lower()), every,
+                               mode="watch", model=type(model).__name__)
+        adapter = _adapter_for(model, optimizer, self.session)
+        self.session.attach(adapter)
+        self.diagnosis: Diagnosis | None = None
+
+    @property
+    def folder(self) -> Path:
+        return self.session.folder
+
+    @property
+    def findings(self) -> list[Finding]:
+        """Findings so far (while watching) or final (after ``close``)."""
+        if self.diagnosis is not None:
+            return self.diagnosis.findings
+        return self.session.diagnose_now().findings
+
+    def close(self, status: str = "finished") -> Diagnosis:
+        if self.diagnosis is None:
+            self.diagnosis = self.session.finish(status)
+        return self.diagnosis
+
+    def __enter__(self) -> "Watch":
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if exc_type is None:
+            self.close("finished")
+        elif issubclass(exc_type, KeyboardInterrupt):
+            self.close("interrupted")
+        else:
+            self.close("crashed")
+
+
+def watch(model: Any, optimizer: Any = None, *, out: str | Path | None = None,
+          every: int | None = None) -> Watch:
+    """Start watching ``model`` (and ``optimizer``); returns a ``Watch``, also a context manager."""
+    return Watch(model, optimizer, out=out, every=every)
+
+
+def _adapter_for(model: Any, optimizer: Any, session: Session) -> Any:
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(model, torch.nn.Module):
+        from .adapters.torch import TorchWatcher
+
+        return TorchWatcher(session.recorder, model=model, optimizer=optimizer).start()
+    raise TypeError(
+        f"gradsight.watch got a {type(model).__module__}.{type(model).__name__}; expected a "
+        "torch.nn.Module. (TensorFlow/Keras support comes through `gradsight run`.)"
+    )
