@@ -17,13 +17,13 @@ __all__ = ["watch", "run_script", "load_run", "Finding", "Severity"]
 if TYPE_CHECKING:
     from .runner import run_script
     from .session import diagnose_folder as load_run
-    from .watch import watch
+    from .watching import watch
 
 
 def __getattr__(name: str) -> Any:
     # Lazy: these pull in the store and detectors (numpy), not any framework.
     if name == "watch":
-        from .watch import watch
+        from .watching import watch
 
         return watch
     if name == "run_script":

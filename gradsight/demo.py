@@ -25,7 +25,7 @@ def main(out_root: str | Path = "gradsight-runs", steps: int = STEPS) -> int:
         return 2
     from .reports.terminal import render
     from .session import default_folder
-    from .watch import watch
+    from .watching import watch
 
     console = Console()
     results = {}
