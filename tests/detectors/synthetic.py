@@ -218,7 +218,7 @@ class SyntheticRun:
         act: Mapping[str, Mapping[str, Spec]] | None = None,
         loss: Spec = healthy_loss,
     ) -> "SyntheticRun":
-        """Record these steps. ``grad_norm``/``update_norm`` given directly win over the
+        """Record these steps (``loss=None``: no loss rows, e.g. when ``loss()`` gives them). ``grad_norm``/``update_norm`` given directly win over the
         ``*_to_weight`` ratios (which are multiplied by ``weight_norm``, default 1)."""
         steps = list(steps)
         for i, step in enumerate(steps):
@@ -286,6 +286,14 @@ class SyntheticRun:
             v = _resolve(spec, step, i)
             if v is not None:
                 self.rows.append((step, "module", name, metric, float(v)))
+
+    def loss(self, steps: Iterable[int], spec: Spec = healthy_loss) -> "SyntheticRun":
+        """Losses alone: the adapter records the loss every step, full stats on a schedule."""
+        for i, step in enumerate(steps):
+            value = _resolve(spec, step, i)
+            if value is not None:
+                self.losses.append((step, float(value)))
+        return self
 
     def event(self, step: int, kind: str, name: str = "", **detail: Any) -> "SyntheticRun":
         self.events.append((step, kind, name, detail))
