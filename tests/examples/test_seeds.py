@@ -1,0 +1,93 @@
+"""The seed examples get the diagnosis their root cause deserves (issue 3's "done when")."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLES, read_json, run_gradsight
+
+
+def _problems(doc: dict) -> list[dict]:
+    return [f for f in doc["findings"] if f["severity"] in ("error", "warning")]
+
+
+def _run(tmp_path: Path, script: str, *args: str) -> dict:
+    out = tmp_path / "run"
+    json_path = tmp_path / "out.json"
+    proc = run_gradsight("run", "--out", str(out), "--json", str(json_path),
+                         str(EXAMPLES / script), *args)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    doc = read_json(json_path)
+    assert doc == read_json(out / "findings.json")
+    return doc
+
+
+@pytest.mark.slow
+def test_three_layer_identity_net_has_vanishing_gradient_at_first_layer(tmp_path: Path) -> None:
+    doc = _run(tmp_path, "seed_000_001_identity.py", "3")
+    assert doc["schema"] == "gradsight.findings/1" and doc["framework"] == "torch"
+    assert doc["steps"] == 10_000
+    first = _problems(doc)[0]
+    assert first["kind"] == "vanishing_gradient"
+    assert first["where"][0] == "0.weight" and "0.bias" in first["where"]
+    assert "4.weight" not in first["where"]  # the last layer is the healthy reference
+    ratios = first["evidence"]["grad_to_weight_median"]
+    reference = first["evidence"]["reference_grad_to_weight"]
+    # measured facts: first layer |g|/|w| ~1e-3 against ~1 for the last layer
+    assert 1e-4 < ratios["0.weight"] < 1e-2 and 0.3 < reference < 10
+    stalled = [f for f in doc["findings"] if f["kind"] == "stalled_weights"]
+    assert stalled and stalled[0]["evidence"]["caused_by"] == "vanishing_gradient"
+    assert any("kaiming_normal_(model[0].weight" in fix for fix in first["fixes"])
+
+
+@pytest.mark.slow
+def test_two_layer_identity_net_plateau_is_not_a_finding(tmp_path: Path) -> None:
+    doc = _run(tmp_path, "seed_000_001_identity.py", "2")
+    assert _problems(doc) == []
+
+
+@pytest.mark.slow
+def test_xavier_fix_clears_the_three_layer_net(tmp_path: Path) -> None:
+    doc = _run(tmp_path, "seed_000_001_identity.py", "3", "--xavier", "--steps", "3000")
+    assert _problems(doc) == []
+
+
+def test_seed_002_dangling_batchnorm_gets_no_gradient_and_redundant_bias(tmp_path: Path) -> None:
+    doc = _run(tmp_path, "seed_002_batchnorm.py", "--steps", "60")
+    problems = _problems(doc)
+    assert [f["kind"] for f in problems] == ["no_gradient"]
+    assert problems[0]["where"] == ["input_norm.weight", "input_norm.bias"]
+    assert problems[0]["evidence"]["module_output_used"] is False
+    info = [f for f in doc["findings"] if f["kind"] == "redundant_bias"]
+    assert info and info[0]["severity"] == "info" and info[0]["where"] == ["layer_1.bias"]
+    # batch norm does not block backprop: the layer before it is not flagged as vanishing
+    assert not any(f["kind"] == "vanishing_gradient" for f in doc["findings"])
+
+
+def test_seed_004_is_not_diagnosed_as_vanishing(tmp_path: Path) -> None:
+    doc = _run(tmp_path, "seed_004_digits_cnn.py", "--steps", "60", "--batch-size", "64")
+    kinds = {f["kind"] for f in doc["findings"]}
+    assert "vanishing_gradient" not in kinds and "stalled_weights" not in kinds
+
+
+def test_examples_run_plain_without_gradsight() -> None:
+    proc = subprocess.run(
+        [sys.executable, str(EXAMPLES / "seed_002_batchnorm.py"), "--steps", "5"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "final imitation loss" in proc.stdout
+
+
+@pytest.mark.slow
+def test_demo_diagnoses_then_clears(tmp_path: Path) -> None:
+    proc = run_gradsight("demo", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    before, after = proc.stdout.split("after the fix", 1)
+    assert "ERROR vanishing_gradient" in before and "0.weight" in before
+    assert "no training problem found" in after and "WARNING" not in after
+    assert "ERROR" not in after
