@@ -66,7 +66,7 @@ def _run(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from .core.store import RunDataError
     from .reports.terminal import render
-    from .session import diagnose_folder, write_findings
+    from .session import FINDINGS_FILE, diagnose_folder, write_findings
 
     try:
         diagnosis = diagnose_folder(args.dir)
@@ -76,6 +76,12 @@ def _report(args: argparse.Namespace) -> int:
     render(diagnosis)
     if args.json:
         write_findings(args.json, diagnosis)
+    stored = Path(args.dir) / FINDINGS_FILE
+    if not stored.exists():  # a killed run never wrote its own
+        try:
+            write_findings(stored, diagnosis)
+        except OSError as exc:  # a read-only copy of a run is still worth reading
+            print(f"gradsight: could not write {stored}: {exc}", file=sys.stderr)
     return 0
 
 

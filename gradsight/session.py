@@ -121,7 +121,7 @@ def diagnose_folder(folder: str | Path, status: str | None = None) -> Diagnosis:
             str(meta.get("framework", "none")),
             view.steps,
             Path(folder),
-            status or str(meta.get("status", "unknown")),
+            status or _stored_status(meta),
             key_numbers(view),
         )
     finally:
@@ -134,3 +134,23 @@ def write_findings(path: str | Path, diagnosis: Diagnosis) -> None:
     tmp = target.with_name(target.name + ".tmp")
     tmp.write_text(json.dumps(diagnosis.document(), indent=2) + "\n")
     tmp.replace(target)
+
+
+def _stored_status(meta: dict[str, Any]) -> str:
+    """A run still marked "running" whose process is gone was killed (kill -9, OOM, power)."""
+    status = str(meta.get("status", "unknown"))
+    if status == "running" and not _alive(meta.get("pid")):
+        return "killed"
+    return status
+
+
+def _alive(pid: Any) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,170 @@
+"""``stalled_weights``: optimized, with gradients, yet each step moves it by almost nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from gradsight.core.finding import Severity
+from gradsight.detectors import not_optimized
+from gradsight.detectors._common import MIN_STEPS
+from gradsight.detectors.stalled_weights import (
+    HEALTHY_RATIO,
+    KIND,
+    LR_ACTIVE_FRACTION,
+    STALL_RATIO,
+    detect,
+)
+
+from .synthetic import NAN, SyntheticRun, only, when
+
+STEPS = range(0, 100, 5)
+PEAK = 0.1
+TINY = STALL_RATIO * 1e-2
+
+
+def mlp(tmp_path, name="run", **kw):
+    return SyntheticRun(tmp_path, name, **kw).mlp([4, 16, 16, 1])
+
+
+def test_healthy_run_has_no_finding(tmp_path):
+    assert detect(mlp(tmp_path).steps(STEPS).open()) == []
+
+
+def test_layer_that_barely_moves(tmp_path):
+    run = (
+        mlp(tmp_path)
+        .steps(STEPS, update_to_weight={"2.weight": TINY, "2.bias": TINY}, weight_norm=4.0)
+        .open()
+    )
+    finding = only(detect(run))
+    assert finding.kind == KIND == "stalled_weights"
+    assert finding.severity == Severity.WARNING
+    assert finding.where == ["2.weight", "2.bias"]
+    assert finding.step == 0
+    ev = finding.evidence
+    assert ev["update_to_weight_median"] == pytest.approx({"2.weight": TINY, "2.bias": TINY})
+    assert ev["threshold"] == STALL_RATIO
+    assert ev["learning_rate"] == pytest.approx(PEAK)
+    assert ev["optimizer"] == "SGD"
+    assert f"{HEALTHY_RATIO:g}" in finding.summary
+    assert any("model[2].weight" in fix for fix in finding.fixes)
+    assert any("Adam" in fix for fix in finding.fixes)
+
+
+def test_adam_run_gets_no_switch_to_adam_advice(tmp_path):
+    run = mlp(tmp_path, optimizer_type="Adam").steps(STEPS, update_to_weight={"0.weight": TINY}).open()
+    finding = only(detect(run))
+    assert finding.evidence["optimizer"] == "Adam"
+    assert not any("torch.optim.Adam" in fix for fix in finding.fixes)
+
+
+def test_where_follows_forward_order(tmp_path):
+    run = (
+        SyntheticRun(tmp_path)
+        .module("a", "Linear").act("r").module("b", "Linear")
+        .param("b.weight", (1, 16), module="b").param("a.weight", (16, 4), module="a")
+        .steps(STEPS, update_to_weight=TINY)
+        .open()
+    )
+    assert only(detect(run)).where == ["a.weight", "b.weight"]
+
+
+@pytest.mark.parametrize("factor, fires", [(0.99, True), (1.0, False), (1.01, False)])
+def test_boundary_at_stall_ratio(tmp_path, factor, fires):
+    run = mlp(tmp_path).steps(STEPS, update_to_weight={"0.weight": STALL_RATIO * factor}).open()
+    assert [f.where for f in detect(run)] == ([["0.weight"]] if fires else [])
+
+
+@pytest.mark.parametrize("n, fires", [(MIN_STEPS, True), (MIN_STEPS - 1, False)])
+def test_boundary_at_min_steps(tmp_path, n, fires):
+    run = mlp(tmp_path).steps(range(n), update_to_weight={"0.weight": TINY}).open()
+    assert [f.where for f in detect(run)] == ([["0.weight"]] if fires else [])
+
+
+def schedule(step: int) -> float:
+    """Warm-up from 0 over 10 steps, peak until 30, then decayed to ~0 (most of the run)."""
+    if step < 10:
+        return PEAK * step / 10
+    return PEAK if step < 30 else PEAK * 1e-4 * (99 - step) / 69
+
+
+def test_warm_up_from_zero_and_decay_to_zero_are_not_stalls(tmp_path):
+    """Updates follow the lr: near 0 in warm-up and after the decay, healthy at the peak. Most
+    recorded steps have tiny updates, so counting them would report a stall."""
+    run = (
+        mlp(tmp_path)
+        .steps(range(100), lr=schedule, update_to_weight=lambda s: 1e-2 * schedule(s))
+        .open()
+    )
+    lr = run.metric("param", "lr")["0.weight"].values
+    assert lr[0] == 0 and lr[-1] == 0
+    assert (lr < LR_ACTIVE_FRACTION * PEAK).mean() > 0.5
+    assert detect(run) == []
+
+
+@pytest.mark.parametrize("fraction, fires", [(0.99, False), (1.0, True), (1.01, True)])
+def test_boundary_at_lr_active_fraction(tmp_path, fraction, fires):
+    """Steps 0-9: lr 0 (never judged). Steps 10-29 at the peak with healthy updates; steps
+    30-99 at ``fraction`` x LR_ACTIVE_FRACTION of the peak with stalled updates: judged once
+    they reach the active fraction, and then they are the majority."""
+    low = PEAK * LR_ACTIVE_FRACTION * fraction
+
+    def lr(step):
+        return 0.0 if step < 10 else PEAK if step < 30 else low
+
+    run = (
+        mlp(tmp_path)
+        .steps(range(100), lr={"0.weight": lr},
+               update_to_weight={"0.weight": lambda s: 0.0 if s < 10 else 1e-3 if s < 30 else TINY})
+        .open()
+    )
+    findings = detect(run)
+    if fires:
+        finding = only(findings)
+        assert finding.where == ["0.weight"]
+        assert finding.step == 10  # the first judged step: lr 0 before it
+        assert finding.evidence["update_to_weight_median"]["0.weight"] == pytest.approx(TINY)
+    else:
+        assert findings == []
+
+
+def test_lr_zero_throughout_is_left_to_not_optimized(tmp_path):
+    zero = {"0.weight": 0.0, "0.bias": 0.0}
+    run = mlp(tmp_path).steps(STEPS, lr=zero, update_to_weight=zero).open()
+    assert detect(run) == []
+    assert [f.where for f in not_optimized.detect(run)] == [["0.weight", "0.bias"]]
+
+
+def test_unoptimized_and_frozen_parameters_are_not_stalls(tmp_path):
+    run = (
+        SyntheticRun(tmp_path)
+        .layer("0", shape=(16, 4), requires_grad=False, optimized=False)
+        .act("1").layer("2", shape=(16, 16), optimized=False).act("3").layer("4", shape=(1, 16))
+        .steps(STEPS, update_to_weight=0.0, weight_norm=1.0)  # only "4" is measured: stalls
+        .open()
+    )
+    assert only(detect(run)).where == ["4.weight", "4.bias"]
+
+
+def test_bias_before_batchnorm_is_not_a_stall(tmp_path):
+    run = (
+        SyntheticRun(tmp_path)
+        .layer("0", shape=(16, 4)).batchnorm("1", 16).act("2").layer("3", shape=(1, 16))
+        .steps(STEPS, update_to_weight={"0.bias": 1e-9})
+        .open()
+    )
+    assert detect(run) == []
+
+
+def test_steps_without_gradient_or_with_nonfinite_update_are_not_judged(tmp_path):
+    """Only steps 0, 25, 50, 75 have a gradient and a finite, healthy update."""
+    judged = {0, 25, 50, 75}
+    run = (
+        mlp(tmp_path)
+        .steps(STEPS,
+               has_grad={"0.weight": when(lambda s: s in judged or s % 10 == 5, 1.0, 0.0)},
+               update_to_weight={"0.weight": lambda s: 1e-3 if s in judged else
+                                 NAN if s % 10 == 5 else 0.0})
+        .open()
+    )
+    assert detect(run) == []
