@@ -32,8 +32,10 @@ def test_round_trip(tmp_path):
     store.add_entities([
         ("param", "0.weight", 0, PARAM_INFO),
         ("param", "0.bias", 1, {**PARAM_INFO, "shape": [16], "numel": 16}),
-        ("module", "1", 1, {"type": "ReLU", "activation": "relu", "inputs_from": ["0"], "owner": "model"}),
-        ("module", "0", 0, {"type": "Linear", "activation": None, "inputs_from": [], "owner": "model"}),
+        ("module", "1", 1,
+         {"type": "ReLU", "activation": "relu", "inputs_from": ["0"], "owner": "model"}),
+        ("module", "0", 0,
+         {"type": "Linear", "activation": None, "inputs_from": [], "owner": "model"}),
     ])
     store.add_stats([
         (0, "param", "0.weight", "grad_norm", 0.5),

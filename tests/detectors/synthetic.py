@@ -26,6 +26,7 @@ number, a callable ``step -> number``, or a sequence aligned with the steps; a s
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Union
@@ -68,7 +69,7 @@ def when(condition: Callable[[int], bool], then: Spec, otherwise: Spec) -> Calla
 
 
 def _resolve(spec: Spec, step: int, index: int | None) -> Number | None:
-    if spec is None or isinstance(spec, (int, float)):
+    if spec is None or isinstance(spec, numbers.Real):
         return spec
     if callable(spec):
         return spec(step)
@@ -134,7 +135,8 @@ class SyntheticRun:
 
     def act(self, name: str, kind: str = "relu", **kw: Any) -> "SyntheticRun":
         """An activation module (``relu``, ``tanh``, ``sigmoid``, ...)."""
-        return self.module(name, ACTIVATION_TYPES.get(kind, kind.capitalize()), activation=kind, **kw)
+        type_name = ACTIVATION_TYPES.get(kind, kind.capitalize())
+        return self.module(name, type_name, activation=kind, **kw)
 
     def param(
         self,
@@ -186,7 +188,9 @@ class SyntheticRun:
             self.param(f"{name}.bias", shape[:1], module=name, **param_kw)
         return self
 
-    def batchnorm(self, name: str, features: int, type: str = "BatchNorm1d", **kw: Any) -> "SyntheticRun":
+    def batchnorm(
+        self, name: str, features: int, type: str = "BatchNorm1d", **kw: Any
+    ) -> "SyntheticRun":
         return self.layer(name, type, (features,), **kw)
 
     def mlp(self, widths: Sequence[int], activation: str = "relu") -> "SyntheticRun":
@@ -218,8 +222,9 @@ class SyntheticRun:
         act: Mapping[str, Mapping[str, Spec]] | None = None,
         loss: Spec = healthy_loss,
     ) -> "SyntheticRun":
-        """Record these steps (``loss=None``: no loss rows, e.g. when ``loss()`` gives them). ``grad_norm``/``update_norm`` given directly win over the
-        ``*_to_weight`` ratios (which are multiplied by ``weight_norm``, default 1)."""
+        """Record full statistics at these steps, and the loss (``loss=None``: none, e.g. when
+        ``loss()`` records it every step). ``grad_norm``/``update_norm`` given directly win
+        over the ``*_to_weight`` ratios (which are multiplied by ``weight_norm``, default 1)."""
         steps = list(steps)
         for i, step in enumerate(steps):
             for name, info in self.params.items():
@@ -315,7 +320,7 @@ class SyntheticRun:
             info = dict(info)
             module = info["module"]
             feeds = consumers.get(module or "", [])
-            following = [self.modules[c]["activation"] for c in feeds if self.modules[c]["activation"]]
+            following = [a for a in (self.modules[c]["activation"] for c in feeds) if a]
             info["feeds"] = feeds
             info["followed_by"] = following[0] if following else None
             info.update(self._explicit.get(name, {}))

@@ -62,7 +62,10 @@ def _vanishing_and_stalled(t):
 
 
 def _stalled_only(t):
-    return SyntheticRun(t, "stalled").mlp([4, 16, 16, 1]).steps(STEPS, update_to_weight={"2.weight": 1e-8})
+    return (
+        SyntheticRun(t, "stalled").mlp([4, 16, 16, 1])
+        .steps(STEPS, update_to_weight={"2.weight": 1e-8})
+    )
 
 
 def _redundant_bias(t):
@@ -198,9 +201,8 @@ def test_findings_round_trip_through_json(info, scenario, runs):
         text = json.dumps(data, allow_nan=False)  # raises on NaN/Inf
         again = Finding.from_dict(json.loads(text))
         assert again.to_dict() == data
-        assert (again.kind, again.severity, again.where, again.step, again.summary, again.fixes) == (
-            finding.kind, finding.severity, finding.where, finding.step, finding.summary,
-            finding.fixes)
+        fields = ("kind", "severity", "where", "step", "summary", "fixes")
+        assert [getattr(again, k) for k in fields] == [getattr(finding, k) for k in fields]
 
 
 def test_to_dict_turns_nonfinite_and_numpy_evidence_into_json():

@@ -1,4 +1,4 @@
-"""``nonfinite``: NaN/Inf in loss, activations or weights; gradients alone (AMP) are not a finding."""
+"""``nonfinite``: NaN/Inf in loss, activations or weights; gradients alone (AMP) are not one."""
 
 from __future__ import annotations
 
@@ -196,3 +196,11 @@ def test_amp_skipped_steps_before_the_break_do_not_lead_where(tmp_path):
     finding = only(detect(run))
     assert finding.step == k
     assert finding.where[0] == "4.weight"
+
+
+def test_nonfinite_loss_from_the_first_step(tmp_path):
+    """Bad inputs: the loss is NaN before any update; nothing finite came before it."""
+    run = SyntheticRun(tmp_path).mlp([4, 16, 1]).steps(range(5), loss=NAN).open()
+    finding = only(detect(run))
+    assert (finding.step, finding.where) == (0, ["loss"])
+    assert finding.evidence["last_finite_loss"] is None

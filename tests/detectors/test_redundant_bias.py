@@ -45,7 +45,8 @@ def test_large_bias_gradient_is_not_redundant(tmp_path):
 
 @pytest.mark.parametrize("factor, fires", [(0.99, True), (1.0, False), (1.01, False)])
 def test_boundary_at_rounding_level(tmp_path, factor, fires):
-    run = linear_bn(tmp_path).steps(STEPS, grad_to_weight={"0.bias": W * ROUNDING_LEVEL * factor}).open()
+    bias = W * ROUNDING_LEVEL * factor
+    run = linear_bn(tmp_path).steps(STEPS, grad_to_weight={"0.bias": bias}).open()
     assert [f.where for f in detect(run)] == ([["0.bias"]] if fires else [])
 
 

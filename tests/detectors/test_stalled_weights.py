@@ -52,7 +52,11 @@ def test_layer_that_barely_moves(tmp_path):
 
 
 def test_adam_run_gets_no_switch_to_adam_advice(tmp_path):
-    run = mlp(tmp_path, optimizer_type="Adam").steps(STEPS, update_to_weight={"0.weight": TINY}).open()
+    run = (
+        mlp(tmp_path, optimizer_type="Adam")
+        .steps(STEPS, update_to_weight={"0.weight": TINY})
+        .open()
+    )
     finding = only(detect(run))
     assert finding.evidence["optimizer"] == "Adam"
     assert not any("torch.optim.Adam" in fix for fix in finding.fixes)

@@ -35,7 +35,8 @@ def test_first_layer_starved_of_gradient(tmp_path):
     assert finding.where == ["0.weight", "0.bias"]
     assert finding.step == 0
     ev = finding.evidence
-    assert ev["grad_to_weight_median"] == pytest.approx({"0.weight": BEST * 1e-4, "0.bias": BEST * 1e-4})
+    tiny = BEST * 1e-4
+    assert ev["grad_to_weight_median"] == pytest.approx({"0.weight": tiny, "0.bias": tiny})
     assert ev["reference_param"] == "2.weight"  # the first of the equally best layers
     assert ev["reference_grad_to_weight"] == pytest.approx(BEST)
     assert ev["times_smaller_than_reference"] == pytest.approx({"0.weight": 1e4, "0.bias": 1e4})
@@ -64,7 +65,8 @@ def test_where_is_in_forward_order_weight_then_bias(tmp_path):
 
 @pytest.mark.parametrize("factor, fires", [(0.99, True), (1.0, True), (1.01, False)])
 def test_boundary_at_relative_limit(tmp_path, factor, fires):
-    run = mlp(tmp_path).steps(STEPS, grad_to_weight={"0.weight": BEST * RELATIVE_LIMIT * factor}).open()
+    small = BEST * RELATIVE_LIMIT * factor
+    run = mlp(tmp_path).steps(STEPS, grad_to_weight={"0.weight": small}).open()
     findings = detect(run)
     if fires:
         finding = only(findings)
@@ -78,7 +80,8 @@ def test_boundary_at_relative_limit(tmp_path, factor, fires):
 
 @pytest.mark.parametrize("factor, severity", [(0.99, Severity.ERROR), (1.01, Severity.WARNING)])
 def test_boundary_at_error_limit(tmp_path, factor, severity):
-    run = mlp(tmp_path).steps(STEPS, grad_to_weight={"0.weight": BEST * ERROR_LIMIT * factor}).open()
+    small = BEST * ERROR_LIMIT * factor
+    run = mlp(tmp_path).steps(STEPS, grad_to_weight={"0.weight": small}).open()
     assert only(detect(run)).severity == severity
 
 
@@ -123,7 +126,8 @@ def test_bias_before_batchnorm_is_skipped(tmp_path):
     )
     bias_only = build("bias_only").steps(STEPS, grad_to_weight={"0.bias": 1e-9}).open()
     assert detect(bias_only) == []
-    both = build("both").steps(STEPS, grad_to_weight={"0.weight": BEST * 1e-4, "0.bias": 1e-9}).open()
+    both = build("both").steps(STEPS, grad_to_weight={"0.weight": BEST * 1e-4, "0.bias": 1e-9})
+    both = both.open()
     assert only(detect(both)).where == ["0.weight"]
 
 
