@@ -43,7 +43,8 @@ class Entity:
 
 
 class RunView:
-    """Read-only view of one run folder.
+    """Read-only view of one run folder; each table is read once, so a view is a consistent
+    snapshot even while training still writes. Open it again to see newer rows.
 
     >>> # view = RunView.open("gradsight-runs/train-20260101-120000")
     >>> # view.metric("param", "grad_norm")["0.weight"].values
@@ -52,6 +53,7 @@ class RunView:
     def __init__(self, con: sqlite3.Connection, folder: Path) -> None:
         self.folder = folder
         self._con = con
+        self._metrics: dict[tuple[str, str], dict[str, Series]] = {}
 
     @classmethod
     def open(cls, folder: str | Path) -> "RunView":
@@ -64,16 +66,19 @@ class RunView:
                 f"{path} has no {DB_NAME}; expected a folder written by `gradsight run` or "
                 "`gradsight.watch(..., out=...)`."
             )
+        con = sqlite3.connect(db)
         try:
-            con = sqlite3.connect(db)
             con.execute("PRAGMA query_only=ON")
             rows = dict(con.execute("SELECT key, value FROM meta").fetchall())
         except sqlite3.DatabaseError as exc:
+            con.close()
             raise RunDataError(
                 f"{db} is not a readable gradsight store ({exc}). The file may be truncated "
                 "or overwritten; nothing was changed."
             ) from exc
         version = json.loads(rows.get("schema_version", "null"))
+        if version is None or version > SCHEMA_VERSION:
+            con.close()
         if version is None:
             raise RunDataError(f"{db} has no schema version; it was not written by gradsight.")
         if version > SCHEMA_VERSION:
@@ -107,7 +112,13 @@ class RunView:
 
     # -- numbers --------------------------------------------------------------------------
     def metric(self, role: str, metric: str) -> dict[str, Series]:
-        """All values of one metric, per entity name."""
+        """All values of one metric, per entity name (read once, then cached)."""
+        cached = self._metrics.get((role, metric))
+        if cached is None:
+            cached = self._metrics[(role, metric)] = self._read_metric(role, metric)
+        return cached
+
+    def _read_metric(self, role: str, metric: str) -> dict[str, Series]:
         rows = self._con.execute(
             "SELECT name, step, value FROM stats WHERE metric=? AND role=? ORDER BY name, step",
             (metric, role),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
@@ -36,7 +35,6 @@ class ParamSeries:
         return len(self.entity.get("shape") or [])
 
 
-@lru_cache(maxsize=8)
 def _metrics(run: RunView) -> dict[str, dict[str, Series]]:
     names = ("grad_norm", "weight_norm", "update_norm", "lr", "has_grad")
     return {m: run.metric("param", m) for m in names}
@@ -83,15 +81,15 @@ def ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 
 
 def is_bias_before_batchnorm(run: RunView, entity: Entity) -> bool:
-    """A bias whose layer feeds a batch norm: the norm subtracts the batch mean, so the bias
-    cancels out and its gradient is zero by construction."""
+    """A bias whose layer feeds only batch norms: the norm subtracts the batch mean, so the
+    bias cancels out and its gradient is zero by construction. (If the layer's output also
+    goes elsewhere, a residual say, the bias matters there.)"""
     if len(entity.get("shape") or []) != 1 or not entity.name.endswith("bias"):
         return False
-    for consumer in entity.get("feeds") or []:
-        module = run.entity("module", consumer)
-        if module is not None and module.get("type") in BATCH_NORMS:
-            return True
-    return False
+    consumers = [run.entity("module", c) for c in entity.get("feeds") or []]
+    return bool(consumers) and all(
+        m is not None and m.get("type") in BATCH_NORMS for m in consumers
+    )
 
 
 def forward_position(run: RunView, entity: Entity) -> tuple[int, int]:

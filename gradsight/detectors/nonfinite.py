@@ -28,12 +28,15 @@ def detect(run: RunView) -> list[Finding]:
     modules = {e.name: e for e in run.entities("module")}
     where: list[str] = []
     module_step = None
+    at_first: list[str] = []
     if act_bad:
         module_step = min(act_bad.values())
         at_first = [n for n, s in act_bad.items() if s == module_step]
         at_first.sort(key=lambda n: modules[n].order if n in modules else 10**9)
         where.extend(at_first)
-    grad_bad = _bad_by_name(run.metric("param", "grad_norm"))
+    # Gradients that broke before the run did are loss-scaling overflows that a GradScaler
+    # skipped; they say nothing about where the run broke.
+    grad_bad = {n: s for n, s in _bad_by_name(run.metric("param", "grad_norm"), step).items()}
     first_params = sorted(
         {**grad_bad, **weight_bad}.items(), key=lambda kv: (kv[1], _order(run, kv[0]))
     )
@@ -48,7 +51,7 @@ def detect(run: RunView) -> list[Finding]:
         "first_nonfinite_loss_step": loss_step,
         "first_nonfinite_activation_step": module_step,
         "first_nonfinite_weight_step": min(weight_bad.values()) if weight_bad else None,
-        "modules_nonfinite_at_that_step": where[: len(act_bad)] if act_bad else [],
+        "modules_nonfinite_at_that_step": at_first,
         "last_finite_loss": last_finite,
         "max_finite_grad_norm": _max_finite(run.metric("param", "grad_norm")),
     }
@@ -67,10 +70,10 @@ def _first_bad(steps: np.ndarray, bad: np.ndarray) -> int | None:
     return int(steps[hits[0]]) if hits.size else None
 
 
-def _bad_by_name(series: dict) -> dict[str, int]:
+def _bad_by_name(series: dict, since: int = 0) -> dict[str, int]:
     out = {}
     for name, s in series.items():
-        step = _first_bad(s.steps, ~np.isfinite(s.values))
+        step = _first_bad(s.steps, ~np.isfinite(s.values) & (s.steps >= since))
         if step is not None:
             out[name] = step
     return out

@@ -24,7 +24,7 @@ def detect(run: RunView) -> list[Finding]:
             continue
         if not p.entity.get("optimized"):
             outside.append(p)
-        elif np.all(np.nan_to_num(p.lr, nan=0.0) == 0):
+        elif np.all(p.lr == 0):  # NaN (an lr the adapter could not read) is not 0
             zero_lr.append(p)
     findings = []
     if outside:

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..core.finding import Finding, Severity
 from ..core.run_view import RunView
-from ._common import fmt, is_bias_before_batchnorm, param_series, ratio
+from ._common import fmt, forward_position, is_bias_before_batchnorm, param_series, ratio
 
 KIND = "redundant_bias"
 PRIORITY = 90
@@ -36,6 +36,7 @@ def detect(run: RunView) -> list[Finding]:
             evidence[name] = float(np.median(rel))
     if not hits:
         return []
+    hits.sort(key=lambda p: forward_position(run, p.entity))
     first = hits[0]
     feeds = ", ".join(first.entity.get("feeds") or [])
     return [

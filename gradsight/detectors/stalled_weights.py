@@ -38,10 +38,13 @@ def detect(run: RunView) -> list[Finding]:
     for p in param_series(run):
         if not p.entity.get("optimized") or is_bias_before_batchnorm(run, p.entity):
             continue
-        lr = np.nan_to_num(p.lr, nan=0.0)
-        if lr.max(initial=0.0) <= 0:
+        known = np.isfinite(p.lr)
+        peak = p.lr[known].max(initial=0.0)
+        if known.all() and peak <= 0:
             continue  # lr 0 throughout is not_optimized's finding
-        active = p.has_grad & (lr >= LR_ACTIVE_FRACTION * lr.max()) & np.isfinite(p.update)
+        # an lr the adapter could not read (NaN) counts as active: the updates still tell
+        lr_active = ~known | (p.lr >= LR_ACTIVE_FRACTION * peak)
+        active = p.has_grad & lr_active & np.isfinite(p.update)
         if active.sum() < MIN_STEPS:
             continue
         weight = p.weight[active]
@@ -54,7 +57,7 @@ def detect(run: RunView) -> list[Finding]:
         return []
     stalled.sort(key=lambda item: forward_position(run, item[0].entity))
     first = stalled[0][0]
-    lr0 = float(np.nanmax(first.lr))
+    lr0 = float(np.nanmax(first.lr)) if np.isfinite(first.lr).any() else float("nan")
     factor = min(HEALTHY_RATIO / max(medians[first.name], 1e-12), 1e4)
     label = model_label(run, first.entity)
     summary = (

@@ -96,7 +96,9 @@ def detect(run: RunView) -> list[Finding]:
 
 
 def _on_steps(p: ParamSeries, steps: np.ndarray) -> np.ndarray:
-    values = dict(zip(p.steps.tolist(), ratio(p.grad, p.weight).tolist()))
+    # An exactly-zero gradient is a disconnected or dead layer, not a vanishing one.
+    grad = np.where(p.grad == 0, np.nan, p.grad)
+    values = dict(zip(p.steps.tolist(), ratio(grad, p.weight).tolist()))
     return np.array([values.get(int(s), np.nan) for s in steps])
 
 

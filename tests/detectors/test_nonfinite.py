@@ -159,10 +159,6 @@ def test_step_is_the_earliest_of_loss_weights_and_activations(tmp_path):
     assert "head.weight" in finding.where
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "nonfinite evidence 'modules_nonfinite_at_that_step' is where[:len(act_bad)], but act_bad "
-    "counts modules broken at ANY step while where only holds those at the first step, "
-    "followed by parameters: a parameter name leaks into the module list"))
 def test_evidence_modules_at_first_step_lists_only_modules(tmp_path):
     run = (
         three_modules(tmp_path)
@@ -178,10 +174,6 @@ def test_evidence_modules_at_first_step_lists_only_modules(tmp_path):
     assert finding.evidence["modules_nonfinite_at_that_step"] == ["head"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "nonfinite orders parameters in `where` by their first non-finite gradient step, counting "
-    "gradients from AMP-skipped steps long before the run broke: a parameter whose weights stayed "
-    "finite leads `where` instead of the one whose weights went NaN"))
 def test_amp_skipped_steps_before_the_break_do_not_lead_where(tmp_path):
     k = 50
     run = (

@@ -128,11 +128,6 @@ def test_both_mechanisms_give_two_findings_in_forward_order(tmp_path):
     assert zero_lr.evidence["reason"] == "learning rate 0"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "not_optimized reads an unknown learning rate as 0: the torch adapter records lr NaN when "
-    "the param group's lr is a CUDA tensor (e.g. fused/capturable Adam), and "
-    "np.nan_to_num(lr, nan=0.0) then reports 'learning rate is 0 at every recorded step' for a "
-    "parameter that is being updated (update_norm > 0)"))
 def test_unknown_learning_rate_is_not_zero(tmp_path):
     run = (
         SyntheticRun(tmp_path).mlp([4, 16, 1])

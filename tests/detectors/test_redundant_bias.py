@@ -66,9 +66,6 @@ def test_batchnorm_own_bias_is_not_redundant(tmp_path):
     assert detect(run) == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "redundant_bias lists `where` in parameter registration order, not forward order "
-    "(every other detector sorts with forward_position)"))
 def test_where_follows_forward_order(tmp_path):
     run = (
         SyntheticRun(tmp_path)
