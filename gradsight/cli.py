@@ -48,14 +48,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from .core.store import RunDataError
     from .reports.terminal import render
     from .runner import ScriptNotFound, exit_status, run_script
     from .session import write_findings
 
     try:
         code, diagnosis = run_script(args.script, args.args, out=args.out, every=args.every)
-    except ScriptNotFound as exc:
+    except (ScriptNotFound, RunDataError) as exc:
         print(f"gradsight: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # e.g. --out names a file, or an unwritable folder
+        print(f"gradsight: cannot create the run folder {args.out}: {exc}", file=sys.stderr)
         return 2
     render(diagnosis)
     if args.json:

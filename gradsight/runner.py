@@ -8,11 +8,13 @@ script ends (normally, ``sys.exit``, an exception, Ctrl-C, SIGTERM) the diagnosi
 
 from __future__ import annotations
 
+import builtins
 import os
-import runpy
 import signal
 import sys
+import tokenize
 import traceback
+import types
 from pathlib import Path
 from typing import Any, Callable
 
@@ -40,7 +42,7 @@ def run_script(
     if not path.is_file():
         raise ScriptNotFound(f"no such script: {script} (expected a Python file to run)")
     session = Session(out or default_folder(path.stem), every, mode="run",
-                      script=str(path), argv=[str(path), *(args or [])])
+                      script=str(path), argv=[str(script), *(args or [])])
     hooks = [AfterImport("torch", lambda _module: _attach_torch(session))]
     saved_argv, saved_path = sys.argv, list(sys.path)
     saved_sigterm = _install_sigterm()
@@ -48,9 +50,11 @@ def run_script(
     try:
         for hook in hooks:
             hook.install()
-        sys.argv = [str(path), *(args or [])]
-        sys.path.insert(0, str(path.resolve().parent))
-        runpy.run_path(str(path), run_name="__main__")
+        sys.argv = [str(script), *(args or [])]  # argv[0] exactly as typed, like python
+        # python puts the script's folder first on sys.path *instead of* its own entry
+        # (the cwd under `python -m`, the venv's bin under the console script)
+        sys.path[0:1] = [str(path.resolve().parent)]
+        _exec_as_main(path.resolve())
     except SystemExit as exc:
         code = _exit_code(exc)
         status = "finished" if code == 0 else "failed"
@@ -72,6 +76,25 @@ def run_script(
     return code, diagnosis
 
 
+def _exec_as_main(path: Path) -> None:
+    """What ``python SCRIPT`` does: a fresh ``__main__`` module, absolute ``__file__``.
+
+    (``runpy.run_path`` would also rewrite ``sys.argv[0]``, which must stay as typed.)
+    """
+    with tokenize.open(path) as source:  # honours a coding declaration, like python
+        code = compile(source.read(), str(path), "exec")
+    main = types.ModuleType("__main__")
+    main.__dict__.update(__file__=str(path), __builtins__=builtins, __spec__=None,
+                         __cached__=None, __loader__=None)
+    saved = sys.modules.get("__main__")
+    sys.modules["__main__"] = main
+    try:
+        exec(code, main.__dict__)
+    finally:
+        if saved is not None:
+            sys.modules["__main__"] = saved
+
+
 def exit_status(code: int, diagnosis: Diagnosis, fail_on: Severity | None) -> int:
     """The contract: the script's non-zero status; else 1 if ``--fail-on`` is met; else 0."""
     if code != 0:
@@ -84,8 +107,11 @@ def exit_status(code: int, diagnosis: Diagnosis, fail_on: Severity | None) -> in
 def _attach_torch(session: Session) -> None:
     from .adapters.torch import TorchWatcher
 
-    main = sys.modules.get("__main__")
-    watcher = TorchWatcher(session.recorder, namespace=lambda: vars(main) if main else {})
+    def script_globals() -> dict[str, Any]:  # read when needed: the script is __main__ then
+        main = sys.modules.get("__main__")
+        return vars(main) if main is not None else {}
+
+    watcher = TorchWatcher(session.recorder, namespace=script_globals)
     session.attach(watcher.start())
 
 
@@ -99,7 +125,7 @@ def _exit_code(exc: SystemExit) -> int:
 
 
 def _user_frames(tb: Any) -> Any:
-    """Skip gradsight's and runpy's frames so the traceback starts in the user's script."""
+    """Skip gradsight's own frames so the traceback starts in the user's script."""
     while tb is not None and _is_ours(tb.tb_frame.f_code.co_filename):
         tb = tb.tb_next
     return tb
@@ -107,7 +133,7 @@ def _user_frames(tb: Any) -> Any:
 
 def _is_ours(filename: str) -> bool:
     here = os.path.dirname(os.path.abspath(__file__))
-    return filename.startswith(here) or filename.endswith(f"{os.sep}runpy.py")
+    return filename.startswith(here)
 
 
 def _install_sigterm() -> Any:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -17,7 +18,7 @@ from .core.detect import diagnose
 from .core.finding import Finding, findings_document
 from .core.recorder import Recorder, Schedule
 from .core.run_view import RunView
-from .core.store import RunStore
+from .core.store import DB_NAME, RunDataError, RunStore
 from .core.summary import key_numbers
 
 FINDINGS_FILE = "findings.json"
@@ -25,6 +26,7 @@ FINDINGS_FILE = "findings.json"
 
 class Adapter(Protocol):
     framework: str
+    step: int  # optimizer steps completed
 
     def stop(self) -> None: ...
 
@@ -93,11 +95,10 @@ class Session:
                 adapter.stop()
         finally:
             self.recorder.close()
-            steps = self.recorder.last_step + 1
             self.store.set_meta(
                 status=status,
                 ended=_dt.datetime.now().isoformat(timespec="seconds"),
-                steps=max(steps, 0),
+                steps=max((a.step for a in self.adapters), default=0),
                 framework=self.framework,
                 **detail,
             )
@@ -114,16 +115,18 @@ def diagnose_folder(folder: str | Path, status: str | None = None) -> Diagnosis:
     """Diagnose any stored run folder (a finished, crashed or killed one)."""
     view = RunView.open(folder)
     try:
-        findings = diagnose(view)
-        meta = view.meta
         return Diagnosis(
-            findings,
-            str(meta.get("framework", "none")),
+            diagnose(view),
+            str(view.meta.get("framework", "none")),
             view.steps,
             Path(folder),
-            status or _stored_status(meta),
+            status or _stored_status(view.meta),
             key_numbers(view),
         )
+    except sqlite3.DatabaseError as exc:  # damage past the pages that open() reads
+        raise RunDataError(
+            f"{Path(folder) / DB_NAME} is damaged ({exc}); nothing was changed."
+        ) from exc
     finally:
         view.close()
 

@@ -42,6 +42,7 @@ MAX_BUFFERED_LOSSES = 1024  # ship losses at least this often between recorded s
 @dataclass
 class _OptState:
     index: int
+    steps: int = 0  # this optimizer's own completed steps: its parameters' step index
     before: list[torch.Tensor] | None = None
     names: list[str] = field(default_factory=list)
     params: list[torch.Tensor] = field(default_factory=list)
@@ -122,9 +123,9 @@ class TorchWatcher:
         self._set_forward_hook(False)
         if torch.autograd.backward == self._backward:
             torch.autograd.backward = self._original_backward  # type: ignore[assignment]
-        if self._losses:  # a backward after the last step (or with no step at all)
+        if self._losses and self.step == 0:  # backward() only, never a step: keep its loss
             self._step_losses.append((self.step, self._mean_loss()))
-        batch = ts.Batch()
+        batch, self._pending_batch = self._pending_batch or ts.Batch(), None
         self._add_losses(batch)
         batch.submit(self.recorder)
 
@@ -183,51 +184,54 @@ class TorchWatcher:
         if self._layout_stale():
             self._relayout()
             state = self._opts[optimizer]
-        if not self.recorder.wants(self.step):
+        if not self.recorder.wants(state.steps):
             return
         with torch.no_grad():
             state.before = torch._foreach_mul(state.params, 1.0) if state.params else []
             batch = self._pending_batch = self._pending_batch or ts.Batch()
-            self._add_gradients(batch, state.names, state.params)
+            self._add_gradients(batch, state.steps, state.names, state.params)
+            # Parameters no optimizer holds (yet: one that first steps later in the iteration
+            # writes the same step again, and the reader keeps its rows).
             if self._is_clock(optimizer):
                 orphans = [
                     (n, p) for n, p in self._layout.params.items()
                     if id(p) not in self._layout.optimized
                 ]
-                self._add_gradients(batch, [n for n, _ in orphans], [p for _, p in orphans])
+                names, params = [n for n, _ in orphans], [p for _, p in orphans]
+                self._add_gradients(batch, state.steps, names, params)
 
     def _post_step(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
         state = self._opts.get(optimizer) if self._accepts(optimizer) else None
         if state is None:
             return
-        clock = self._is_clock(optimizer)
         if state.before is not None and self._pending_batch is not None:
             with torch.no_grad():
                 self._add_updates(self._pending_batch, state)
-            state.before = None
-        if not clock:
+        state.before = None
+        state.steps += 1
+        if not self._is_clock(optimizer):
             return
+        # The first optimizer to step is the run's clock: losses and activations go by it.
         if self._losses:
             self._step_losses.append((self.step, self._mean_loss()))
-        recorded = self.recorder.wants(self.step)
-        if recorded:
-            batch = self._pending_batch or ts.Batch()
+        if self.recorder.wants(self.step):
+            batch, self._pending_batch = self._pending_batch or ts.Batch(), None
             self._add_activations(batch)
             self._add_losses(batch)
             batch.submit(self.recorder)
-            self._pending_batch = None
             self._flow.clear()
         elif len(self._step_losses) >= MAX_BUFFERED_LOSSES:
             batch = ts.Batch()
             self._add_losses(batch)
             batch.submit(self.recorder)
-        self.step += 1
+        self.step = state.steps
         self._acts.clear()
         self._set_forward_hook(self.recorder.wants(self.step) or not self._layout.params)
 
     # -- measurements ---------------------------------------------------------------------
-    def _add_gradients(self, batch: ts.Batch, names: list[str], params: list[torch.Tensor]) -> None:
-        step = self.step
+    def _add_gradients(
+        self, batch: ts.Batch, step: int, names: list[str], params: list[torch.Tensor]
+    ) -> None:
         with_grad = [(n, p.grad) for n, p in zip(names, params) if p.grad is not None]
         self.recorder.record_rows(
             [(step, "param", n, "has_grad", float(p.grad is not None)) for n, p in zip(names, params)]
@@ -240,7 +244,7 @@ class TorchWatcher:
                 batch.add(keys, ts.nonfinite_counts([g for _, g in with_grad]))
 
     def _add_updates(self, batch: ts.Batch, state: _OptState) -> None:
-        step = self.step
+        step = state.steps
         if not state.params:
             return
         torch._foreach_sub_(state.before, state.params)  # before - after = -update

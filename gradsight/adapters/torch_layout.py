@@ -90,7 +90,12 @@ def resolve_layout(
     optimized = [p for opt in optimizers for p in optimizer_params(opt)]
     layout.optimized = {id(p) for p in optimized}
     layout.signature = tuple(len(optimizer_params(o)) for o in optimizers)
-    owners = [m for m in candidates if any(id(p) in layout.optimized for p in m.parameters())]
+    # Every called root with trainable parameters owns its names, optimized yet or not: an
+    # optimizer that first steps later (a GAN's second one) must not rename what is recorded.
+    owners = [
+        m for m in candidates
+        if any(id(p) in layout.optimized or p.requires_grad for p in m.parameters())
+    ]
     labels = _model_labels(owners, namespace)
     for model, label in zip(owners, labels):
         prefix = f"{label}." if len(owners) > 1 else ""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import warnings
 from dataclasses import dataclass, replace
 from types import ModuleType
 from typing import Callable, Protocol
@@ -57,8 +58,11 @@ def diagnose(run: RunView) -> list[Finding]:
     """All findings for a run, most likely root cause first."""
     infos = detectors()
     found: list[tuple[DetectorInfo, Finding]] = []
-    for info in infos:
-        found.extend((info, f) for f in info.detect(run))
+    with warnings.catch_warnings():
+        # numpy's "all-NaN slice"/"mean of empty slice" on NaN runs are expected, not news
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for info in infos:
+            found.extend((info, f) for f in info.detect(run))
     linked = [(info, _link_cause(info, f, found, run)) for info, f in found]
     linked.sort(
         key=lambda pair: (

@@ -120,14 +120,15 @@ class RunView:
 
     def _read_metric(self, role: str, metric: str) -> dict[str, Series]:
         rows = self._con.execute(
-            "SELECT name, step, value FROM stats WHERE metric=? AND role=? ORDER BY name, step",
+            "SELECT name, step, value FROM stats WHERE metric=? AND role=? "
+            "ORDER BY name, step, rowid",
             (metric, role),
         ).fetchall()
         out: dict[str, Series] = {}
         start = 0
         for i in range(1, len(rows) + 1):
             if i == len(rows) or rows[i][0] != rows[start][0]:
-                chunk = rows[start:i]
+                chunk = _last_per_step(rows[start:i])
                 out[chunk[0][0]] = Series(
                     np.array([r[1] for r in chunk], dtype=np.int64),
                     np.array([np.nan if r[2] is None else r[2] for r in chunk], dtype=np.float64),
@@ -167,3 +168,14 @@ class RunView:
             else self._con.execute(query + " ORDER BY step")
         )
         return [{"step": s, "kind": k, "name": n, **json.loads(d)} for s, k, n, d in rows]
+
+
+def _last_per_step(chunk: list[tuple[str, int, float | None]]) -> list[tuple[str, int, float | None]]:
+    """One value per step: a parameter two optimizers hold is written twice; the later wins."""
+    out: list[tuple[str, int, float | None]] = []
+    for row in chunk:
+        if out and out[-1][1] == row[1]:
+            out[-1] = row
+        else:
+            out.append(row)
+    return out

@@ -39,7 +39,7 @@ def detect(run: RunView) -> list[Finding]:
         return []  # nothing to compare a single layer against
     steps = np.unique(np.concatenate([p.steps for p in matrices]))
     per_step = {p.name: _on_steps(p, steps) for p in params}
-    reference = np.nanmax(np.vstack([per_step[p.name] for p in matrices]), axis=0)
+    reference = np.fmax.reduce(np.vstack([per_step[p.name] for p in matrices]), axis=0)
     relative = {name: ratio(r, reference) for name, r in per_step.items()}
     medians = {name: _median(rel) for name, rel in relative.items()}
     flagged_layers = set()

@@ -192,9 +192,6 @@ def test_script_runs_as_python_would_run_it(tmp_path: Path, context_script: Path
     assert lines[3].startswith("gradsight")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "runner.run_script passes the script path to runpy.run_path as given, so __file__ is "
-    "relative ('proj/train.py'); `python proj/train.py` (3.9+) sets an absolute __file__"))
 def test_script_file_is_absolute_like_python(tmp_path: Path, context_script: Path) -> None:
     plain = subprocess.run([sys.executable, "proj/train.py"], cwd=tmp_path,
                            capture_output=True, text=True, timeout=60)
@@ -203,9 +200,6 @@ def test_script_file_is_absolute_like_python(tmp_path: Path, context_script: Pat
     assert _context(proc.stdout)["file"] == _context(plain.stdout)["file"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "runner.run_script sets sys.argv[0] = str(Path(script)), which drops a leading './'; "
-    "python keeps argv[0] exactly as typed"))
 def test_argv0_is_kept_exactly_as_typed(tmp_path: Path, context_script: Path) -> None:
     proc = gradsight("run", "--out", "run", "./proj/train.py", "a", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
@@ -454,10 +448,6 @@ def test_out_never_overwrites_a_recorded_run(tmp_path: Path) -> None:
     assert (tmp_path / "ran.txt").read_text() == "ran\n"  # the script did not run again
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "cli._run catches only ScriptNotFound: the RunDataError that RunStore.create raises for an "
-    "existing DIR/run.sqlite escapes as a traceback with status 1, the same status as a "
-    "crashed script, instead of a 'gradsight: ...' message with usage status 2"))
 def test_out_on_a_recorded_run_is_a_clean_usage_error(tmp_path: Path) -> None:
     write(tmp_path, "plain.py", "print('hello')\n")
     assert gradsight("run", "--out", "run", "plain.py", cwd=tmp_path).returncode == 0
@@ -467,10 +457,6 @@ def test_out_on_a_recorded_run_is_a_clean_usage_error(tmp_path: Path) -> None:
     assert "Traceback" not in second.stderr
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Session.finish counts steps as recorder.last_step + 1, and TorchWatcher.stop() records the "
-    "loss of a backward that no optimizer step followed at index `self.step`, so one extra "
-    "backward after the last step makes `steps` one too many"))
 def test_steps_counts_optimizer_steps_not_backward_passes(tmp_path: Path) -> None:
     script = write(tmp_path, "saliency.py", """\
         import torch
