@@ -181,11 +181,11 @@ class TorchWatcher:
         state = self._state(optimizer)
         if state is None:
             return
+        if not self.recorder.wants(state.steps):
+            return  # names are only needed on recorded steps: check them there
         if self._layout_stale():
             self._relayout()
             state = self._opts[optimizer]
-        if not self.recorder.wants(state.steps):
-            return
         with torch.no_grad():
             state.before = torch._foreach_mul(state.params, 1.0) if state.params else []
             batch = self._pending_batch = self._pending_batch or ts.Batch()
@@ -288,9 +288,10 @@ class TorchWatcher:
             self._step_losses = []
 
     def _mean_loss(self) -> torch.Tensor:
+        """The step's loss, left in its own dtype (converted once, when shipped)."""
         losses, self._losses = self._losses, []
         if len(losses) == 1:
-            return losses[0].to(ts.F64)
+            return losses[0]
         return torch.stack([loss.to(ts.F64) for loss in losses]).mean()
 
     # -- bookkeeping ----------------------------------------------------------------------

@@ -43,9 +43,20 @@ def activation_kind(module: nn.Module) -> str | None:
     return None
 
 
+# Parameter-free leaves that only move, drop or pool values: their statistics repeat their
+# neighbours' (a Flatten is a view of the pool before it) and cost as much to compute.
+STRUCTURAL = (
+    nn.Flatten, nn.Unflatten, nn.Identity, nn.modules.dropout._DropoutNd,
+    nn.modules.pooling._MaxPoolNd, nn.modules.pooling._AvgPoolNd,
+    nn.modules.pooling._AdaptiveMaxPoolNd, nn.modules.pooling._AdaptiveAvgPoolNd,
+)
+
+
 def is_watched_module(module: nn.Module) -> bool:
     """Leaves and modules with their own parameters: the layers a person thinks in."""
-    return not module._modules or bool(module._parameters)
+    if module._parameters:
+        return True
+    return not module._modules and not isinstance(module, STRUCTURAL)
 
 
 @dataclass

@@ -21,7 +21,7 @@ from torch import nn  # noqa: E402
 import gradsight  # noqa: E402
 from gradsight.core.run_view import RunView  # noqa: E402
 
-NORM_RTOL = 1e-6  # norms are computed in float64 from float32 tensors on both sides
+NORM_RTOL = 1e-6  # float64 oracle; gradsight uses float32 on CPU within its safe range
 ACT_RTOL = 1e-9  # activation statistics are float64 on both sides, same inputs
 
 
@@ -119,7 +119,7 @@ def act_oracle(out: np.ndarray, family: str | None) -> dict[str, float]:
         "act_mean": float(np.mean(out)),
         "act_std": float(np.std(out)),  # population std (ddof=0)
         "act_zero_frac": float(np.mean(out == 0)),
-        "act_nonfinite": float(np.sum(~np.isfinite(out))),
+        "act_nonfinite": float(np.any(~np.isfinite(out))),  # 1 when any value is NaN/Inf
         "act_saturated_frac": saturated,
     }
 
@@ -250,8 +250,9 @@ def test_convnet_statistics_match_numpy_oracle(tmp_path: Path) -> None:
     run = RunView.open(tmp_path / "run")
     try:
         check_params(run, cap)
-        check_modules(run, cap, {"0": None, "1": "relu", "2": None, "3": "tanh", "4": None,
-                                 "5": None})
+        check_modules(run, cap, {"0": None, "1": "relu", "2": None, "3": "tanh", "5": None})
+        # a Flatten only repeats its input's numbers: not measured
+        assert "4" not in run.metric("module", "act_mean")
         check_loss(run, cap)
     finally:
         run.close()
