@@ -137,7 +137,7 @@ class TorchWatcher:
     def _backward(self, tensors: Any, *args: Any, **kwargs: Any) -> Any:
         if self._active and isinstance(tensors, torch.Tensor) and tensors.numel() == 1:
             if tensors.is_floating_point():
-                self._losses.append(tensors.detach().reshape(()))
+                self._losses.append(tensors.detach())  # shaped when shipped, not per step
         return self._original_backward(tensors, *args, **kwargs)  # type: ignore[misc]
 
     def _set_forward_hook(self, on: bool) -> None:
@@ -225,8 +225,11 @@ class TorchWatcher:
             self._add_losses(batch)
             batch.submit(self.recorder)
         self.step = state.steps
-        self._acts.clear()
-        self._set_forward_hook(self.recorder.wants(self.step) or not self._layout.params)
+        if self._acts:
+            self._acts.clear()
+        want_forward = self.recorder.wants(self.step) or not self._layout.params
+        if want_forward != (self._forward_handle is not None):
+            self._set_forward_hook(want_forward)
 
     # -- measurements ---------------------------------------------------------------------
     def _add_gradients(
@@ -292,7 +295,7 @@ class TorchWatcher:
         losses, self._losses = self._losses, []
         if len(losses) == 1:
             return losses[0]
-        return torch.stack([loss.to(ts.F64) for loss in losses]).mean()
+        return torch.stack([loss.reshape(()).to(ts.F64) for loss in losses]).mean()
 
     # -- bookkeeping ----------------------------------------------------------------------
     def _accepts(self, optimizer: torch.optim.Optimizer) -> bool:

@@ -124,7 +124,7 @@ class Batch:
         if isinstance(values, torch.Tensor):
             vector = values.reshape(-1).to(F64)
         elif values:
-            vector = torch.stack(list(values)).reshape(-1).to(F64)
+            vector = torch.stack([v.reshape(()) for v in values]).to(F64)
         else:
             return
         if vector.numel() != len(keys):
