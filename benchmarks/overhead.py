@@ -17,17 +17,17 @@ Each round runs three blocks, in an order rotated from round to round:
 
 Every block runs ``PRE_STEPS`` (10) untimed steps, then ``--steps`` timed steps. For ``default``
 those 10 untimed steps are exactly the dense start (steps 0-9 are always recorded), so the timed
-window is the steady state: with ``--steps`` a multiple of DEFAULT_EVERY it holds exactly one recorded step
-in DEFAULT_EVERY. The dense start is timed separately and shown for information. A fresh watch is created
-per block; creating it (run folder, SQLite schema) and closing it (flush, diagnosis) happen
-outside the timed region. Data are synthetic and generated up front.
+window is the steady state: with ``--steps`` a multiple of DEFAULT_EVERY it holds exactly one
+recorded step in DEFAULT_EVERY. The dense start is timed separately and shown for information.
+A fresh watch is created per block; creating it (run folder, SQLite schema) and closing it
+(flush, diagnosis) happen outside the timed region. Data are synthetic and generated up front.
 
 The headline ratio is the median over rounds of (watched block / plain block of the same round):
 neighbouring blocks share the machine's load, which matters on a shared machine. A 1% difference
 is often below the noise of a block, so the default schedule is also judged by the cost it
-implies, 1 + (every-1 ratio - 1) / DEFAULT_EVERY; the target check uses the larger of the two. Targets:
-default <= 1.01x, every-1 <= 1.05x. On CUDA the timers synchronize first, and the table adds the
-peak memory allocated during each block and its excess over plain training.
+implies, 1 + (every-1 ratio - 1) / DEFAULT_EVERY; the target check uses the larger of the two.
+Targets: default <= 1.01x, every-1 <= 1.05x. On CUDA the timers synchronize first, and the
+table adds the peak memory allocated during each block and its excess over plain training.
 
 ``--profile`` then shows, per model, where the extra time of a recorded step (and of a skipped
 one) goes: timers wrapped, in this process only, around the adapter's hooks and statistics

@@ -26,6 +26,7 @@ from torch.optim.optimizer import (
 
 from ..core.recorder import LOSS_ROLE, Recorder
 from . import torch_stats as ts
+from .torch_describe import describe, learning_rates
 from .torch_layout import (
     Layout,
     activation_kind,
@@ -236,9 +237,10 @@ class TorchWatcher:
         self, batch: ts.Batch, step: int, names: list[str], params: list[torch.Tensor]
     ) -> None:
         with_grad = [(n, p.grad) for n, p in zip(names, params) if p.grad is not None]
-        self.recorder.record_rows(
-            [(step, "param", n, "has_grad", float(p.grad is not None)) for n, p in zip(names, params)]
-        )
+        self.recorder.record_rows([
+            (step, "param", n, "has_grad", float(p.grad is not None))
+            for n, p in zip(names, params)
+        ])
         if with_grad:
             keys = [(step, "param", n, "grad_norm") for n, _ in with_grad]
             batch.add(keys, ts.norms([g for _, g in with_grad]))
@@ -253,10 +255,11 @@ class TorchWatcher:
         torch._foreach_sub_(state.before, state.params)  # before - after = -update
         batch.add([(step, "param", n, "update_norm") for n in state.names], ts.norms(state.before))
         batch.add([(step, "param", n, "weight_norm") for n in state.names], ts.norms(state.params))
-        lr = self._learning_rates(self._optimizer_of(state))
-        self.recorder.record_rows(
-            [(step, "param", n, "lr", lr.get(id(p), float("nan"))) for n, p in zip(state.names, state.params)]
-        )
+        lr = learning_rates(self._optimizer_of(state))
+        self.recorder.record_rows([
+            (step, "param", n, "lr", lr.get(id(p), float("nan")))
+            for n, p in zip(state.names, state.params)
+        ])
         if self.recorder.nonfinite_seen:
             keys = [(step, "param", n, "weight_nonfinite") for n in state.names]
             batch.add(keys, ts.nonfinite_counts(state.params))
@@ -336,66 +339,7 @@ class TorchWatcher:
             params = [p for p in optimizer_params(optimizer) if id(p) in self._layout.param_names]
             state.params = params
             state.names = [self._layout.param_names[id(p)] for p in params]
-        self._describe()
-
-    def _describe(self) -> None:
-        layout = self._layout
-        order = {key: i for i, key in enumerate(self._seen)}
-        kinds: dict[str, str | None] = {}
-        for name, ref in layout.modules.items():
-            module = ref()
-            if module is None:
-                continue
-            kinds[name] = activation_kind(module)
-            producers = sorted(
-                layout.module_names[p] for p in self._edges.get(id(module), ())
-                if p in layout.module_names
-            )
-            self.recorder.describe("module", name, order.get(id(module), len(order)), {
-                "type": type(module).__name__,
-                "activation": kinds[name],
-                "inputs_from": producers,
-                "owner": _owner_label(name, layout.owners),
-            })
-        consumers: dict[str, list[str]] = {}
-        for name, ref in layout.modules.items():
-            module = ref()
-            for p in self._edges.get(id(module), ()) if module is not None else ():
-                if p in layout.module_names:
-                    consumers.setdefault(layout.module_names[p], []).append(name)
-        opt_of = {id(p): (s.index, type(o).__name__) for o, s in self._opts.items() for p in s.params}
-        lrs = {k: v for o in self._opts.keys() for k, v in self._learning_rates(o).items()}
-        for i, (name, p) in enumerate(layout.params.items()):
-            module = layout.param_module.get(name)
-            following = [kinds.get(c) for c in consumers.get(module or "", []) if kinds.get(c)]
-            ref = layout.modules.get(module) if module is not None else None
-            self.recorder.describe("param", name, i, {
-                "shape": list(p.shape),
-                "numel": p.numel(),
-                "requires_grad": p.requires_grad,
-                "module": module,
-                "module_type": type(ref()).__name__ if ref is not None and ref() else None,
-                "followed_by": following[0] if following else None,
-                "feeds": consumers.get(module or "", []),
-                "optimizer": opt_of.get(id(p), (None, None))[0],
-                "optimizer_type": opt_of.get(id(p), (None, None))[1],
-                "lr": lrs.get(id(p)),
-                "optimized": id(p) in layout.optimized,
-            })
-
-    @staticmethod
-    def _learning_rates(optimizer: torch.optim.Optimizer) -> dict[int, float]:
-        out = {}
-        for group in optimizer.param_groups:
-            lr = group.get("lr", float("nan"))
-            value = float(lr) if not isinstance(lr, torch.Tensor) or not lr.is_cuda else float("nan")
-            for p in group["params"]:
-                out[id(p)] = value
-        return out
-
-
-def _owner_label(module_name: str, owners: list[str]) -> str | None:
-    if len(owners) == 1:
-        return owners[0]
-    head = module_name.split(".", 1)[0]
-    return head if head in owners else None
+        describe(
+            self.recorder, self._layout, {key: i for i, key in enumerate(self._seen)},
+            self._edges, {o: s.index for o, s in self._opts.items()},
+        )

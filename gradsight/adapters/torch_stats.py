@@ -36,7 +36,9 @@ def norms(tensors: Sequence[torch.Tensor]) -> list[torch.Tensor]:
     """
     out: list[torch.Tensor | None] = [None] * len(tensors)
     dense = [i for i, t in enumerate(tensors) if t.layout == torch.strided]
-    by_cpu = [i for i in dense if tensors[i].device.type == "cpu" and tensors[i].is_floating_point()]
+    by_cpu = [
+        i for i in dense if tensors[i].device.type == "cpu" and tensors[i].is_floating_point()
+    ]
     other = [i for i in dense if i not in set(by_cpu)]
     if by_cpu:
         fast = torch._foreach_norm([tensors[i] for i in by_cpu], 2)

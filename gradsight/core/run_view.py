@@ -170,9 +170,12 @@ class RunView:
         return [{"step": s, "kind": k, "name": n, **json.loads(d)} for s, k, n, d in rows]
 
 
-def _last_per_step(chunk: list[tuple[str, int, float | None]]) -> list[tuple[str, int, float | None]]:
+_Row = tuple[str, int, "float | None"]
+
+
+def _last_per_step(chunk: list[_Row]) -> list[_Row]:
     """One value per step: a parameter two optimizers hold is written twice; the later wins."""
-    out: list[tuple[str, int, float | None]] = []
+    out: list[_Row] = []
     for row in chunk:
         if out and out[-1][1] == row[1]:
             out[-1] = row

@@ -71,7 +71,9 @@ class RunStore:
         self._queue: queue.Queue[tuple[str, Any] | None] = queue.Queue()
         self._error: BaseException | None = None
         self._closed = False
-        self._thread = threading.Thread(target=self._write_loop, name="gradsight-store", daemon=True)
+        self._thread = threading.Thread(
+            target=self._write_loop, name="gradsight-store", daemon=True
+        )
         self._thread.start()
 
     @classmethod

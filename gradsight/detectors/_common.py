@@ -126,7 +126,8 @@ def init_advice(run: RunView, entity: Entity) -> list[str]:
         ]
         if bias_ref:
             lines.append(
-                f"small positive bias so ReLUs start active: torch.nn.init.constant_({bias_ref}, 0.1)"
+                "small positive bias so ReLUs start active: "
+                f"torch.nn.init.constant_({bias_ref}, 0.1)"
             )
         return lines
     if act == "selu":

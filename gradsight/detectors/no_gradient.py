@@ -38,11 +38,12 @@ def detect(run: RunView) -> list[Finding]:
     )
     summary = f"{what} never receives a gradient in {len(first.steps)} recorded steps: {reason}"
     fixes = [
-        "use the layer's result: write `x = layer(x)`, not a bare `layer(x)` whose output is dropped",
-        "look for `.detach()`, `torch.no_grad()`, `.item()`, `.numpy()` or `.data` between this "
-        "layer and the loss",
-        "if the layer is meant to be frozen, say so: `param.requires_grad_(False)` and leave it out "
-        "of the optimizer",
+        "use the layer's result: write `x = layer(x)`, not a bare `layer(x)` whose output is "
+        "dropped",
+        "look for `.detach()`, `torch.no_grad()`, `.item()`, `.numpy()` or `.data` between "
+        "this layer and the loss",
+        "if the layer is meant to be frozen, say so: `param.requires_grad_(False)` and leave it "
+        "out of the optimizer",
     ]
     evidence = {
         "recorded_steps": int(len(first.steps)),

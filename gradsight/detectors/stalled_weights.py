@@ -48,7 +48,9 @@ def detect(run: RunView) -> list[Finding]:
         if active.sum() < MIN_STEPS:
             continue
         weight = p.weight[active]
-        rel = np.where(weight > 0, ratio(p.update[active], weight), np.where(p.update[active] > 0, np.inf, 0.0))
+        update = p.update[active]
+        # a zero weight that does not move is stalled; one that moves is not
+        rel = np.where(weight > 0, ratio(update, weight), np.where(update > 0, np.inf, 0.0))
         median = float(np.median(rel))
         if median < STALL_RATIO:
             stalled.append((p, int(p.steps[active][0])))

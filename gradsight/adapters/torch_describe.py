@@ -1,0 +1,86 @@
+"""What the detectors are told about each parameter and module (the store's ``entities``).
+
+Besides shapes and optimizers, this carries the data flow seen in a forward pass: which module
+consumed which module's output. That is how a detector knows a ReLU follows a layer (to advise
+He init) or a batch norm does (so the layer's bias is redundant), without guessing from names.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import torch
+
+from ..core.recorder import Recorder
+from .torch_layout import Layout, activation_kind
+
+
+def describe(
+    recorder: Recorder,
+    layout: Layout,
+    forward_order: Mapping[int, int],
+    edges: Mapping[int, set[int]],
+    optimizers: Mapping[torch.optim.Optimizer, int],
+) -> None:
+    """Declare every module and parameter of ``layout`` to the recorder."""
+    kinds: dict[str, str | None] = {}
+    consumers: dict[str, list[str]] = {}
+    for name, ref in layout.modules.items():
+        module = ref()
+        if module is None:
+            continue
+        kinds[name] = activation_kind(module)
+        producers = sorted(
+            layout.module_names[p] for p in edges.get(id(module), ()) if p in layout.module_names
+        )
+        for producer in producers:
+            consumers.setdefault(producer, []).append(name)
+        recorder.describe("module", name, forward_order.get(id(module), len(forward_order)), {
+            "type": type(module).__name__,
+            "activation": kinds[name],
+            "inputs_from": producers,
+            "owner": _owner_label(name, layout.owners),
+        })
+    opt_of = {
+        id(p): (index, type(o).__name__)
+        for o, index in optimizers.items() for group in o.param_groups for p in group["params"]
+    }
+    lrs = {k: v for o in optimizers for k, v in learning_rates(o).items()}
+    for i, (name, p) in enumerate(layout.params.items()):
+        module = layout.param_module.get(name)
+        feeds = consumers.get(module or "", [])
+        following = [kinds[c] for c in feeds if kinds.get(c)]
+        ref = layout.modules.get(module) if module is not None else None
+        owner_module = ref() if ref is not None else None
+        index, optimizer_type = opt_of.get(id(p), (None, None))
+        recorder.describe("param", name, i, {
+            "shape": list(p.shape),
+            "numel": p.numel(),
+            "requires_grad": p.requires_grad,
+            "module": module,
+            "module_type": type(owner_module).__name__ if owner_module is not None else None,
+            "followed_by": following[0] if following else None,
+            "feeds": feeds,
+            "optimizer": index,
+            "optimizer_type": optimizer_type,
+            "lr": lrs.get(id(p)),
+            "optimized": id(p) in layout.optimized,
+        })
+
+
+def learning_rates(optimizer: torch.optim.Optimizer) -> dict[int, float]:
+    """Each parameter's learning rate; NaN where it is a device tensor (reading it would sync)."""
+    out = {}
+    for group in optimizer.param_groups:
+        lr = group.get("lr", float("nan"))
+        value = float(lr) if not isinstance(lr, torch.Tensor) or not lr.is_cuda else float("nan")
+        for p in group["params"]:
+            out[id(p)] = value
+    return out
+
+
+def _owner_label(module_name: str, owners: list[str]) -> str | None:
+    if len(owners) == 1:
+        return owners[0]
+    head = module_name.split(".", 1)[0]
+    return head if head in owners else None
