@@ -95,6 +95,7 @@ class TorchWatcher:
         self._active = False
         self._pending_batch: ts.Batch | None = None
         self._model_modules: set[int] = set()
+        self._edges_described = False
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> "TorchWatcher":
@@ -184,7 +185,8 @@ class TorchWatcher:
             return
         if not self.recorder.wants(state.steps):
             return  # names are only needed on recorded steps: check them there
-        if self._layout_stale():
+        if self._layout_stale() or (self._edges and not self._edges_described):
+            # (also once the first forward's data flow is known: watch() lays out up front)
             self._relayout()
             state = self._opts[optimizer]
         with torch.no_grad():
@@ -339,6 +341,7 @@ class TorchWatcher:
             params = [p for p in optimizer_params(optimizer) if id(p) in self._layout.param_names]
             state.params = params
             state.names = [self._layout.param_names[id(p)] for p in params]
+        self._edges_described = bool(self._edges)
         describe(
             self.recorder, self._layout, {key: i for i, key in enumerate(self._seen)},
             self._edges, {o: s.index for o, s in self._opts.items()},

@@ -1,0 +1,175 @@
+"""``dead_units``: ReLU units that output zero for every input, to the end of the run.
+
+Judged per ReLU-family module on ``dead_frac_window``: the fraction of its units that were never
+positive for any input over a window of recorded steps (the adapter's ``DEAD_WINDOW``, 5). A
+dead unit passes no signal and gets no gradient, so it cannot come back. A healthy ReLU layer
+has some dead units (typically under 10-20%); half of a layer dead is a warning, and a layer
+with essentially every unit dead passes nothing on: an error. Only a stretch of windows that
+lasts to the end of the run counts, so units that die and recover (a transient) are no finding.
+
+Short runs without two windows fall back on the per-step ``dead_frac``: the dead sets of the
+steps overlap in at least ``1 - sum(1 - dead_frac)`` of the units, a lower bound on the units
+dead throughout, so a small batch (whose units look dead by chance) cannot make a finding.
+LeakyReLU/GELU units keep a gradient for negative inputs and are not judged.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.finding import Finding, Severity
+from ..core.run_view import Entity, RunView, Series
+from ._common import MIN_STEPS, code_ref, fmt, model_label
+
+KIND = "dead_units"
+PRIORITY = 35
+EXPLAINED_BY = ("poor_initialization",)
+
+WARN_FRACTION = 0.5  # half the layer never fires: its width is wasted, and it usually spreads
+ERROR_FRACTION = 0.95  # essentially the whole layer is zero for every input: it passes nothing
+MIN_WINDOWS = 2  # one window can be a bad stretch of batches; two to the end of the run persist
+WINDOW = 5  # recorded steps per dead_frac_window (the torch adapter's DEAD_WINDOW)
+FAMILIES = ("relu",)  # exactly-zero outputs with a zero gradient; leaky variants cannot die
+
+
+def detect(run: RunView) -> list[Finding]:
+    windows = run.metric("module", "dead_frac_window")
+    per_step = run.metric("module", "dead_frac")
+    flagged = []
+    for module in run.entities("module"):
+        if module.get("activation") not in FAMILIES:
+            continue
+        judged = _judge(windows.get(module.name), per_step.get(module.name))
+        if judged is not None:
+            flagged.append((module, *judged))
+    if not flagged:
+        return []
+    worst = max(flagged, key=lambda item: item[1])
+    module, fraction, _, _ = flagged[0]
+    where: list[str] = []
+    for m, *_ in flagged:
+        for name in feeding_params(run, m) + [m.name]:
+            if name not in where:
+                where.append(name)
+    severity = Severity.ERROR if worst[1] >= ERROR_FRACTION else Severity.WARNING
+    units = _units(run, module)
+    unit_text = f" ({round(fraction * units)} of {units} units)" if units else ""
+    summary = (
+        f"{fmt(100 * fraction)}% of the ReLU units after {_producer_label(run, module)}"
+        f"{unit_text} output zero for every input through the end of training"
+        + (": the layer passes nothing on" if fraction >= ERROR_FRACTION else
+           ", so they neither pass a signal nor get a gradient")
+    )
+    evidence = {
+        "dead_fraction": {m.name: f for m, f, _, _ in flagged},
+        "units": {m.name: _units(run, m) for m, *_ in flagged},
+        "first_step": {m.name: s for m, _, s, _ in flagged},
+        "judged_on": {m.name: src for m, _, _, src in flagged},
+        "window_recorded_steps": WINDOW,
+        "warn_fraction": WARN_FRACTION,
+        "error_fraction": ERROR_FRACTION,
+    }
+    return [
+        Finding(
+            KIND,
+            severity,
+            where,
+            min(s for _, _, s, _ in flagged),
+            summary,
+            evidence,
+            _fixes(run, module),
+        )
+    ]
+
+
+def _judge(windows: Series | None, per_step: Series | None) -> tuple[float, int, str] | None:
+    """(dead fraction, first step it held, source) when the module is dead to the end."""
+    if windows is not None and len(windows) >= MIN_WINDOWS:
+        values = windows.values
+        held = np.isfinite(values) & (values >= WARN_FRACTION)
+        start = len(values)
+        while start > 0 and held[start - 1]:
+            start -= 1
+        if len(values) - start < MIN_WINDOWS:
+            return None
+        tail = values[-MIN_WINDOWS:]
+        return float(np.min(tail)), _window_start(int(windows.steps[start]), per_step), "window"
+    if per_step is None or len(per_step) < MIN_STEPS:
+        return None
+    # no two windows yet (a short run): a lower bound on the units dead at every recorded step
+    alive = np.cumsum((1 - per_step.values)[::-1])[::-1]  # alive[i]: sum over steps i..end
+    bound = 1 - alive
+    span = np.arange(len(bound), 0, -1)
+    ok = np.nonzero(np.isfinite(bound) & (bound >= WARN_FRACTION) & (span >= MIN_STEPS))[0]
+    if ok.size == 0:
+        return None
+    first = int(ok[0])
+    tail_bound = float(bound[len(bound) - MIN_STEPS])
+    return tail_bound, int(per_step.steps[first]), "per_step_bound"
+
+
+def _window_start(step: int, per_step: Series | None) -> int:
+    """A window is written at its last recorded step; it began WINDOW - 1 recorded steps back."""
+    if per_step is None:
+        return step
+    index = np.nonzero(per_step.steps == step)[0]
+    if index.size == 0:
+        return step
+    return int(per_step.steps[max(int(index[0]) - (WINDOW - 1), 0)])
+
+
+def _producers(run: RunView, module: Entity) -> list[str]:
+    """The modules whose output this one takes; without recorded data flow (none known for
+    any module), the nearest earlier module with parameters, as in a ``Sequential``."""
+    given = list(module.get("inputs_from") or [])
+    if given or any(m.get("inputs_from") for m in run.entities("module")):
+        return given
+    owners = {p.get("module") for p in run.entities("param")}
+    names = [m.name for m in run.entities("module")]
+    earlier = [n for n in names[: names.index(module.name)] if n in owners]
+    return earlier[-1:]
+
+
+def feeding_params(run: RunView, module: Entity) -> list[str]:
+    """Parameters of the layer(s) feeding ``module``, in recorded order."""
+    producers = set(_producers(run, module))
+    return [p.name for p in run.entities("param") if p.get("module") in producers]
+
+
+def _producer_label(run: RunView, module: Entity) -> str:
+    producers = _producers(run, module)
+    return f"{producers[0]} ({module.name})" if producers else module.name
+
+
+def _units(run: RunView, module: Entity) -> int | None:
+    """Width of the producing layer: the first dimension of its weight (out features/channels)."""
+    for name in feeding_params(run, module):
+        entity = run.entity("param", name)
+        shape = entity.get("shape") if entity is not None else None
+        if name.endswith("weight") and shape:
+            return int(shape[0])
+    return None
+
+
+def _fixes(run: RunView, module: Entity) -> list[str]:
+    params = feeding_params(run, module)
+    weight = next((p for p in params if p.endswith("weight")), None)
+    bias = next((p for p in params if p.endswith("bias")), None)
+    label = _label(run, params)
+    weight_ref = code_ref(weight, label) if weight else "layer.weight"
+    bias_ref = code_ref(bias, label) if bias else "layer.bias"
+    return [
+        f"check {bias_ref} for a large negative bias: pre-activations below zero for every "
+        "input keep the units at zero for good",
+        f"small positive bias so ReLUs start active: torch.nn.init.constant_({bias_ref}, 0.01) "
+        "(0.01-0.1)",
+        f'He (Kaiming) init: torch.nn.init.kaiming_normal_({weight_ref}, nonlinearity="relu")',
+        "lower the learning rate: one large update can push a unit's pre-activation below zero "
+        "for every input, and a dead unit gets no gradient to recover",
+        "use an activation that cannot die: torch.nn.LeakyReLU(0.01) or torch.nn.GELU()",
+    ]
+
+
+def _label(run: RunView, params: list[str]) -> str:
+    entity = run.entity("param", params[0]) if params else None
+    return model_label(run, entity) if entity is not None else "model"

@@ -1,0 +1,116 @@
+"""``saturated_activation``: tanh/sigmoid units stuck near their asymptotes.
+
+Judged per tanh/sigmoid-family module on ``act_saturated_frac``: the fraction of its outputs
+within 0.01 of an asymptote (|tanh| > 0.99; sigmoid < 0.01 or > 0.99). There the local
+gradient is below ~0.02 (tanh) or ~0.01 (sigmoid), so a saturated unit passes almost no
+gradient back. A healthy tanh/sigmoid hidden layer keeps this under ~0.1-0.2; half of the
+outputs saturated over the run, and still at the end, is a warning; nine in ten is an error
+(the layer blocks backpropagation).
+
+An activation whose output no module consumes is the network's output (a sigmoid feeding a
+binary loss): becoming confident as training succeeds saturates it legitimately, so it is
+judged only when it was saturated from the start of training, and never as an error.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.finding import Finding, Severity
+from ..core.run_view import Entity, RunView
+from ._common import MIN_STEPS, code_ref, fmt, model_label
+from .dead_units import feeding_params
+
+KIND = "saturated_activation"
+PRIORITY = 35
+EXPLAINED_BY = ("poor_initialization",)
+
+WARN_FRACTION = 0.5  # median over the run: half the outputs pass (almost) no gradient
+ERROR_FRACTION = 0.9  # nearly every output is flat: the layer blocks backpropagation
+FAMILIES = ("tanh", "sigmoid")
+
+
+def detect(run: RunView) -> list[Finding]:
+    series = run.metric("module", "act_saturated_frac")
+    modules = run.entities("module")
+    consumed = {p for m in modules for p in m.get("inputs_from") or []}
+    if not consumed and modules:
+        consumed = {m.name for m in modules[:-1]}  # no data flow recorded: the last is the output
+    flagged = []
+    for module in run.entities("module"):
+        s = series.get(module.name)
+        if module.get("activation") not in FAMILIES or s is None:
+            continue
+        keep = np.isfinite(s.values)
+        values, steps = s.values[keep], s.steps[keep]
+        if len(values) < MIN_STEPS:
+            continue
+        median = float(np.median(values))
+        end = float(np.median(values[-MIN_STEPS:]))
+        if median < WARN_FRACTION or end < WARN_FRACTION:
+            continue  # not saturated for most of the run, or recovered by its end
+        output = module.name not in consumed
+        if output and float(np.median(values[:MIN_STEPS])) < WARN_FRACTION:
+            continue  # an output layer that became confident as it learned
+        first = int(steps[np.nonzero(values >= WARN_FRACTION)[0][0]])
+        flagged.append((module, median, first, output))
+    if not flagged:
+        return []
+    module, median, _, _ = flagged[0]
+    hidden = [m for m, med, _, out in flagged if not out]
+    worst = max((med for _, med, _, out in flagged if not out), default=0.0)
+    severity = Severity.ERROR if worst >= ERROR_FRACTION else Severity.WARNING
+    where: list[str] = []
+    for m, *_ in flagged:
+        for name in feeding_params(run, m) + [m.name]:
+            if name not in where:
+                where.append(name)
+    kind = module.get("activation")
+    summary = (
+        f"{fmt(100 * median)}% of the {kind} outputs of {module.name} sit at their asymptotes "
+        "(median over training), where the gradient through them is ~0"
+    )
+    evidence = {
+        "saturated_fraction_median": {m.name: med for m, med, _, _ in flagged},
+        "saturated_fraction_at_end": {
+            m.name: float(np.median(_finite(series[m.name].values)[-MIN_STEPS:]))
+            for m, *_ in flagged
+        },
+        "activation": {m.name: m.get("activation") for m, *_ in flagged},
+        "output_layer": [m.name for m, _, _, out in flagged if out],
+        "hidden_layers": [m.name for m in hidden],
+        "warn_fraction": WARN_FRACTION,
+        "error_fraction": ERROR_FRACTION,
+    }
+    return [
+        Finding(
+            KIND,
+            severity,
+            where,
+            min(s for _, _, s, _ in flagged),
+            summary,
+            evidence,
+            _fixes(run, module),
+        )
+    ]
+
+
+def _finite(values: np.ndarray) -> np.ndarray:
+    return values[np.isfinite(values)]
+
+
+def _fixes(run: RunView, module: Entity) -> list[str]:
+    params = [run.entity("param", n) for n in feeding_params(run, module)]
+    weight = next((p for p in params if p is not None and p.name.endswith("weight")), None)
+    ref = code_ref(weight.name, model_label(run, weight)) if weight else "layer.weight"
+    kind = module.get("activation")
+    return [
+        f"Xavier/Glorot init with the {kind} gain: torch.nn.init.xavier_normal_({ref}, "
+        f'gain=torch.nn.init.calculate_gain("{kind}"))',
+        "normalize the inputs (zero mean, unit variance per feature): large inputs drive "
+        "pre-activations far past the linear range",
+        "add torch.nn.BatchNorm1d/LayerNorm before the activation to keep pre-activations "
+        "near zero",
+        "lower the learning rate: large updates push pre-activations out to the asymptotes",
+        "use a ReLU-family activation (torch.nn.ReLU, torch.nn.GELU) in hidden layers",
+    ]
