@@ -1,0 +1,184 @@
+"""``exploding_gradient``: gradient norms that grow by orders of magnitude to a size that dwarfs
+the weights they update.
+
+Judged per weight tensor (biases and gains can sit near zero, which makes any ratio against them
+meaningless) on two numbers at each recorded step, both of which must hold:
+
+- growth: |g| against the same tensor's |g| at the start of the run (median of its first
+  ``BASELINE_STEPS`` recorded gradients). Healthy runs keep it within an order of magnitude or
+  two; a run whose gradients only shrink from a large initialization (N(0, 1) CNNs start near
+  1e4 and settle) never grows, so it is poor_initialization's business, not this one's.
+- scale: the step was violent against the weight. Either |g|/|w| is above ``RATIO_LIMIT`` (an
+  SGD step at lr 0.1 would move the weight by more than its own size), or the recorded update
+  was at least ``UPDATE_LIMIT`` of the weight (healthy training moves ~1e-3 per step). The
+  update test is the one that catches SGD blowing up at a large learning rate: the weight norm
+  is recorded *after* the step, and once the updates dominate it |g|/|w| settles near 1/lr
+  (1.25 at lr 0.8) however large the gradients get. An update that exceeds the weight it was
+  added to leaves ||w_after|| < 2||u||, so the ratio to the recorded weight is then above 0.5.
+  Growth alone is not enough: a network started at N(0, 1e-3) (seed 000/001) sees its gradients
+  grow ~500x as it starts to learn, at |g|/|w| ~3 and updates ~3e-3 of the weight.
+
+Gradients are recorded at ``optimizer.step``, that is after any clipping (clip_grad_norm_,
+clip_grad_value_): a clipped run reports the clipped norms, and clipping that keeps training
+stable is no finding. Once the run goes non-finite a tenth of the growth suffices: gradients that
+grew ``NONFINITE_GROWTH_LIMIT``x and then broke the numbers are the explosion's usual end.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.finding import Finding, Severity
+from ..core.run_view import RunView
+from ._common import MIN_STEPS, ParamSeries, fmt, forward_position, param_series, ratio
+
+KIND = "exploding_gradient"
+PRIORITY = 25
+EXPLAINED_BY = ("poor_initialization",)
+
+BASELINE_STEPS = 3  # the start of the run that growth is measured against
+GROWTH_LIMIT = 100.0  # two orders of magnitude over the run's own start
+NONFINITE_GROWTH_LIMIT = 10.0  # one order, when NaN/Inf follows
+RATIO_LIMIT = 10.0  # |g|/|w|: an SGD step at lr 0.1 would exceed the weight
+UPDATE_LIMIT = 0.5  # |u|/|w_after|: the step was about as large as the weight itself
+ERROR_GROWTH = 1e4  # four orders of magnitude: training is broken, not merely shaky
+
+RECURRENT = ("LSTM", "GRU", "RNN", "LSTMCell", "GRUCell", "RNNCell")
+
+
+def detect(run: RunView) -> list[Finding]:
+    params = param_series(run)
+    nonfinite_step = _first_nonfinite(run)
+    flagged: list[tuple[ParamSeries, int, dict[str, float]]] = []
+    flagged_layers = set()
+    for p in params:
+        if p.ndim < 2:
+            continue
+        judged = _judge(p, nonfinite_step)
+        if judged is not None:
+            flagged.append((p, *judged))
+            flagged_layers.add(p.entity.get("module"))
+    if not flagged:
+        return []
+    for p in params:  # a flagged layer's bias, when its gradient exploded alike
+        if p.ndim < 2 and p.entity.get("module") in flagged_layers:
+            numbers = _growth(p)
+            if numbers is not None and numbers["growth"] >= GROWTH_LIMIT:
+                flagged.append((p, int(numbers["peak_step"]), numbers))
+    flagged.sort(key=lambda item: forward_position(run, item[0].entity))
+    step = min(s for _, s, _ in flagged)
+    matrices = [(p, n) for p, _, n in flagged if p.ndim >= 2]
+    worst, worst_numbers = max(matrices, key=lambda item: item[1]["growth"])
+    growth = worst_numbers["growth"]
+    evidence = {
+        "first_grad_norm": {p.name: n["first"] for p, _, n in flagged},
+        "peak_grad_norm": {p.name: n["peak"] for p, _, n in flagged},
+        "peak_step": {p.name: int(n["peak_step"]) for p, _, n in flagged},
+        "growth_factor": {p.name: n["growth"] for p, _, n in flagged},
+        "grad_to_weight_at_peak": {p.name: n["ratio"] for p, n in matrices},
+        "update_to_weight_at_peak": {p.name: n["update_ratio"] for p, n in matrices},
+        "growth_limit": GROWTH_LIMIT if nonfinite_step is None else NONFINITE_GROWTH_LIMIT,
+        "grad_to_weight_limit": RATIO_LIMIT,
+        "update_to_weight_limit": UPDATE_LIMIT,
+        "first_nonfinite_step": nonfinite_step,
+        "measured": "after any gradient clipping (at optimizer.step)",
+        "optimizer": worst.entity.get("optimizer_type"),
+    }
+    summary = (
+        f"gradients explode: {worst.name}'s gradient norm grew {fmt(growth)}x, from "
+        f"{fmt(worst_numbers['first'])} to {fmt(worst_numbers['peak'])} at step "
+        f"{int(worst_numbers['peak_step'])} ({fmt(worst_numbers['ratio'])}x its weight's norm; "
+        f"that step moved the weight by {fmt(worst_numbers['update_ratio'])} of its size)"
+        + (f", and the run went non-finite at step {nonfinite_step}" if nonfinite_step else "")
+    )
+    clip = (
+        "clip the gradient norm between backward() and step(): "
+        "torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)"
+    )
+    lr = worst.lr[np.isfinite(worst.lr)]
+    lower = "lower the learning rate about 10x" + (
+        f" (from {fmt(float(lr.max()))} to {fmt(float(lr.max()) / 10)})" if lr.size else ""
+    )
+    recurrent = any(p.entity.get("module_type") in RECURRENT for p, _, _ in flagged)
+    fixes = [clip, lower] if recurrent or nonfinite_step is not None else [lower, clip]
+    if recurrent:
+        fixes[0] += " (recurrent nets multiply the same weights every time step: clip first)"
+    fixes.append(
+        "add normalization layers (torch.nn.LayerNorm / BatchNorm) so activations and their "
+        "gradients stay at unit scale through depth"
+    )
+    fixes.append("initialize for the activation that follows (Kaiming for ReLU, Xavier for tanh)")
+    severe = nonfinite_step is not None or growth >= ERROR_GROWTH
+    return [
+        Finding(
+            KIND,
+            Severity.ERROR if severe else Severity.WARNING,
+            [p.name for p, _, _ in flagged],
+            step,
+            summary,
+            evidence,
+            fixes,
+        )
+    ]
+
+
+def _growth(p: ParamSeries) -> dict[str, float] | None:
+    """|g| at its peak against the run's start; None when there is not enough to judge."""
+    ok = p.has_grad & np.isfinite(p.grad) & (p.grad > 0)
+    if ok.sum() < MIN_STEPS:
+        return None
+    grad, steps, weight = p.grad[ok], p.steps[ok], p.weight[ok]
+    first = float(np.median(grad[:BASELINE_STEPS]))
+    later = grad[BASELINE_STEPS:]
+    if later.size == 0:
+        return None
+    i = BASELINE_STEPS + int(np.argmax(later))
+    return {
+        "first": first,
+        "peak": float(grad[i]),
+        "peak_step": float(steps[i]),
+        "growth": float(grad[i] / first),
+        "ratio": float(ratio(grad[i], weight[i])),
+    }
+
+
+def _judge(p: ParamSeries, nonfinite_step: int | None) -> tuple[int, dict[str, float]] | None:
+    """First step where both growth and scale held, with the peak numbers; else None."""
+    numbers = _growth(p)
+    if numbers is None:
+        return None
+    ok = p.has_grad & np.isfinite(p.grad) & (p.grad > 0)
+    grad, steps, weight, update = p.grad[ok], p.steps[ok], p.weight[ok], p.update[ok]
+    limit = GROWTH_LIMIT if nonfinite_step is None else NONFINITE_GROWTH_LIMIT
+    rel = ratio(grad, weight)
+    moved = ratio(update, weight)
+    violent = (np.isfinite(rel) & (rel >= RATIO_LIMIT)) | (
+        np.isfinite(moved) & (moved >= UPDATE_LIMIT)
+    )
+    hits = np.nonzero(
+        (np.arange(grad.size) >= BASELINE_STEPS) & (grad >= limit * numbers["first"]) & violent
+    )[0]
+    if not hits.size:
+        return None
+    # the peak among the steps that qualified, so that the evidence shows the explosion
+    best = hits[int(np.argmax(grad[hits]))]
+    numbers.update(
+        peak=float(grad[best]), peak_step=float(steps[best]),
+        growth=float(grad[best] / numbers["first"]), ratio=float(rel[best]),
+        update_ratio=float(moved[best]),
+    )
+    return int(steps[hits[0]]), numbers
+
+
+def _first_nonfinite(run: RunView) -> int | None:
+    """First step whose loss or weights were NaN/Inf (None: the run stayed finite). Gradients
+    alone do not count: loss scaling makes them non-finite on purpose and skips the step."""
+    candidates = []
+    bad = ~np.isfinite(run.loss.values)
+    if bad.any():
+        candidates.append(int(run.loss.steps[np.argmax(bad)]))
+    for series in run.metric("param", "weight_norm").values():
+        broken = ~np.isfinite(series.values)
+        if broken.any():
+            candidates.append(int(series.steps[np.argmax(broken)]))
+    return min(candidates) if candidates else None

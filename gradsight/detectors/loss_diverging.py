@@ -1,0 +1,116 @@
+"""``loss_diverging``: the loss grows, jumps up and stays up, or grows until it is NaN/Inf.
+
+Judged on the loss of every optimizer step, smoothed by a trailing moving median over
+``WINDOW_FRACTION`` of the run (at least ``MIN_WINDOW``, at most ``MAX_WINDOW`` steps): mini-batch
+losses are noisy (a single-sample regression swings over an order of magnitude from step to
+step), and a median over ~100 steps ignores that noise and any brief spike while a sustained rise
+passes through it. The run diverged when its smoothed loss *ends* more than ``GROWTH_LIMIT``
+times above its lowest smoothed value and above where it started: a spike that recovers, or a
+warm-up bump before the loss comes down, ends low and is no finding.
+
+A loss that reaches 0 or below (a log-likelihood, say) has no ratio to judge and is left
+alone. A run whose loss turns NaN/Inf is judged on its last finite losses (their peak over the last
+``MIN_WINDOW``), since NaN ends the run's story: grown ``GROWTH_LIMIT``x above the minimum before
+it broke is a divergence, which ``nonfinite`` then reports the end of.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.finding import Finding, Severity
+from ..core.run_view import RunView
+from ._common import fmt
+
+KIND = "loss_diverging"
+PRIORITY = 40
+
+GROWTH_LIMIT = 10.0  # an order of magnitude above the best the run reached
+MIN_WINDOW = 3  # fewest losses the moving median takes
+MAX_WINDOW = 101  # ~100 steps: wide enough for single-sample noise, narrow enough to follow a rise
+WINDOW_FRACTION = 0.1  # a tenth of the run's losses
+MIN_LOSSES = 2 * MIN_WINDOW  # fewer and there is no trend to judge
+
+
+def detect(run: RunView) -> list[Finding]:
+    steps, values = run.loss.steps, run.loss.values
+    bad = ~np.isfinite(values)
+    nonfinite_step = int(steps[np.argmax(bad)]) if bad.any() else None
+    if nonfinite_step is not None:  # the story ends where the numbers broke
+        keep = steps < nonfinite_step
+        steps, values = steps[keep], values[keep]
+    if len(values) < MIN_LOSSES:
+        return []
+    window = int(np.clip(round(len(values) * WINDOW_FRACTION), MIN_WINDOW, MAX_WINDOW))
+    smooth = _moving_median(values, window)
+    low = int(np.argmin(smooth))
+    minimum = float(smooth[low])
+    start = float(smooth[0])
+    if nonfinite_step is None:
+        end = float(smooth[-1])
+    else:  # the last finite losses: a median would lag behind a loss that blows up in steps
+        end = float(np.max(values[-MIN_WINDOW:]))
+    if minimum <= 0:
+        return []  # a loss that reaches 0 or below (a log-likelihood, say): no ratio to judge
+    if not (end > start and end > GROWTH_LIMIT * minimum):
+        return []
+    # where divergence began: the last time the smoothed loss was within 2x of its minimum,
+    # moved back half a window since a trailing median lags the raw loss by about that much
+    near = np.nonzero(smooth[low:] <= 2 * minimum)[0]
+    began = max(low, low + int(near[-1]) - window // 2)
+    crossed = np.nonzero(smooth[low:] > GROWTH_LIMIT * minimum)[0]
+    first_10x = int(steps[low + crossed[0]]) if crossed.size else int(steps[-1])
+    peak = int(np.argmax(values))
+    growth = end / minimum
+    evidence = {
+        "min_loss": minimum,
+        "min_loss_step": int(steps[low]),
+        "start_loss": start,
+        "final_loss": end,
+        "peak_loss": float(values[peak]),
+        "peak_loss_step": int(steps[peak]),
+        "growth_factor": growth,
+        "first_step_above_limit": first_10x,
+        "growth_limit": GROWTH_LIMIT,
+        "smoothing_window": window,
+        "first_nonfinite_step": nonfinite_step,
+    }
+    if nonfinite_step is not None:
+        summary = (
+            f"the loss diverged: it fell to {fmt(minimum)} at step {int(steps[low])}, then grew "
+            f"{fmt(growth)}x to {fmt(end)} and became non-finite at step {nonfinite_step}"
+        )
+    else:
+        summary = (
+            f"the loss diverged: it fell to {fmt(minimum)} at step {int(steps[low])}, then grew "
+            f"{fmt(growth)}x and ends at {fmt(end)}, above where it started ({fmt(start)})"
+        )
+    fixes = [
+        "lower the learning rate about 10x",
+        "clip gradients before the step: "
+        "torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)",
+        "check the learning-rate schedule: one that increases (or a warm-up that overshoots) "
+        "raises every step's size; print(scheduler.get_last_lr()) at the step where it began",
+        "check the data after that step: a shuffled-in batch of huge or mislabeled targets "
+        "shows as a jump",
+    ]
+    return [
+        Finding(
+            KIND,
+            Severity.ERROR if nonfinite_step is not None else Severity.WARNING,
+            ["loss"],
+            int(steps[began]),
+            summary,
+            evidence,
+            fixes,
+        )
+    ]
+
+
+def _moving_median(values: np.ndarray, window: int) -> np.ndarray:
+    """Trailing median: entry i is the median of values[max(0, i-window+1) : i+1]."""
+    if len(values) <= window:
+        return np.array([np.median(values[: i + 1]) for i in range(len(values))])
+    view = np.lib.stride_tricks.sliding_window_view(values, window)
+    head = [np.median(values[: i + 1]) for i in range(window - 1)]
+    return np.concatenate([head, np.median(view, axis=1)])
