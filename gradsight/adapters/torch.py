@@ -51,7 +51,6 @@ class _OptState:
 
 @dataclass
 class _ActAcc:
-    module: "weakref.ref[nn.Module]"
     family: str | None
     total: torch.Tensor | None = None
     calls: int = 0
@@ -169,7 +168,7 @@ class TorchWatcher:
         acc = self._acts.get(key)
         if acc is None:
             kind = activation_kind(module)
-            acc = self._acts[key] = _ActAcc(weakref.ref(module), kind)
+            acc = self._acts[key] = _ActAcc(kind)
         vector = ts.activation_vector(output, acc.family)
         acc.total = vector if acc.total is None else acc.total + vector
         acc.calls += 1
@@ -209,7 +208,7 @@ class TorchWatcher:
             return
         if state.before is not None and self._pending_batch is not None:
             with torch.no_grad():
-                self._add_updates(self._pending_batch, state)
+                self._add_updates(self._pending_batch, optimizer, state)
         state.before = None
         state.steps += 1
         if not self._is_clock(optimizer):
@@ -250,14 +249,16 @@ class TorchWatcher:
                 keys = [(step, "param", n, "grad_nonfinite") for n, _ in with_grad]
                 batch.add(keys, ts.nonfinite_counts([g for _, g in with_grad]))
 
-    def _add_updates(self, batch: ts.Batch, state: _OptState) -> None:
+    def _add_updates(
+        self, batch: ts.Batch, optimizer: torch.optim.Optimizer, state: _OptState
+    ) -> None:
         step = state.steps
         if not state.params:
             return
         torch._foreach_sub_(state.before, state.params)  # before - after = -update
         batch.add([(step, "param", n, "update_norm") for n in state.names], ts.norms(state.before))
         batch.add([(step, "param", n, "weight_norm") for n in state.names], ts.norms(state.params))
-        lr = learning_rates(self._optimizer_of(state))
+        lr = learning_rates(optimizer)
         self.recorder.record_rows([
             (step, "param", n, "lr", lr.get(id(p), float("nan")))
             for n, p in zip(state.names, state.params)
@@ -320,9 +321,6 @@ class TorchWatcher:
 
     def _is_clock(self, optimizer: torch.optim.Optimizer) -> bool:
         return self._clock is not None and self._clock() is optimizer
-
-    def _optimizer_of(self, state: _OptState) -> torch.optim.Optimizer:
-        return next(o for o, s in self._opts.items() if s is state)
 
     def _layout_stale(self) -> bool:
         signature = tuple(len(optimizer_params(o)) for o in self._opts.keys())
