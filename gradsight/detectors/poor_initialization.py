@@ -1,0 +1,238 @@
+"""``poor_initialization``: at initialization the signal explodes or collapses with depth.
+
+Judged on the weights at the first recorded steps, because they set the Jacobian of every layer:
+a weight layer multiplies the scale of what passes through it (forward activations and, the
+other way, gradients) by about ``std(W) * sqrt(fan_in)``. He/Glorot pick ``std(W) =
+gain / sqrt(fan_in)`` (gain sqrt(2) before a ReLU, 5/3 before tanh, 1 otherwise) so that this
+factor is ~1 per layer. A layer's *scale* is its weight std over that recommended std; the
+product of the scales of the layers after the first (the change of scale from the first layer's
+output to the network's output, against a well-initialized net) is the *depth gain*.
+
+Measured activations are only confirmation: biases dominate the output of a collapsed net (seed
+000/001: every layer's output is ~1e-3, the bias scale, while its input-dependent part is
+~1e-8), and a one-unit output over a batch of one has no std at all.
+
+Normalization layers reset the scale, so the depth gain is taken per stretch between them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..core.finding import Finding, Severity
+from ..core.run_view import Entity, RunView
+from ._common import fmt, init_advice
+
+KIND = "poor_initialization"
+PRIORITY = 5
+
+INIT_LAST_STEP = 2  # recorded steps 0..2 are "at initialization" (the weights barely moved)
+# Three orders of magnitude of scale change across depth: the gradient reaching the first layer
+# is ~1000x off the last one's. Seed 000/001 (N(0, 1e-3)): 2 layers ~4e-3 (learns after a
+# plateau), 3 layers ~1.3e-5 (never learns); seed 004 (N(0, 1)): ~7e3.
+DEPTH_LIMIT = 1e3
+DEPTH_ERROR = 1e4  # four orders: that part of training is broken (the 3-layer seed)
+# A layer whose weight std is 10x off He/Glorot is mis-initialized on its own ...
+WEIGHT_OFF = 10.0
+# ... and one more than ~3x off (half an order) in the direction of the drift is named in where.
+NAMED_OFF = math.sqrt(10.0)
+# Measured confirmation when fewer than two layers are 10x off (a deep stack of slightly small
+# layers, 0.5x each, seed 003): the last layer's output rms 100x off the first layer's.
+MEASURED_LIMIT = 1e2
+# Output (logits) rms at init: beyond ~100 a softmax is one-hot and its gradient ~0 for most
+# samples (seed 004: ~2.6e4); only judged when a layer's weights are 10x too large.
+OUTPUT_LIMIT = 1e2
+OUTPUT_ERROR = 1e4
+CROSSING = 1e3  # the activation profile "crosses" where rms is 1000x off the first layer's
+
+_GAINS = {"relu": math.sqrt(2.0), "leaky_relu": math.sqrt(2.0), "gelu": math.sqrt(2.0),
+          "tanh": 5.0 / 3.0}
+_SKIPPED_TYPES = ("Embedding", "EmbeddingBag")
+
+
+def detect(run: RunView) -> list[Finding]:
+    layers = _weight_layers(run)
+    if not layers:
+        return []
+    findings = []
+    for segment in _segments(run, layers):
+        finding = _judge(run, segment, is_last=segment[-1] is layers[-1])
+        if finding is not None:
+            findings.append(finding)
+    return findings[:1]  # the first stretch where the scale goes wrong is the root cause
+
+
+class _Layer:
+    def __init__(self, run: RunView, module: Entity | None, weight: Entity, w_norm: float,
+                 rms: float | None) -> None:
+        shape = [int(n) for n in weight.get("shape") or []]
+        numel = max(int(np.prod(shape)), 1)
+        fan_in = max(int(np.prod(shape[1:])), 1)
+        self.module = module
+        self.weight = weight
+        self.params = [p.name for p in run.entities("param")
+                       if p.get("module") is not None and p.get("module") == weight.get("module")]
+        self.std = w_norm / math.sqrt(numel)
+        self.recommended = _GAINS.get(weight.get("followed_by"), 1.0) / math.sqrt(fan_in)
+        self.scale = self.std / self.recommended
+        self.rms = rms
+
+    @property
+    def name(self) -> str:
+        return self.module.name if self.module is not None else self.weight.name
+
+
+def _weight_layers(run: RunView) -> list[_Layer]:
+    weight_norm = run.metric("param", "weight_norm")
+    means = run.metric("module", "act_mean")
+    stds = run.metric("module", "act_std")
+    nonfinite = run.metric("module", "act_nonfinite")
+    out = []
+    for p in run.entities("param"):
+        shape = p.get("shape") or []
+        mtype = str(p.get("module_type") or "")
+        if len(shape) < 2 or not p.name.endswith("weight") or mtype in _SKIPPED_TYPES:
+            continue
+        if "Norm" in mtype:
+            continue
+        w = _init_value(weight_norm.get(p.name))
+        if w is None or not w > 0:
+            continue
+        module = run.entity("module", p.get("module")) if p.get("module") is not None else None
+        rms = None
+        if module is not None:
+            mean = _init_value(means.get(module.name))
+            std = _init_value(stds.get(module.name))
+            bad = _init_value(nonfinite.get(module.name))
+            if bad is not None and bad > 0.5:
+                rms = math.inf
+            elif mean is not None and std is not None:
+                rms = math.sqrt(mean * mean + std * std)
+        out.append(_Layer(run, module, p, w, rms))
+    out.sort(key=lambda layer: (layer.module.order if layer.module is not None else 10**9,
+                                layer.weight.order))
+    return out
+
+
+def _init_value(series) -> float | None:
+    if series is None or len(series) == 0:
+        return None
+    steps = series.steps
+    first = int(steps[0])
+    pick = (steps >= first) & (steps <= first + INIT_LAST_STEP)
+    values = series.values[pick]
+    if np.isinf(values).any():
+        return math.inf
+    values = values[np.isfinite(values)]
+    return float(np.median(values)) if values.size else None
+
+
+def _segments(run: RunView, layers: list[_Layer]) -> list[list[_Layer]]:
+    """Weight layers split at normalization modules, which reset the scale."""
+    norms = [m.order for m in run.entities("module")
+             if "Norm" in str(m.get("type") or "")]
+    segments: list[list[_Layer]] = [[]]
+    for layer in layers:
+        order = layer.module.order if layer.module is not None else None
+        if segments[-1] and order is not None and norms:
+            prev = segments[-1][-1].module
+            if prev is not None and any(prev.order < n < order for n in norms):
+                segments.append([])
+        segments[-1].append(layer)
+    return [s for s in segments if s]
+
+
+def _judge(run: RunView, layers: list[_Layer], is_last: bool) -> Finding | None:
+    scales = np.array([layer.scale for layer in layers])
+    depth_gain = float(np.prod(scales[1:])) if len(layers) >= 2 else 1.0
+    log_gain = math.log10(depth_gain) if depth_gain > 0 else -math.inf
+    first_rms, last_rms = layers[0].rms, layers[-1].rms
+    measured = None
+    if first_rms is not None and last_rms is not None and first_rms > 0:
+        measured = last_rms / first_rms if math.isfinite(first_rms) else None
+    too_big = int((scales >= WEIGHT_OFF).sum())
+    too_small = int((scales <= 1 / WEIGHT_OFF).sum())
+
+    direction = None  # "explodes" or "collapses"
+    severity = Severity.WARNING
+    if abs(log_gain) >= math.log10(DEPTH_LIMIT) and len(layers) >= 2:
+        up = log_gain > 0
+        off = too_big if up else too_small
+        confirmed = measured is not None and (
+            measured >= MEASURED_LIMIT if up else measured <= 1 / MEASURED_LIMIT)
+        if off >= 2 or confirmed:
+            direction = "explodes" if up else "collapses"
+            if abs(log_gain) >= math.log10(DEPTH_ERROR):
+                severity = Severity.ERROR
+    output_rms = last_rms if is_last else None
+    if output_rms is not None and output_rms >= OUTPUT_LIMIT and too_big >= 1:
+        if direction != "collapses":
+            direction = "explodes"
+            if output_rms >= OUTPUT_ERROR:
+                severity = Severity.ERROR
+    if direction is None:
+        return None
+
+    up = direction == "explodes"
+    named = [layer for layer in layers
+             if (layer.scale >= NAMED_OFF if up else layer.scale <= 1 / NAMED_OFF)]
+    if not named:
+        named = [layers[0]]
+    where: list[str] = []
+    for layer in named:
+        where.extend(n for n in layer.params if n not in where)
+    first = named[0]
+    crossing = _crossing(layers)
+    measured_gains = [b.rms / a.rms for a, b in zip(layers, layers[1:])
+                      if a.rms and b.rms is not None and math.isfinite(a.rms)]
+    evidence = {
+        "depth_gain": depth_gain,
+        "depth_gain_limit": DEPTH_LIMIT,
+        "layers": len(layers),
+        "gain_per_layer_median": float(np.median(scales[1:])) if len(layers) >= 2 else None,
+        "weight_std": {layer.weight.name: layer.std for layer in named[:5]},
+        "recommended_std": {layer.weight.name: layer.recommended for layer in named[:5]},
+        "weight_std_vs_recommended": {layer.weight.name: layer.scale for layer in named[:5]},
+        "activation_rms_first": {layers[0].name: first_rms},
+        "activation_rms_last": {layers[-1].name: last_rms},
+        "measured_gain_per_layer_median": (
+            float(np.median(measured_gains)) if measured_gains else None),
+        "crossing_layer": crossing,
+    }
+    if output_rms is not None:
+        evidence["output_rms"] = output_rms
+    if up:
+        cause = f"{fmt(first.scale)}x larger than"
+    else:
+        cause = f"{fmt(1 / first.scale)}x smaller than" if first.scale > 0 else "far below"
+    summary = (
+        f"the signal {direction} with depth at initialization: the {len(layers)} weight layers "
+        f"change its scale {fmt(depth_gain)}x beyond what He/Glorot init would "
+        f"(std of {first.weight.name} is {fmt(first.std)}, {cause} the recommended "
+        f"{fmt(first.recommended)})"
+    )
+    if output_rms is not None and output_rms >= OUTPUT_LIMIT and up:
+        summary += f"; output rms {fmt(output_rms)} saturates a softmax"
+    fixes = init_advice(run, first.weight) + [
+        "initialize every layer for the activation that follows it instead of a fixed std: "
+        "for m in model.modules(): if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d)): "
+        'torch.nn.init.kaiming_normal_(m.weight, nonlinearity="relu"); '
+        "torch.nn.init.zeros_(m.bias)  (xavier_normal_ before tanh/sigmoid or at the output)",
+        "or keep PyTorch's default initialization (do not re-draw weights from N(0, s))",
+        "add normalization (torch.nn.BatchNorm1d/2d, LayerNorm) between layers to reset the scale",
+    ]
+    return Finding(KIND, severity, where, 0, summary, evidence, fixes)
+
+
+def _crossing(layers: list[_Layer]) -> str | None:
+    ref = layers[0].rms
+    if ref is None or not ref > 0 or not math.isfinite(ref):
+        return None
+    for layer in layers[1:]:
+        if layer.rms is None:
+            continue
+        if not math.isfinite(layer.rms) or layer.rms >= CROSSING * ref or layer.rms <= ref / CROSSING:
+            return layer.name
+    return None
