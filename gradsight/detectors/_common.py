@@ -20,11 +20,20 @@ class ParamSeries:
 
     entity: Entity
     steps: np.ndarray
-    grad: np.ndarray  # NaN where there was no gradient
+    # |g| as backward computed it (before any clipping); NaN where there was no gradient
+    grad: np.ndarray
     weight: np.ndarray
     update: np.ndarray
     lr: np.ndarray
     has_grad: np.ndarray  # bool, per step
+    # |g| the optimizer received (after clipping; equal to ``grad`` where nothing clipped)
+    grad_applied: np.ndarray
+
+    @property
+    def clipped(self) -> np.ndarray:
+        """Per step: clipping shrank this gradient by more than 1%."""
+        with np.errstate(invalid="ignore"):
+            return np.isfinite(self.grad) & (self.grad_applied < 0.99 * self.grad)
 
     @property
     def name(self) -> str:
@@ -36,7 +45,7 @@ class ParamSeries:
 
 
 def _metrics(run: RunView) -> dict[str, dict[str, Series]]:
-    names = ("grad_norm", "weight_norm", "update_norm", "lr", "has_grad")
+    names = ("grad_norm", "grad_norm_preclip", "weight_norm", "update_norm", "lr", "has_grad")
     return {m: run.metric("param", m) for m in names}
 
 
@@ -49,15 +58,20 @@ def param_series(run: RunView) -> list[ParamSeries]:
         if base is None or len(base) == 0:
             continue
         steps = base.steps
+        applied = _align(metrics["grad_norm"].get(entity.name), steps)
+        preclip = _align(metrics["grad_norm_preclip"].get(entity.name), steps)
+        # clipping only ever shrinks: a missing or NaN pre-clip value means "as applied"
+        grad = np.where(np.isnan(preclip), applied, preclip)
         out.append(
             ParamSeries(
                 entity,
                 steps,
-                _align(metrics["grad_norm"].get(entity.name), steps),
+                grad,
                 _align(metrics["weight_norm"].get(entity.name), steps),
                 _align(metrics["update_norm"].get(entity.name), steps),
                 _align(metrics["lr"].get(entity.name), steps),
                 base.values > 0.5,
+                applied,
             )
         )
     return out
