@@ -75,10 +75,27 @@ def test_seed_002_dangling_batchnorm_gets_no_gradient_and_redundant_bias(tmp_pat
     assert not any(f["kind"] == "vanishing_gradient" for f in doc["findings"])
 
 
-def test_seed_004_is_not_diagnosed_as_vanishing(tmp_path: Path) -> None:
+def test_seed_004_is_a_saturating_init_not_vanishing_gradients(tmp_path: Path) -> None:
     doc = _run(tmp_path, "seed_004_digits_cnn.py", "--steps", "60", "--batch-size", "64")
     kinds = {f["kind"] for f in doc["findings"]}
     assert "vanishing_gradient" not in kinds and "stalled_weights" not in kinds
+    cause = _problems(doc)[0]
+    assert cause["kind"] == "poor_initialization" and cause["where"][0] == "0.weight"
+    ev = cause["evidence"]
+    # measured facts: logits ~1e4-1e5, first-layer gradients ~1e4 (not vanishing), N(0, 1)
+    # weights ~3x-30x the He std, and Adam moving each weight ~1e-3 of its size per step
+    assert ev["output_rms"] > 1e3 and "saturates a softmax" in cause["summary"]
+    assert ev["first_layer_grad_norm_median"] > 1e3
+    assert all(r > 3 for r in ev["weight_std_vs_recommended"].values())
+    assert 1e-4 < ev["first_layer_update_to_weight_median"] < 1e-2
+    assert any("kaiming_normal_(model[0].weight" in fix for fix in cause["fixes"])
+
+
+@pytest.mark.slow
+def test_seed_004_glorot_init_is_healthy(tmp_path: Path) -> None:
+    doc = _run(tmp_path, "seed_004_digits_cnn.py", "--glorot", "--steps", "300",
+               "--batch-size", "64")
+    assert _problems(doc) == []
 
 
 def test_examples_run_plain_without_gradsight() -> None:
