@@ -23,7 +23,7 @@ import numpy as np
 
 from ..core.finding import Finding, Severity
 from ..core.run_view import Entity, RunView
-from ._common import fmt, init_advice
+from ._common import ACTIVATION_GAINS, fmt, init_advice
 
 KIND = "poor_initialization"
 PRIORITY = 5
@@ -47,8 +47,6 @@ OUTPUT_LIMIT = 1e2
 OUTPUT_ERROR = 1e4
 CROSSING = 1e3  # the activation profile "crosses" where rms is 1000x off the first layer's
 
-_GAINS = {"relu": math.sqrt(2.0), "leaky_relu": math.sqrt(2.0), "gelu": math.sqrt(2.0),
-          "tanh": 5.0 / 3.0}
 _SKIPPED_TYPES = ("Embedding", "EmbeddingBag")
 
 
@@ -75,7 +73,7 @@ class _Layer:
         self.params = [p.name for p in run.entities("param")
                        if p.get("module") is not None and p.get("module") == weight.get("module")]
         self.std = w_norm / math.sqrt(numel)
-        self.recommended = _GAINS.get(weight.get("followed_by"), 1.0) / math.sqrt(fan_in)
+        self.recommended = ACTIVATION_GAINS.get(weight.get("followed_by"), 1.0) / math.sqrt(fan_in)
         self.scale = self.std / self.recommended
         self.rms = rms
 
