@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 from ._after_import import AfterImport
 from .core.finding import Severity
+from .processes import child_environment
 from .session import Diagnosis, Session, default_folder
 
 EXIT_INTERRUPTED = 130  # what a shell reports for a Ctrl-C'd program
@@ -46,6 +47,9 @@ def run_script(
     hooks = [AfterImport("torch", lambda _module: _attach_torch(session))]
     saved_argv, saved_path = sys.argv, list(sys.path)
     saved_sigterm = _install_sigterm()
+    child_env = child_environment(session.folder, every)  # worker processes are watched too
+    saved_env = {key: os.environ.get(key) for key in child_env}
+    os.environ.update(child_env)
     status, code, detail = "finished", 0, {}
     try:
         for hook in hooks:
@@ -70,6 +74,11 @@ def run_script(
             hook.remove()
         sys.argv, sys.path[:] = saved_argv, saved_path
         _restore_sigterm(saved_sigterm)
+        for key, value in saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
         diagnosis = session.finish(status, exit_code=code, **detail)
         if on_diagnosis is not None:
             on_diagnosis(diagnosis)
