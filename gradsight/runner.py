@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 import os
+import shutil
 import signal
 import sys
 import tokenize
@@ -39,9 +40,7 @@ def run_script(
     on_diagnosis: Callable[[Diagnosis], None] | None = None,
 ) -> tuple[int, Diagnosis]:
     """Run ``script`` watched; returns (the script's exit status, the diagnosis)."""
-    path = Path(script)
-    if not path.is_file():
-        raise ScriptNotFound(f"no such script: {script} (expected a Python file to run)")
+    path = _find_script(script)
     session = Session(out or default_folder(path.stem), every, mode="run",
                       script=str(path), argv=[str(script), *(args or [])])
     hooks = [AfterImport("torch", lambda _module: _attach_torch(session))]
@@ -83,6 +82,21 @@ def run_script(
         if on_diagnosis is not None:
             on_diagnosis(diagnosis)
     return code, diagnosis
+
+
+def _find_script(script: str | Path) -> Path:
+    """The script's path; a name that is no file but a Python program on ``PATH``
+    (``torchrun``, ``accelerate``) is run from there, so ``gradsight run torchrun ...`` works."""
+    path = Path(script)
+    if path.is_file():
+        return path
+    found = shutil.which(str(script)) if os.sep not in str(script) else None
+    if found is not None:
+        with open(found, "rb") as head:
+            first = head.readline(200)
+        if first.startswith(b"#!") and b"python" in first:
+            return Path(found)
+    raise ScriptNotFound(f"no such script: {script} (expected a Python file to run)")
 
 
 def _exec_as_main(path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -107,3 +108,39 @@ def test_a_users_own_sitecustomize_still_runs_in_children(write_script, tmp_path
                          env={"PYTHONPATH": path})
     assert proc.returncode == 0, proc.stderr
     assert "child: yes" in proc.stdout
+
+
+def test_torchrun_workers_are_watched(write_script, tmp_path: Path) -> None:
+    """``gradsight run torchrun --nproc_per_node 2 train.py``: torchrun is found on PATH."""
+    bin_dir = Path(sys.executable).parent
+    if not (bin_dir / "torchrun").is_file():
+        pytest.skip("torchrun is not installed beside this python")
+    script = write_script("""
+        import torch, torch.distributed as dist
+        from torch import nn
+        from torch.nn.parallel import DistributedDataParallel as DDP
+        dist.init_process_group("gloo")
+        torch.manual_seed(0)
+        model = DDP(nn.Sequential(nn.Linear(10, 16), nn.ReLU(), nn.Linear(16, 1)))
+        opt = torch.optim.SGD(model.parameters(), lr=0.0)  # the bug: lr 0
+        x = torch.randn(64, 10)
+        for step in range(30):
+            opt.zero_grad()
+            nn.functional.mse_loss(model(x), x[:, :1]).backward()
+            opt.step()
+        print("rank", dist.get_rank(), "done")
+        dist.destroy_process_group()
+    """)
+    out = tmp_path / "run"
+    env = {"PATH": str(bin_dir) + os.pathsep + os.environ.get("PATH", "")}
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = run_gradsight("run", "--out", str(out), "torchrun", "--nproc_per_node", "2",
+                         "--master_port", str(port), str(script), env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert sorted(re.findall(r"rank \d done", proc.stdout)) == ["rank 0 done", "rank 1 done"]
+    doc = read_json(out / "findings.json")
+    assert doc["steps"] == 30
+    not_optimized = [f for f in doc["findings"] if f["kind"] == "not_optimized"]
+    assert not_optimized and "module.0.weight" in not_optimized[0]["where"]
