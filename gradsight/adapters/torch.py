@@ -7,7 +7,10 @@
 - one wrapper of ``torch.autograd.backward``, the single entry of ``loss.backward()``, to see
   the loss; PyTorch has no global hook that does;
 - taps on gradient clipping and ``GradScaler.scale`` (``torch_taps``): gradients before they
-  are clipped, and the loss before it is scaled.
+  are clipped, and the loss before it is scaled;
+- a wrapper of ``torch.compile``: a global forward hook would be traced into the compiled graph
+  (changing its numerics, and recompiling it each time the hook comes and goes), so once the
+  script compiles anything, activations are no longer recorded.
 
 Nothing here changes a tensor the training uses, consumes random numbers, or reads a value
 back to the host during a step: statistics are device tensors shipped by ``Batch``.
@@ -102,6 +105,8 @@ class TorchWatcher:
         self._preclip: dict[int, tuple[torch.Tensor, str, float]] = {}
         self._clip_tap = ClipTap(self._on_clip)
         self._scaler_tap = ScalerTap()
+        self._original_compile: Callable[..., Any] | None = None
+        self._compiled = False  # the script uses torch.compile: no forward hooks from then on
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> "TorchWatcher":
@@ -113,6 +118,8 @@ class TorchWatcher:
         torch.autograd.backward = self._backward  # type: ignore[assignment]
         self._clip_tap.install()
         self._scaler_tap.install()
+        self._original_compile = torch.compile
+        torch.compile = self._compile  # type: ignore[assignment]
         self._active = True
         if self._model is not None:
             self._model_modules = {id(m) for m in self._model.modules()}
@@ -135,6 +142,8 @@ class TorchWatcher:
             torch.autograd.backward = self._original_backward  # type: ignore[assignment]
         self._clip_tap.remove()
         self._scaler_tap.remove()
+        if torch.compile == self._compile:
+            torch.compile = self._original_compile  # type: ignore[assignment]
         if self._losses and self.step == 0:  # backward() only, never a step: keep its loss
             self._step_losses.append((self.step, self._mean_loss()))
         batch, self._pending_batch = self._pending_batch or ts.Batch(), None
@@ -153,7 +162,21 @@ class TorchWatcher:
                 self._losses.append(loss.detach())  # shaped when shipped, not per step
         return self._original_backward(tensors, *args, **kwargs)  # type: ignore[misc]
 
+    def _compile(self, *args: Any, **kwargs: Any) -> Any:
+        if self._active:
+            self._compiled = True
+            self._set_forward_hook(False)
+            # the forward hook is how models are found: the compiled one is found here instead
+            # (torch.compile(model), or model.compile(), which compiles model._call_impl)
+            target = args[0] if args else kwargs.get("model")
+            module = target if isinstance(target, nn.Module) else getattr(target, "__self__", None)
+            if isinstance(module, nn.Module) and id(module) not in self._seen:
+                self._seen[id(module)] = weakref.ref(module)
+        return self._original_compile(*args, **kwargs)  # type: ignore[misc]
+
     def _set_forward_hook(self, on: bool) -> None:
+        if on and self._compiled:
+            return
         if on and self._forward_handle is None:
             self._forward_handle = nn.modules.module.register_module_forward_hook(self._forward)
         elif not on and self._forward_handle is not None:
