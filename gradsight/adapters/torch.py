@@ -239,6 +239,9 @@ class TorchWatcher:
             state.before = torch._foreach_mul(state.params, 1.0) if state.params else []
             batch = self._pending_batch = self._pending_batch or ts.Batch()
             self._add_gradients(batch, state.steps, state.names, state.params)
+            if state.steps == 0 and state.params:  # the init, before any update touches it
+                keys = [(0, "param", n, "weight_norm_init") for n in state.names]
+                batch.add(keys, ts.norms(state.params))
             # Parameters no optimizer holds (yet: one that first steps later in the iteration
             # writes the same step again, and the reader keeps its rows).
             if self._is_clock(optimizer):

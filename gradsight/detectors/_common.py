@@ -12,6 +12,9 @@ from ..core.run_view import Entity, RunView, Series
 MIN_STEPS = 3
 
 BATCH_NORMS = ("BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm", "BatchNormalization")
+# Lookup tables: a batch touches a few rows, so their gradient is small against the whole
+# table by construction; they are no layer in a depth-wise scale argument either.
+EMBEDDINGS = ("Embedding", "EmbeddingBag")
 
 
 @dataclass(frozen=True)
@@ -147,14 +150,23 @@ def recommended_std(entity: Entity) -> float | None:
 def initial_scale(run: RunView, entity: Entity) -> float | None:
     """The weight's std at its first recorded step over the recommended std."""
     recommended = recommended_std(entity)
-    series = run.metric("param", "weight_norm").get(entity.name)
-    if recommended is None or series is None or len(series) == 0:
+    first = initial_weight_norm(run, entity.name)
+    if recommended is None or first is None:
         return None
     numel = max(int(np.prod([int(n) for n in entity.get("shape")])), 1)
-    first = float(series.values[0])
     if not np.isfinite(first):
         return None
     return first / numel ** 0.5 / recommended
+
+
+def initial_weight_norm(run: RunView, name: str) -> float | None:
+    """|w| before the first update (``weight_norm_init``), else at the first recorded step
+    (which is after that step's update: one huge first step can blow it up)."""
+    for metric in ("weight_norm_init", "weight_norm"):
+        series = run.metric("param", metric).get(name)
+        if series is not None and len(series):
+            return float(series.values[0])
+    return None
 
 
 def init_is_fine(run: RunView, entity: Entity) -> bool:

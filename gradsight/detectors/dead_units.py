@@ -7,10 +7,13 @@ has some dead units (typically under 10-20%); half of a layer dead is a warning,
 with essentially every unit dead passes nothing on: an error. Only a stretch of windows that
 lasts to the end of the run counts, so units that die and recover (a transient) are no finding.
 
-Short runs without two windows fall back on the per-step ``dead_frac``: the dead sets of the
-steps overlap in at least ``1 - sum(1 - dead_frac)`` of the units, a lower bound on the units
-dead throughout, so a small batch (whose units look dead by chance) cannot make a finding.
-LeakyReLU/GELU units keep a gradient for negative inputs and are not judged.
+When the windows show no such stretch (a short run, or units that died after the dense start
+of the schedule, when one window spans 500 steps), the per-step ``dead_frac`` decides: the dead
+sets of the steps overlap in at least ``1 - sum(1 - dead_frac)`` of the units, a lower bound on
+the units dead throughout, so a small batch (whose units look dead by chance) cannot make a
+finding. LeakyReLU/GELU units keep a gradient for negative inputs and are not judged, and
+neither is a module whose outputs went NaN/Inf (NaN is never positive, but it is not death:
+that is ``nonfinite``'s finding).
 """
 
 from __future__ import annotations
@@ -35,9 +38,13 @@ FAMILIES = ("relu",)  # exactly-zero outputs with a zero gradient; leaky variant
 def detect(run: RunView) -> list[Finding]:
     windows = run.metric("module", "dead_frac_window")
     per_step = run.metric("module", "dead_frac")
+    nonfinite = run.metric("module", "act_nonfinite")
     flagged = []
     for module in run.entities("module"):
         if module.get("activation") not in FAMILIES:
+            continue
+        broken = nonfinite.get(module.name)
+        if broken is not None and len(broken) and np.nanmax(broken.values, initial=0.0) > 0:
             continue
         judged = _judge(windows.get(module.name), per_step.get(module.name))
         if judged is not None:
@@ -90,10 +97,10 @@ def _judge(windows: Series | None, per_step: Series | None) -> tuple[float, int,
         start = len(values)
         while start > 0 and held[start - 1]:
             start -= 1
-        if len(values) - start < MIN_WINDOWS:
-            return None
-        tail = values[-MIN_WINDOWS:]
-        return float(np.min(tail)), _window_start(int(windows.steps[start]), per_step), "window"
+        if len(values) - start >= MIN_WINDOWS:
+            tail = values[-MIN_WINDOWS:]
+            first = _window_start(int(windows.steps[start]), per_step)
+            return float(np.min(tail)), first, "window"
     if per_step is None or len(per_step) < MIN_STEPS:
         return None
     # no two windows yet (a short run): a lower bound on the units dead at every recorded step

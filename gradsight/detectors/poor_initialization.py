@@ -84,6 +84,9 @@ class _Layer:
 
 def _weight_layers(run: RunView) -> list[_Layer]:
     weight_norm = run.metric("param", "weight_norm")
+    # before the first update where the adapter saw it: one huge first step (lr 1e3) must not
+    # pass for a bad init
+    weight_norm_init = run.metric("param", "weight_norm_init")
     means = run.metric("module", "act_mean")
     stds = run.metric("module", "act_std")
     nonfinite = run.metric("module", "act_nonfinite")
@@ -95,7 +98,7 @@ def _weight_layers(run: RunView) -> list[_Layer]:
             continue
         if "Norm" in mtype:
             continue
-        w = _init_value(weight_norm.get(p.name))
+        w = _init_value(weight_norm_init.get(p.name) or weight_norm.get(p.name))
         if w is None or not w > 0:
             continue
         module = run.entity("module", p.get("module")) if p.get("module") is not None else None

@@ -14,6 +14,7 @@ import numpy as np
 from ..core.finding import Finding, Severity
 from ..core.run_view import RunView
 from ._common import (
+    EMBEDDINGS,
     MIN_STEPS,
     ParamSeries,
     fmt,
@@ -34,7 +35,7 @@ ERROR_LIMIT = 1e-3  # 1000x below: the layer is effectively not learning
 
 def detect(run: RunView) -> list[Finding]:
     params = [p for p in param_series(run) if not is_bias_before_batchnorm(run, p.entity)]
-    matrices = [p for p in params if p.ndim >= 2 and p.entity.get("module_type") != "Embedding"]
+    matrices = [p for p in params if p.ndim >= 2 and p.entity.get("module_type") not in EMBEDDINGS]
     if len(matrices) < 2:
         return []  # nothing to compare a single layer against
     steps = np.unique(np.concatenate([p.steps for p in matrices]))

@@ -121,3 +121,21 @@ def test_learning_net_has_no_flat_loss(tmp_path):
     run = train(model, tmp_path, steps=300, lr=3e-2, data=data)
     assert loss_not_decreasing.detect(run) == []
     assert poor_initialization.detect(run) == []
+
+
+def test_init_is_judged_before_the_first_update(tmp_path: Path) -> None:
+    """A default-init net whose first step (lr 1e3, a typo for 1e-3) blows the weights up: the
+    weights after step 0 are huge, the weights at init were fine. No poor_initialization."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(),
+                          nn.Linear(64, 1))
+    init_norms = {n: float(p.detach().double().norm()) for n, p in model.named_parameters()}
+    run = train(model, tmp_path, steps=5, lr=1e3)
+    stored = run.metric("param", "weight_norm_init")
+    assert set(stored) == set(init_norms)
+    for name, value in init_norms.items():
+        assert stored[name].steps.tolist() == [0]
+        assert stored[name].values[0] == pytest.approx(value, rel=1e-6)
+    after = run.metric("param", "weight_norm")["2.weight"].values[0]
+    assert after > 10 * init_norms["2.weight"]  # the first step did blow the weights up
+    assert poor_initialization.detect(run) == []

@@ -165,3 +165,37 @@ def test_without_recorded_data_flow_the_nearest_earlier_layer_feeds(tmp_path):
         .open()
     )
     assert only(detect(run)).where == ["0.weight", "0.bias", "1"]
+
+
+def test_units_that_die_after_the_dense_start_are_found(tmp_path):
+    """Default schedule, 600 steps: recorded 0-9, then every 100. Units die at step ~50: the
+    windows (written every 5th recorded step: 4, 9, 500) show alive, alive, then one dead
+    window spanning 500 steps; the per-step bound decides."""
+    steps = list(range(10)) + list(range(100, 700, 100))
+    dead = lambda s: 0.99 if s >= 100 else 0.1  # noqa: E731
+    windows = {4: 0.05, 9: 0.05, 500: 0.99}
+    act = {"1": {"dead_frac": dead, "dead_frac_window": lambda s: windows.get(s)}}
+    finding = only(detect(mlp(tmp_path).steps(steps, act=act).open()))
+    assert finding.severity == Severity.ERROR
+    assert finding.step == 100
+    assert finding.evidence["judged_on"] == {"1": "per_step_bound"}
+    assert finding.evidence["dead_fraction"]["1"] >= ERROR_FRACTION
+
+
+@pytest.mark.parametrize("dead_at_end, fires", [(0.99, True), (0.6, False)])
+def test_bound_after_a_single_dead_window(tmp_path, dead_at_end, fires):
+    """Boundary: one dead window is not enough; the per-step bound must reach WARN_FRACTION
+    (0.99 dead at 6 steps: bound 0.94; 0.6 dead: far below 0)."""
+    steps = list(range(10)) + list(range(100, 700, 100))
+    dead = lambda s: dead_at_end if s >= 100 else 0.1  # noqa: E731
+    windows = {4: 0.05, 9: 0.05, 500: dead_at_end}
+    act = {"1": {"dead_frac": dead, "dead_frac_window": lambda s: windows.get(s)}}
+    findings = detect(mlp(tmp_path).steps(steps, act=act).open())
+    assert bool(findings) is fires
+
+
+def test_nan_activations_are_not_dead_units(tmp_path):
+    """NaN is never positive, so a NaN layer looks 100% dead: that is nonfinite's finding."""
+    act = {"1": {"dead_frac": 1.0, "dead_frac_window": window(1.0),
+                 "act_nonfinite": lambda s: 1.0 if s >= 20 else 0.0}}
+    assert detect(mlp(tmp_path).steps(STEPS, act=act).open()) == []

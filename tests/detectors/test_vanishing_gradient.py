@@ -156,3 +156,13 @@ def test_step_is_the_first_step_the_layer_fell_behind(tmp_path):
     )
     finding = only(detect(run))
     assert (finding.where, finding.step) == (["2.weight"], 30)
+
+
+@pytest.mark.parametrize("table", ["Embedding", "EmbeddingBag"])
+def test_lookup_tables_are_not_judged(tmp_path, table):
+    """A batch touches a few rows of a 10k-row table: |g|/|w| ~1e-4 by construction."""
+    run = SyntheticRun(tmp_path).module("emb", table).param("emb.weight", [10_000, 16],
+                                                               module="emb")
+    run.mlp([16, 16, 1])
+    view = run.steps(STEPS, grad_to_weight={"emb.weight": BEST * 1e-4}).open()
+    assert detect(view) == []
