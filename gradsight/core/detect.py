@@ -2,8 +2,10 @@
 
 A detector is a module in ``gradsight.detectors`` with ``KIND``, ``PRIORITY`` (lower = more
 often the root cause) and ``detect(run) -> list[Finding]``; ``EXPLAINED_BY`` optionally names
-kinds that, when they touch the same parameters or modules, explain this one. Dropping a file
-in the package registers it: no list to keep in sync.
+kinds that, when they touch the same parameters or modules, explain this one;
+``EXPLAINED_IF_EARLIER`` kinds explain it when they began at an earlier step, wherever they are
+(an explosion anywhere ends in NaN anywhere). Dropping a file in the package registers it: no
+list to keep in sync.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class DetectorInfo:
     priority: int
     explained_by: tuple[str, ...]
     detect: Callable[[RunView], list[Finding]]
+    explained_if_earlier: tuple[str, ...] = ()
 
 
 def detectors() -> list[DetectorInfo]:
@@ -49,6 +52,7 @@ def detectors() -> list[DetectorInfo]:
                     getattr(module, "PRIORITY", 50),
                     tuple(getattr(module, "EXPLAINED_BY", ())),
                     module.detect,
+                    tuple(getattr(module, "EXPLAINED_IF_EARLIER", ())),
                 )
             )
     return sorted(found, key=lambda d: (d.priority, d.kind))
@@ -80,7 +84,9 @@ def _link_cause(
 ) -> Finding:
     mine = _layers(finding.where, run)
     for other_info, other in found:
-        if other_info.kind in info.explained_by and mine & _layers(other.where, run):
+        overlapping = other_info.kind in info.explained_by and mine & _layers(other.where, run)
+        earlier = other_info.kind in info.explained_if_earlier and other.step < finding.step
+        if (overlapping or earlier) and other.severity != Severity.INFO:
             evidence = {**finding.evidence, "caused_by": other.kind}
             return replace(finding, evidence=evidence)
     return finding

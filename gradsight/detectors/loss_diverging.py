@@ -8,10 +8,16 @@ passes through it. The run diverged when its smoothed loss *ends* more than ``GR
 times above its lowest smoothed value and above where it started: a spike that recovers, or a
 warm-up bump before the loss comes down, ends low and is no finding.
 
+A loss that jumps up and *stays* ``JUMP_LIMIT`` times above both where it started and its
+best is diverged too (Adam at lr 1: cross-entropy from ln 10 = 2.3 to ~21 and stuck there, a
+model far worse than chance). That rule needs one optimizer: with several (a GAN) the recorded
+loss mixes competing objectives whose rise is no failure.
+
 A loss that reaches 0 or below (a log-likelihood, say) has no ratio to judge and is left
 alone. A run whose loss turns NaN/Inf is judged on its last finite losses (their peak over the last
 ``MIN_WINDOW``), since NaN ends the run's story: grown ``GROWTH_LIMIT``x above the minimum before
-it broke is a divergence, which ``nonfinite`` then reports the end of.
+it broke is a divergence, which ``nonfinite`` then reports the end of; such a run may have
+only a few finite losses (lr 1e3: 267, 146, 7e5, 3e16, NaN), which are judged unsmoothed.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ KIND = "loss_diverging"
 PRIORITY = 40
 
 GROWTH_LIMIT = 10.0  # an order of magnitude above the best the run reached
+JUMP_LIMIT = 5.0  # stuck 5x above both the start and the best: far worse than where it began
 MIN_WINDOW = 3  # fewest losses the moving median takes
 MAX_WINDOW = 101  # ~100 steps: wide enough for single-sample noise, narrow enough to follow a rise
 WINDOW_FRACTION = 0.1  # a tenth of the run's losses
@@ -39,10 +46,13 @@ def detect(run: RunView) -> list[Finding]:
     if nonfinite_step is not None:  # the story ends where the numbers broke
         keep = steps < nonfinite_step
         steps, values = steps[keep], values[keep]
-    if len(values) < MIN_LOSSES:
+    if len(values) < MIN_LOSSES and (nonfinite_step is None or len(values) < 2):
         return []
-    window = int(np.clip(round(len(values) * WINDOW_FRACTION), MIN_WINDOW, MAX_WINDOW))
-    smooth = _moving_median(values, window)
+    if len(values) < MIN_LOSSES:  # a run that broke within a few steps: no smoothing
+        window, smooth = 1, values
+    else:
+        window = int(np.clip(round(len(values) * WINDOW_FRACTION), MIN_WINDOW, MAX_WINDOW))
+        smooth = _moving_median(values, window)
     low = int(np.argmin(smooth))
     minimum = float(smooth[low])
     start = float(smooth[0])
@@ -52,7 +62,9 @@ def detect(run: RunView) -> list[Finding]:
         end = float(np.max(values[-MIN_WINDOW:]))
     if minimum <= 0:
         return []  # a loss that reaches 0 or below (a log-likelihood, say): no ratio to judge
-    if not (end > start and end > GROWTH_LIMIT * minimum):
+    grew = end > GROWTH_LIMIT * minimum
+    jumped = end > JUMP_LIMIT * start and end > JUMP_LIMIT * minimum and _one_optimizer(run)
+    if not (end > start and (grew or jumped)):
         return []
     # where divergence began: the last time the smoothed loss was within 2x of its minimum,
     # moved back half a window since a trailing median lags the raw loss by about that much
@@ -72,6 +84,7 @@ def detect(run: RunView) -> list[Finding]:
         "growth_factor": growth,
         "first_step_above_limit": first_10x,
         "growth_limit": GROWTH_LIMIT,
+        "jump_limit": JUMP_LIMIT,
         "smoothing_window": window,
         "first_nonfinite_step": nonfinite_step,
     }
@@ -115,3 +128,8 @@ def _moving_median(values: np.ndarray, window: int) -> np.ndarray:
     view = np.lib.stride_tricks.sliding_window_view(values, window)
     head = [np.median(values[: i + 1]) for i in range(window - 1)]
     return np.concatenate([head, np.median(view, axis=1)])
+
+
+def _one_optimizer(run: RunView) -> bool:
+    optimizers = {p.get("optimizer") for p in run.entities("param") if p.get("optimized")}
+    return len(optimizers - {None}) <= 1

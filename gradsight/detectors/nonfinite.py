@@ -16,6 +16,9 @@ from ._common import lower_lr_advice, uses_clipping
 
 KIND = "nonfinite"
 PRIORITY = 0
+# NaN is where an explosion or a divergence ends: when one of those began at an earlier step,
+# it is the cause (wherever the NaN first showed), and this finding follows it.
+EXPLAINED_IF_EARLIER = ("exploding_gradient", "loss_diverging")
 
 
 def detect(run: RunView) -> list[Finding]:

@@ -43,8 +43,10 @@ def train(tmp_path: Path, lr: float, steps: int, clip: float | None = None) -> l
 def test_too_high_learning_rate_explodes_diverges_and_goes_nonfinite(tmp_path: Path) -> None:
     problems = serious(train(tmp_path, HIGH_LR, 40))
     kinds = [f.kind for f in problems]
-    assert kinds[:3] == ["nonfinite", "exploding_gradient", "loss_diverging"], kinds
-    nonfinite, exploding, diverging = problems[:3]
+    # root cause first: the explosion began steps before the NaN it ended in
+    assert kinds[:3] == ["exploding_gradient", "loss_diverging", "nonfinite"], kinds
+    exploding, diverging, nonfinite = problems[:3]
+    assert nonfinite.evidence["caused_by"] == "exploding_gradient"
     assert exploding.severity == Severity.ERROR
     assert exploding.step < nonfinite.step
     assert exploding.evidence["first_nonfinite_step"] == nonfinite.step

@@ -8,6 +8,7 @@ import pytest
 from gradsight.core.finding import Severity
 from gradsight.detectors.loss_diverging import (
     GROWTH_LIMIT,
+    JUMP_LIMIT,
     KIND,
     MAX_WINDOW,
     MIN_LOSSES,
@@ -121,4 +122,40 @@ def test_boundary_at_min_losses(tmp_path, n, fires):
 
 def test_a_loss_that_reaches_zero_or_below_is_not_judged(tmp_path):
     run = run_with(tmp_path, lambda s: -1.0 if s < 150 else 50.0)
+    assert detect(run) == []
+
+
+@pytest.mark.parametrize("factor, fires", [(0.99, False), (1.01, True)])
+def test_a_jump_that_stays_up(tmp_path, factor, fires):
+    """Adam at lr 1: cross-entropy 2.3 (chance) jumps to ~21 and stays: 9.3x, under
+    GROWTH_LIMIT but JUMP_LIMIT above both the start and the best."""
+    run = run_with(tmp_path, lambda s: 2.3 if s < 20 else 2.3 * JUMP_LIMIT * factor)
+    assert [f.kind for f in detect(run)] == ([KIND] if fires else [])
+    if fires:
+        assert only(detect(run)).evidence["jump_limit"] == JUMP_LIMIT
+
+
+def test_a_jump_with_two_optimizers_is_left_alone(tmp_path):
+    """A GAN's recorded loss mixes two objectives: a generator loss rising 0.7 -> 5 is no
+    failure. The 10x rule still applies; the jump rule does not."""
+    run = SyntheticRun(tmp_path).mlp([4, 16, 1])
+    run.param("d.weight", [1, 4], optimizer_type="Adam")
+    run.params["d.weight"]["optimizer"] = 1
+    view = run.loss(EVERY, lambda s: 0.7 if s < 20 else 0.7 * JUMP_LIMIT * 1.5).open()
+    assert detect(view) == []
+
+
+def test_a_run_that_breaks_within_a_few_steps(tmp_path):
+    """SGD at lr 1e3: 267, 146, 7e5, 3e16, NaN: four finite losses, judged unsmoothed."""
+    values = [267.0, 146.0, 6.9e5, 3.1e16]
+    run = run_with(tmp_path, lambda s: values[s] if s < 4 else NAN, range(6))
+    finding = only(detect(run))
+    assert finding.severity == Severity.ERROR
+    assert finding.evidence["min_loss"] == 146.0
+    assert finding.evidence["first_nonfinite_step"] == 4
+    assert finding.evidence["smoothing_window"] == 1
+
+
+def test_one_finite_loss_then_nan_is_left_to_nonfinite(tmp_path):
+    run = run_with(tmp_path, lambda s: 2.3 if s < 1 else NAN, range(6))
     assert detect(run) == []
