@@ -81,7 +81,10 @@ def _document(state: dict[str, Any], budget: int) -> dict[str, Any]:
     baseline, trials = state["baseline"], state["trials"]
     winner = rank.best(trials, baseline) if baseline is not None else None
     code = by_name(winner.repair).code() if winner is not None else None
-    return rank.document(baseline, trials, budget, code, state["note"])
+    doc = rank.document(baseline, trials, budget, code, state["note"])
+    if baseline is not None and winner is None and trials and _advice(baseline):
+        doc["advice"] = _advice(baseline)
+    return doc
 
 
 def _render(console: Console, state: dict[str, Any], budget: int) -> None:
@@ -113,11 +116,32 @@ def _render(console: Console, state: dict[str, Any], budget: int) -> None:
     if winner is None:
         console.print(Text("no repair made the findings go away within the budget; the "
                            "table shows which came closest", style="yellow"))
+        advice = _advice(baseline)
+        if advice:
+            console.print(Text(advice, style="bold"))
         return
     console.print(Text(f"best: {winner.repair}", style="bold green").append(
         f" — findings gone, loss {_loss(baseline.loss)} → {_loss(winner.loss)}", style=""))
     console.print(Text("the change to make in your script:", style="bold"))
     console.print(Text(by_name(winner.repair).code()))
+
+
+def _advice(baseline: Trial) -> str | None:
+    """What no hook can try: saturating activations that no init rescues within the budget."""
+    acts = set((baseline.model.get("activations") or {}).values()) & {"sigmoid", "tanh"}
+    if not acts or not baseline.kinds & {"vanishing_gradient", "stalled_weights",
+                                         "saturated_activation", "loss_not_decreasing"}:
+        return None
+    names = "/".join(sorted(acts))
+    return (f"activation-aware advice: every {names} layer multiplies the gradient by its "
+            f"derivative (at most {'0.25' if 'sigmoid' in acts else '1'}), so a deep stack of "
+            f"them vanishes whatever the init; replace the hidden torch.nn.{_cls(acts)} with "
+            "torch.nn.ReLU and use He init (torch.nn.init.kaiming_normal_(m.weight, "
+            "nonlinearity=\"relu\")), or add normalization between layers")
+
+
+def _cls(acts: set[str]) -> str:
+    return "Sigmoid" if "sigmoid" in acts else "Tanh"
 
 
 def _kinds(trial: Trial) -> str:
