@@ -244,8 +244,20 @@ def by_name(name: str) -> Repair:
 
 
 def candidates(kinds: set[str], info: ModelInfo) -> list[Repair]:
-    """The repairs that target at least one of ``kinds`` and apply to this model."""
-    return [r for r in CATALOG if r.targets & kinds and r.applies(info)]
+    """The repairs that target at least one of ``kinds`` and apply to this model.
+
+    When the findings are only a blow-up (NaN, exploding gradients, a diverging loss), the
+    learning rate and clipping come first and one init (the one for the model's activations)
+    stands for the family: a bad init can blow up, but five variants of it are not needed to
+    tell.
+    """
+    chosen = [r for r in CATALOG if r.targets & kinds and r.applies(info)]
+    if kinds & (INIT_KINDS - BLOWUP_KINDS):
+        return chosen
+    inits = [r for r in chosen if r.name.startswith("init:")]
+    primary = next((r for r in inits if r.name == ("init:he" if info.has_relu else
+                                                    "init:xavier")), None)
+    return [r for r in chosen if not r.name.startswith("init:") or r is primary]
 
 
 class TrialHooks:
