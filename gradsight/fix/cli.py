@@ -100,16 +100,18 @@ def _render(console: Console, state: dict[str, Any], budget: int) -> None:
         return
     table = Table(header_style="bold")
     for column in ("repair", "findings before → after", "loss before → after", "time",
-                   "resolved"):
+                   "resolved", "still found"):
         table.add_column(column)
     for trial in rank.ranked(state["trials"], baseline):
         ok = rank.resolved(trial, baseline)
+        after = str(len(trial.findings)) if trial.status != "error" else "failed"
         table.add_row(
             trial.repair,
-            f"{_kinds(baseline)} → {_kinds(trial) if trial.status != 'error' else 'error'}",
+            f"{len(baseline.findings)} → {after}",
             f"{_loss(baseline.loss)} → {_loss(trial.loss)}",
             f"{trial.seconds:.1f}s",
             Text("yes", style="bold green") if ok else Text("no", style="red"),
+            _kinds(trial) if trial.findings else "",
         )
     console.print(table)
     winner = rank.best(state["trials"], baseline)

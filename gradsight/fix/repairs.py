@@ -103,12 +103,25 @@ class LSUV(Repair):
         ctx.on_first_forward(lambda root, args, kwargs: lsuv(torch, root, args, kwargs))
 
     def code(self) -> str:
-        return ("# after building the model, on one training batch x:\n"
-                "for m in model.modules():\n"
-                "    if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d)):\n"
-                "        torch.nn.init.orthogonal_(m.weight); torch.nn.init.zeros_(m.bias)\n"
-                "        # then scale m.weight by 1/std(m's output on x), layer by layer\n"
-                "        # (a forward hook records it), until every output std is ~1")
+        return (
+            "def lsuv(model, x, tol=0.05, rounds=5):  # x: one training batch\n"
+            "    layers = [m for m in model.modules()\n"
+            "              if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d))]\n"
+            "    for m in layers:\n"
+            "        torch.nn.init.orthogonal_(m.weight)\n"
+            "        if m.bias is not None: torch.nn.init.zeros_(m.bias)\n"
+            "    with torch.no_grad():\n"
+            "        for m in layers:\n"
+            "            for _ in range(rounds):\n"
+            "                stds = []\n"
+            "                hook = m.register_forward_hook(\n"
+            "                    lambda mod, i, o: stds.append(o.std()))\n"
+            "                model(x); hook.remove()\n"
+            "                if abs(stds[0] - 1) < tol: break\n"
+            "                m.weight /= stds[0]\n"
+            "\n"
+            "lsuv(model, x)  # after building the model, before the optimizer's first step"
+        )
 
 
 def lsuv(torch: Any, root: Any, args: Any, kwargs: Any, tol: float = 0.05,
@@ -226,8 +239,11 @@ class LayerNorm(Repair):
         ctx.on_first_forward(add)
 
     def code(self) -> str:
-        return ("# after each hidden torch.nn.Linear(n_in, n), before its activation:\n"
-                "torch.nn.LayerNorm(n)")
+        return ("# a LayerNorm after each hidden Linear (Sequential model; before the optimizer)\n"
+                "hidden = [m for m in model if isinstance(m, torch.nn.Linear)][:-1]\n"
+                "model = torch.nn.Sequential(*[x for m in model for x in (\n"
+                "    [m, torch.nn.LayerNorm(m.out_features)] if any(m is h for h in hidden)\n"
+                "    else [m])])")
 
 
 CATALOG: list[Repair] = [

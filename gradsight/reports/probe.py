@@ -39,7 +39,7 @@ def _table(result: Any) -> Table:
     predicted = {p.name: p for p in result.prediction}
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
     for column in ("#", "layer", "type", "→act", "out mean", "out std", "gain", "grad std",
-                   "dead", "sat", "init: now → recommended", "pred. gain"):
+                   "dead", "sat", "w std → init", "pred. gain"):
         table.add_column(column, justify="left" if column in ("layer", "type", "→act") else
                          "right", overflow="fold")
     rows = _rows_to_show(result.layers)
@@ -52,7 +52,7 @@ def _table(result: Any) -> Table:
         twin = predicted.get(layer.name)
         init = ""
         if layer.weight is not None:
-            init = f"std {_num(layer.weight_std)} → {layer.recommended}"
+            init = f"{_num(layer.weight_std)} → {layer.recommended}"
         style = "bold red" if layer.nonfinite else ""
         table.add_row(
             str(i), Text(layer.name or "(model)"), layer.type, layer.followed_by or "",

@@ -80,3 +80,13 @@ def test_learning_rate_and_clipping_act_at_the_step() -> None:
     assert opt.param_groups[0]["lr"] == pytest.approx(0.05)
     total = torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in model.parameters()]))
     assert float(total) == pytest.approx(1.0, rel=1e-4)
+
+
+def test_every_repair_code_change_is_python_that_runs() -> None:
+    for repair in CATALOG:
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 16), nn.ReLU(),
+                              nn.Linear(16, 1))
+        scope = {"torch": torch, "model": model, "x": torch.randn(64, 4), "lr": 0.1}
+        exec(repair.code(), scope)  # noqa: S102 - our own snippet, as a user would paste it
+        assert scope["model"](scope["x"]).shape == (64, 1), repair.name
