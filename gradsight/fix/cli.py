@@ -99,9 +99,12 @@ def _render(console: Console, state: dict[str, Any], budget: int) -> None:
         console.print(Text(state["note"], style=style))
         return
     table = Table(header_style="bold")
-    for column in ("repair", "findings before → after", "loss before → after", "time",
-                   "resolved", "still found"):
-        table.add_column(column)
+    table.add_column("repair", no_wrap=True)
+    table.add_column("findings", no_wrap=True)  # before → after
+    table.add_column("loss", no_wrap=True)  # before → after, mean of the last 10% of steps
+    table.add_column("time", no_wrap=True)
+    table.add_column("resolved", no_wrap=True)
+    table.add_column("still found", overflow="fold")
     for trial in rank.ranked(state["trials"], baseline):
         ok = rank.resolved(trial, baseline)
         after = str(len(trial.findings)) if trial.status != "error" else "failed"
@@ -114,6 +117,8 @@ def _render(console: Console, state: dict[str, Any], budget: int) -> None:
             _kinds(trial) if trial.findings else "",
         )
     console.print(table)
+    console.print(Text("findings and loss: baseline → with the repair, after the same "
+                       f"{budget} steps from the same seed", style="dim"))
     winner = rank.best(state["trials"], baseline)
     if winner is None:
         console.print(Text("no repair made the findings go away within the budget; the "
