@@ -35,8 +35,11 @@ def run_fix(script: str, args: list[str], *, budget: int = 300, json_path: Path 
     def save() -> None:
         doc = _document(state, budget)
         for target in filter(None, (json_path, folder / "fix.json")):
-            Path(target).parent.mkdir(parents=True, exist_ok=True)
-            Path(target).write_text(json.dumps(doc, indent=2) + "\n")
+            path = Path(target)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(path.name + ".tmp")  # atomic: a reader never sees half a file
+            tmp.write_text(json.dumps(doc, indent=2) + "\n")
+            tmp.replace(path)
 
     try:
         with _progress(console) as progress:

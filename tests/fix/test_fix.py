@@ -122,3 +122,36 @@ def test_seed_004_init_repair_wins(tmp_path: Path) -> None:
     assert doc["best"] is not None and doc["best"].startswith("init:")
     assert doc["trials"][0]["loss"] < doc["baseline"]["loss"] / 100
     assert "optimizer:adam" not in [t["repair"] for t in doc["trials"]]  # it already is Adam
+
+
+@pytest.mark.slow
+def test_ctrl_c_keeps_the_trials_done_so_far(tmp_path: Path) -> None:
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "fix.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gradsight", "fix", "--json", str(out), "--out",
+         str(tmp_path / "trials"), str(EXAMPLES / "seed_000_001_identity.py"), "3"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "COLUMNS": "120"},
+    )
+    deadline = time.time() + 240
+    while time.time() < deadline:  # wait for the first repair trial to be recorded
+        if out.exists():
+            try:
+                if json.loads(out.read_text())["trials"]:
+                    break
+            except ValueError:
+                pass  # caught mid-write
+        time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    stdout, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stdout[-2000:]
+    doc = read_json(out)
+    assert doc["schema"] == "gradsight.fix/1" and doc["baseline"]["findings"]
+    assert 1 <= len(doc["trials"]) < 7 and "partial results kept" in stdout

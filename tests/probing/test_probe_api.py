@@ -158,3 +158,13 @@ def test_probe_leaves_the_model_exactly_as_it_was() -> None:
         assert torch.equal(b, buffers[n]), n
     assert {f.kind for f in result.findings} <= {"poor_initialization"}  # default init: none
     assert result.findings == []
+
+
+def test_probe_is_exported_lazily_without_importing_torch() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, gradsight; f = gradsight.probe; "
+            "print(callable(f), 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "False"]

@@ -68,3 +68,16 @@ def test_probe_script_that_never_steps_runs_to_its_end(tmp_path: Path, write_scr
     assert "done" in stdout and doc["probe"]["status"] == "finished"
     assert [layer["name"] for layer in doc["probe"]["layers"]] == ["0", "1", "2"]
     assert doc["probe"]["layers"][0]["grad_std"] > 0 and doc["findings"] == []
+
+
+def test_probe_seed_004_cnn_explodes_to_softmax_saturating_logits(tmp_path: Path) -> None:
+    doc, _ = _probe(tmp_path, EXAMPLES / "seed_004_digits_cnn.py", "--batch-size", "32")
+    assert [f["kind"] for f in doc["findings"]] == ["poor_initialization"]
+    finding = doc["findings"][0]
+    assert finding["where"][0] == "0.weight" and finding["evidence"]["direction"] == "explodes"
+    assert finding["evidence"]["output_rms"] > 1e3  # logits ~1e4: a one-hot softmax
+    layers = {layer["name"]: layer for layer in doc["probe"]["layers"]}
+    assert layers["0"]["type"] == "Conv2d" and layers["0"]["recommended_init"] == "he"
+    assert layers["10"]["recommended_init"] == "xavier"
+    predicted = finding["evidence"]["predicted_with_recommended_init"]
+    assert predicted["output_rms"] < 10 and predicted["nonfinite"] is False
