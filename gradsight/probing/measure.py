@@ -22,6 +22,11 @@ from ..adapters.torch_init import fan_in_out, init_model, scheme_for, weight_lay
 from ..adapters.torch_layout import activation_kind, is_watched_module
 
 F64 = torch.float64
+# A script that never steps may run forward for a long time: a probe of the initialization
+# needs a few batches, so each module is measured on its first calls only, and output tensors
+# are kept alive (for the data-flow edges) only up to a bound.
+MAX_CALLS = 8
+MAX_KEPT = 4096
 
 
 @dataclass
@@ -151,8 +156,11 @@ class Collector:
             self.edges.setdefault(key, set()).add(self._flow[id(first)])
         if not isinstance(output, torch.Tensor) or not output.is_floating_point():
             return
-        self._flow[id(output)] = key
-        self._keep.append(output)
+        if acc.calls >= MAX_CALLS:
+            return
+        if len(self._keep) < MAX_KEPT:
+            self._flow[id(output)] = key
+            self._keep.append(output)
         family = activation_kind(module)
         out_v = ts.activation_vector(output, family)
         if first is not None and first.is_floating_point():

@@ -168,3 +168,16 @@ def test_probe_is_exported_lazily_without_importing_torch() -> None:
             "print(callable(f), 'torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["True", "False"]
+
+
+def test_probe_measures_a_bounded_number_of_calls_per_module() -> None:
+    from gradsight.probing.measure import MAX_CALLS, Collector
+
+    model = nn.Sequential(nn.Linear(4, 4), nn.Tanh())
+    collector = Collector(only=model).start()
+    try:
+        for _ in range(3 * MAX_CALLS):
+            model(torch.randn(2, 4))
+    finally:
+        collector.stop()
+    assert {acc.calls for acc in collector._accs.values()} == {MAX_CALLS}
