@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any
 from .core.finding import Finding, Severity
 
 __version__ = "0.1.0"
-__all__ = ["watch", "run_script", "load_run", "Finding", "Severity"]
+__all__ = ["watch", "run_script", "load_run", "probe", "Finding", "Severity"]
 
 if TYPE_CHECKING:
+    from .probing.api import probe
     from .runner import run_script
     from .session import diagnose_folder as load_run
     from .watching import watch
@@ -34,4 +35,8 @@ def __getattr__(name: str) -> Any:
         from .session import diagnose_folder
 
         return diagnose_folder
+    if name == "probe":
+        from .probing.api import probe
+
+        return probe
     raise AttributeError(f"module 'gradsight' has no attribute {name!r}")

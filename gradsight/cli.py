@@ -30,6 +30,19 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("dir", type=Path)
     report.add_argument("--json", type=Path, help="also write the findings JSON here")
 
+    probe = sub.add_parser("probe", help="audit initialization: run SCRIPT to its first step")
+    probe.add_argument("--json", type=Path, help="write the findings JSON (with the profile) here")
+    probe.add_argument("script", help="the Python script to run")
+    probe.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the script")
+
+    fix = sub.add_parser("fix", help="try repairs through the hooks, measure, recommend")
+    fix.add_argument("--json", type=Path, help="write the gradsight.fix/1 JSON here")
+    fix.add_argument("--budget", type=_positive, default=300,
+                     help="optimizer steps per trial (default 300)")
+    fix.add_argument("--out", type=Path, help="folder for the trials' runs")
+    fix.add_argument("script", help="the Python script to run")
+    fix.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the script")
+
     sub.add_parser("demo", help="a built-in diagnosis that needs no user files")
     return parser
 
@@ -40,6 +53,13 @@ def main(argv: list[str] | None = None) -> int:
         return _run(args)
     if args.command == "report":
         return _report(args)
+    if args.command == "probe":
+        return _probe(args)
+    if args.command == "fix":
+        from .fix.cli import run_fix
+
+        return run_fix(args.script, args.args, budget=args.budget, json_path=args.json,
+                       out=args.out)
     if args.command == "demo":
         from .demo import main as demo_main
 
@@ -65,6 +85,22 @@ def _run(args: argparse.Namespace) -> int:
     if args.json:
         write_findings(args.json, diagnosis)
     return exit_status(code, diagnosis, Severity(args.fail_on) if args.fail_on else None)
+
+
+def _probe(args: argparse.Namespace) -> int:
+    from .probing.script import probe_script
+    from .reports.probe import render_probe
+    from .runner import ScriptNotFound
+
+    try:
+        code, result = probe_script(args.script, args.args)
+    except ScriptNotFound as exc:
+        print(f"gradsight: {exc}", file=sys.stderr)
+        return 2
+    render_probe(result)
+    if args.json:
+        result.write(args.json)
+    return code
 
 
 def _report(args: argparse.Namespace) -> int:

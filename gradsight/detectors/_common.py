@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -196,8 +197,12 @@ def lower_lr_advice(run: RunView, factor: float = 10.0) -> str:
 def init_advice(run: RunView, entity: Entity) -> list[str]:
     """Initialization matched to the activation that follows the layer; nothing when the
     layer is already initialized that way."""
-    if init_is_fine(run, entity):
-        return []
+    return [] if init_is_fine(run, entity) else init_recipe(run, entity)
+
+
+def init_recipe(run: Any, entity: Entity) -> list[str]:
+    """The init code for this layer and its activation. ``run`` needs only ``entity()`` (the
+    probe passes its own model's names)."""
     ref = code_ref(entity.name, model_label(run, entity))
     bias_ref = ref[: -len("weight")] + "bias" if ref.endswith("weight") else None
     act = entity.get("followed_by")

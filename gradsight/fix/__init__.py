@@ -1,0 +1,1 @@
+"""``gradsight fix``: try repairs through the hooks, measure each, recommend the best."""

@@ -1,0 +1,169 @@
+"""``gradsight fix``: baseline, the repairs that target its findings, a ranked table.
+
+The JSON file is rewritten after every trial, so Ctrl-C (or a kill) keeps what was measured.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from ..session import default_folder
+from . import rank
+from .repairs import ModelInfo, by_name, candidates
+from .trials import Trial, run_trial
+
+
+def run_fix(script: str, args: list[str], *, budget: int = 300, json_path: Path | None = None,
+            out: Path | None = None, console: Console | None = None) -> int:
+    console = console or Console()
+    if not Path(script).is_file():
+        print(f"gradsight: no such script: {script} (expected a Python file to run)",
+              file=sys.stderr)
+        return 2
+    folder = Path(out or default_folder(f"fix-{Path(script).stem}"))
+    state: dict[str, Any] = {"baseline": None, "trials": [], "note": None}
+
+    def save() -> None:
+        doc = _document(state, budget)
+        for target in filter(None, (json_path, folder / "fix.json")):
+            path = Path(target)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(path.name + ".tmp")  # atomic: a reader never sees half a file
+            tmp.write_text(json.dumps(doc, indent=2) + "\n")
+            tmp.replace(path)
+
+    try:
+        with _progress(console) as progress:
+            task = progress.add_task("baseline", total=1)
+            baseline = run_trial(script, args, None, budget, folder / "baseline")
+            state["baseline"] = baseline
+            if baseline.status == "error":
+                save()
+                console.print(f"[red]the baseline run failed[/red]: {baseline.error}")
+                return 1
+            problems = baseline.kinds
+            info = ModelInfo(baseline.model.get("activations") or {},
+                             baseline.model.get("optimizers") or [],
+                             int(baseline.model.get("linear_layers") or 0))
+            tries = candidates(problems, info) if problems else []
+            if not tries:
+                state["note"] = ("nothing to fix: the baseline run shows no warning or error "
+                                 f"in {baseline.steps} steps") if not problems else (
+                    "no repair in the catalog targets " + ", ".join(sorted(problems)))
+            progress.update(task, total=1 + len(tries), advance=1)
+            save()
+            for repair in tries:
+                progress.update(task, description=repair.name)
+                trial = run_trial(script, args, repair.name, budget,
+                                  folder / repair.name.replace(":", "-").replace("/", "div"),
+                                  info.activations)
+                state["trials"].append(trial)
+                save()
+                progress.advance(task)
+    except KeyboardInterrupt:
+        save()
+        console.print("[yellow]interrupted: partial results kept[/yellow]")
+        _render(console, state, budget)
+        return 130
+    save()
+    _render(console, state, budget)
+    console.print(Text(f"trial runs: {folder}", style="dim"))
+    return 0
+
+
+def _document(state: dict[str, Any], budget: int) -> dict[str, Any]:
+    baseline, trials = state["baseline"], state["trials"]
+    winner = rank.best(trials, baseline) if baseline is not None else None
+    code = by_name(winner.repair).code() if winner is not None else None
+    doc = rank.document(baseline, trials, budget, code, state["note"])
+    if baseline is not None and winner is None and trials and _advice(baseline):
+        doc["advice"] = _advice(baseline)
+    return doc
+
+
+def _render(console: Console, state: dict[str, Any], budget: int) -> None:
+    baseline: Trial | None = state["baseline"]
+    if baseline is None:
+        return
+    console.print(Text("gradsight fix", style="bold").append(
+        f" · {budget}-step budget per trial · baseline: {_kinds(baseline)} · loss "
+        f"{_loss(baseline.loss)}"))
+    if state["note"]:
+        style = "bold green" if not baseline.kinds else "yellow"
+        console.print(Text(state["note"], style=style))
+        return
+    table = Table(header_style="bold")
+    table.add_column("repair", no_wrap=True)
+    table.add_column("findings", no_wrap=True)  # before → after
+    table.add_column("loss", no_wrap=True)  # before → after, mean of the last 10% of steps
+    table.add_column("time", no_wrap=True)
+    table.add_column("resolved", no_wrap=True)
+    table.add_column("still found", overflow="fold")
+    for trial in rank.ranked(state["trials"], baseline):
+        ok = rank.resolved(trial, baseline)
+        after = str(len(trial.findings)) if trial.status != "error" else "failed"
+        table.add_row(
+            trial.repair,
+            f"{len(baseline.findings)} → {after}",
+            f"{_loss(baseline.loss)} → {_loss(trial.loss)}",
+            f"{trial.seconds:.1f}s",
+            Text("yes", style="bold green") if ok else Text("no", style="red"),
+            _kinds(trial) if trial.findings else "",
+        )
+    console.print(table)
+    console.print(Text("findings and loss: baseline → with the repair, after the same "
+                       f"{budget} steps from the same seed", style="dim"))
+    winner = rank.best(state["trials"], baseline)
+    if winner is None:
+        console.print(Text("no repair made the findings go away within the budget; the "
+                           "table shows which came closest", style="yellow"))
+        advice = _advice(baseline)
+        if advice:
+            console.print(Text(advice, style="bold"))
+        return
+    console.print(Text(f"best: {winner.repair}", style="bold green").append(
+        f" — findings gone, loss {_loss(baseline.loss)} → {_loss(winner.loss)}", style=""))
+    console.print(Text("the change to make in your script:", style="bold"))
+    console.print(Text(by_name(winner.repair).code()))
+
+
+def _advice(baseline: Trial) -> str | None:
+    """What no hook can try: saturating activations that no init rescues within the budget."""
+    acts = set((baseline.model.get("activations") or {}).values()) & {"sigmoid", "tanh"}
+    if not acts or not baseline.kinds & {"vanishing_gradient", "stalled_weights",
+                                         "saturated_activation", "loss_not_decreasing"}:
+        return None
+    names = "/".join(sorted(acts))
+    return (f"activation-aware advice: every {names} layer multiplies the gradient by its "
+            f"derivative (at most {'0.25' if 'sigmoid' in acts else '1'}), so a deep stack of "
+            f"them vanishes whatever the init; replace the hidden torch.nn.{_cls(acts)} with "
+            "torch.nn.ReLU and use He init (torch.nn.init.kaiming_normal_(m.weight, "
+            "nonlinearity=\"relu\")), or add normalization between layers")
+
+
+def _cls(acts: set[str]) -> str:
+    return "Sigmoid" if "sigmoid" in acts else "Tanh"
+
+
+def _kinds(trial: Trial) -> str:
+    kinds = sorted(trial.kinds)
+    return ", ".join(kinds) if kinds else "none"
+
+
+def _loss(value: float | None) -> str:
+    return "nan/inf" if value is None or not math.isfinite(value) else f"{value:.3g}"
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                    TextColumn("{task.completed}/{task.total} trials"), TimeElapsedColumn(),
+                    console=console, transient=True)

@@ -1,0 +1,92 @@
+"""Repairs in-process: what each targets, and that it does what it says to a real model."""
+
+from __future__ import annotations
+
+import pytest
+
+from gradsight.fix.repairs import CATALOG, ModelInfo, TrialHooks, by_name, candidates, lsuv
+
+torch = pytest.importorskip("torch")
+nn = torch.nn
+
+RELU_SGD = ModelInfo({"0": "relu", "2": "relu", "4": None}, ["SGD"], 3)
+
+
+def test_only_repairs_that_target_the_findings_are_tried() -> None:
+    blowup = [r.name for r in candidates({"nonfinite", "exploding_gradient"}, RELU_SGD)]
+    assert blowup == ["init:he", "lr:/10", "clip:1", "norm:layer"]
+    vanishing = [r.name for r in candidates({"vanishing_gradient"}, RELU_SGD)]
+    assert vanishing[:4] == ["init:he", "init:xavier", "init:he+bias0.1", "init:lsuv"]
+    assert "optimizer:adam" in vanishing and "lr:/10" not in vanishing
+    adam = ModelInfo({"0": "relu"}, ["Adam"], 2)
+    assert "optimizer:adam" not in [r.name for r in candidates({"vanishing_gradient"}, adam)]
+    assert candidates(set(), RELU_SGD) == []
+    assert all(r.name.split(":")[0] in ("init", "optimizer", "lr", "clip", "norm")
+               for r in CATALOG)
+
+
+def _model() -> nn.Sequential:
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(),
+                          nn.Linear(64, 1))
+    for m in model:
+        if isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, 0.0, 1e-3)
+    return model
+
+
+def test_he_init_hook_redraws_in_place_without_touching_the_global_rng() -> None:
+    model = _model()
+    params = list(model.parameters())
+    hooks = TrialHooks({"0": "relu", "2": "relu", "4": None})
+    by_name("init:he+bias0.1").install(torch, hooks)
+    rng = torch.get_rng_state()
+    for fn in hooks.first_forward:
+        fn(model, (torch.zeros(1, 4),), {})
+    assert torch.equal(torch.get_rng_state(), rng)  # same data order as the baseline
+    assert [p is q for p, q in zip(model.parameters(), params)] == [True] * len(params)
+    std = float(model[2].weight.detach().std())
+    assert abs(std - (2 / 64) ** 0.5) < 0.02  # He: sqrt(2 / fan_in)
+    assert torch.all(model[2].bias == 0.1)
+
+
+def test_lsuv_gives_unit_output_variance_per_layer() -> None:
+    model = _model()
+    x = torch.randn(256, 4)
+    lsuv(torch, model, (x,), {})
+    h = x
+    for m in model:
+        h = m(h)
+        if isinstance(m, nn.Linear):
+            assert abs(float(h.detach().std()) - 1.0) < 0.06
+
+
+def test_learning_rate_and_clipping_act_at_the_step() -> None:
+    from torch.optim.optimizer import register_optimizer_step_pre_hook
+
+    model = _model()
+    opt = torch.optim.SGD(model.parameters(), lr=0.5)
+    hooks = TrialHooks({})
+    by_name("lr:/10").install(torch, hooks)
+    by_name("clip:1").install(torch, hooks)
+    handles = [register_optimizer_step_pre_hook(fn) for fn in hooks.step]
+    try:
+        (model(torch.randn(8, 4)) * 1e6).sum().backward()
+        opt.step()
+        opt.step()  # scaled once only
+    finally:
+        for handle in handles:
+            handle.remove()
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.05)
+    total = torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in model.parameters()]))
+    assert float(total) == pytest.approx(1.0, rel=1e-4)
+
+
+def test_every_repair_code_change_is_python_that_runs() -> None:
+    for repair in CATALOG:
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 16), nn.ReLU(),
+                              nn.Linear(16, 1))
+        scope = {"torch": torch, "model": model, "x": torch.randn(64, 4), "lr": 0.1}
+        exec(repair.code(), scope)  # noqa: S102 - our own snippet, as a user would paste it
+        assert scope["model"](scope["x"]).shape == (64, 1), repair.name
