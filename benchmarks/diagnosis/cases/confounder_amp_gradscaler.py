@@ -15,7 +15,8 @@ LABEL = {
     "root_cause": None,
     "why": "init_scale 2**40 makes the scaled float16 gradients inf; the scaler skips those "
            "steps and backs off, then training proceeds normally",
-    "measured": {},
+    "measured": {"loss_start": 1470000.0, "loss_end": 23000.0, "max_update_over_w": 0.00711,
+                 "optimizer_steps": 377},
 }
 
 torch.manual_seed(11)

@@ -12,7 +12,8 @@ LABEL = {
     "root_cause": None,
     "why": "dropout zeroes half the activations on every training forward; units are not dead "
            "and the noisy loss still falls",
-    "measured": {},
+    "measured": {"loss_start": 1.86, "loss_end": 0.107, "dead_end_1": 0.0781,
+                 "dead_end_4": 0.00391},
 }
 
 torch.manual_seed(18)

@@ -11,7 +11,8 @@ LABEL = {
     "root_cause": None,
     "why": "most embedding rows get a zero gradient at any one step (their tokens are not in "
            "the batch, and 4000 rows are never used); the used rows learn and the loss falls",
-    "measured": {},
+    "measured": {"loss_start": 0.656, "loss_end": 0.0047, "embedding_g_over_w": 0.000228,
+                 "embedding_update_over_w": 0.000987},
 }
 
 torch.manual_seed(17)

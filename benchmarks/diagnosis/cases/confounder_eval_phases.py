@@ -12,7 +12,7 @@ LABEL = {
     "root_cause": None,
     "why": "eval forwards (no backward, BatchNorm running stats, dropout off, a 500-sample "
            "batch) run between training steps; training itself is healthy",
-    "measured": {},
+    "measured": {"loss_start": 0.152, "loss_end": 0.00468},
 }
 
 torch.manual_seed(23)

@@ -12,7 +12,8 @@ LABEL = {
     "root_cause": None,
     "why": "the conv backbone is frozen deliberately and left out of the optimizer; only the "
            "linear head trains, and the loss falls",
-    "measured": {},
+    "measured": {"loss_start": 2.21, "loss_end": 1.09,
+                 "params_with_grad": ['head.bias', 'head.weight']},
 }
 
 torch.manual_seed(14)

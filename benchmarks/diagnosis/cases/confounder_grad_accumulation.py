@@ -12,7 +12,8 @@ LABEL = {
     "root_cause": None,
     "why": "loss / 4 accumulated over 4 micro-batches of 16, then one Adam step: an effective "
            "batch of 64 that trains normally",
-    "measured": {},
+    "measured": {"loss_start": 0.514, "loss_end": 0.0342, "backward_calls": 1200,
+                 "optimizer_steps": 300},
 }
 
 torch.manual_seed(13)

@@ -15,7 +15,7 @@ LABEL = {
     "root_cause": None,
     "why": "pre-clip gradient norms start in the hundreds and shrink as the fit improves; "
            "clipped to 1.0 every step, the loss falls",
-    "measured": {},
+    "measured": {"loss_start": 31300.0, "loss_end": 384.0, "loss_start_raw": 31000.0},
 }
 
 torch.manual_seed(12)

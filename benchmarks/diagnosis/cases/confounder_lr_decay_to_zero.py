@@ -12,7 +12,7 @@ LABEL = {
     "root_cause": None,
     "why": "CosineAnnealingLR to eta_min 0 over the run: the last ~10% of steps move the "
            "weights by almost nothing by design, after the loss has come down",
-    "measured": {},
+    "measured": {"loss_start": 0.659, "loss_end": 0.0609},
 }
 
 torch.manual_seed(24)

@@ -12,7 +12,8 @@ LABEL = {
     "root_cause": None,
     "why": "norm gains/biases are 1-d tensors initialized to 1/0 with their own gradient "
            "scale; Linear biases feed the norms; training is healthy",
-    "measured": {},
+    "measured": {"loss_start": 0.556, "loss_end": 0.149, "bn1_weight_g_over_w": 0.0122,
+                 "fc1_bias_g_over_w": 9.07e-09},
 }
 
 torch.manual_seed(16)

@@ -14,7 +14,7 @@ LABEL = {
     "root_cause": None,
     "why": "with two layers the N(0, 1e-3) net escapes its saddle: loss flat for about the "
            "first third of the run, then down by orders of magnitude",
-    "measured": {},
+    "measured": {"loss_start": 0.246, "loss_end": 9.76e-05, "loss_max_window": 0.265},
 }
 
 torch.manual_seed(0)

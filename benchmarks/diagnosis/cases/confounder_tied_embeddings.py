@@ -11,7 +11,8 @@ LABEL = {
     "root_cause": None,
     "why": "decoder.weight is embed.weight (one tensor, two uses); sequences follow a fixed "
            "next-token rule with noise, and the loss falls",
-    "measured": {},
+    "measured": {"loss_start": 2.29, "loss_end": 0.957,
+                 "optimized_tensors": 6, "decoder.weight_is_embed.weight": True},
 }
 
 torch.manual_seed(15)

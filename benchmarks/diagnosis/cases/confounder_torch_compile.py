@@ -12,7 +12,7 @@ LABEL = {
     "root_cause": None,
     "why": "the compiled graph hides module calls from forward hooks; the parameters and the "
            "optimizer are the usual ones and the loss falls",
-    "measured": {},
+    "measured": {"loss_start": 0.263, "loss_end": 0.000496},
 }
 
 torch.manual_seed(22)

@@ -12,7 +12,7 @@ LABEL = {
     "root_cause": None,
     "why": "weight decay pulls the weights toward 0 every step (weight norms shrink), the data "
            "term still wins and the loss falls",
-    "measured": {},
+    "measured": {"loss_start": 0.22, "loss_end": 0.0672, "weight0_0": 6.37},
 }
 
 torch.manual_seed(19)

@@ -1,4 +1,4 @@
-"""Binary classifier with a sigmoid output and BCELoss: the output saturates as it gets confident."""
+"""Binary classifier, sigmoid output + BCELoss: the output saturates as it gets confident."""
 import torch
 import torch.nn as nn
 from sklearn.datasets import make_classification

@@ -1,0 +1,30 @@
+"""CNN regression (predict the digit's ink mass) with SGD momentum 0.99 and lr 0.05."""
+import torch
+import torch.nn as nn
+from sklearn.datasets import load_digits
+
+LABEL = {
+    "category": "positive",
+    "architecture": "CNN",
+    "fast": False,
+    "expected": [{"kind": "loss_diverging", "where": []}],
+    "root_cause": None,
+    "why": "PROVISIONAL",
+    "measured": {},
+}
+
+torch.manual_seed(55)
+d = load_digits()
+X = torch.tensor(d.images / 16.0, dtype=torch.float32).unsqueeze(1)
+target = X.sum(dim=(1, 2, 3)).unsqueeze(1) / 10
+
+model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(512, 1))
+optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.99)
+for step in range(300):
+    idx = torch.randint(0, len(X), (64,))
+    loss = nn.functional.mse_loss(model(X[idx]), target[idx])
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    if step % 25 == 0:
+        print(step, loss.item())

@@ -1,0 +1,29 @@
+"""Training loop without optimizer.zero_grad(): gradients accumulate over all steps."""
+import torch
+import torch.nn as nn
+from sklearn.datasets import make_classification
+
+LABEL = {
+    "category": "positive",
+    "architecture": "MLP",
+    "fast": False,
+    "expected": [{"kind": "loss_diverging", "where": []}],
+    "root_cause": None,
+    "why": "PROVISIONAL",
+    "measured": {},
+}
+
+torch.manual_seed(53)
+X, y = make_classification(n_samples=2000, n_features=20, n_informative=10, random_state=53)
+X = torch.tensor(X, dtype=torch.float32)
+y = torch.tensor(y)
+
+model = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 2))
+optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+for step in range(600):
+    idx = torch.randint(0, len(X), (64,))
+    loss = nn.functional.cross_entropy(model(X[idx]), y[idx])
+    loss.backward()  # forgot optimizer.zero_grad()
+    optimizer.step()
+    if step % 100 == 0:
+        print(step, loss.item())

@@ -1,0 +1,44 @@
+"""Someone typed lr=1e3 instead of 1e-3: the weights go inf/NaN within a few steps."""
+import torch
+import torch.nn as nn
+from sklearn.datasets import load_digits
+
+LABEL = {
+    "category": "positive",
+    "architecture": "MLP",
+    "fast": True,
+    "expected": [{"kind": "nonfinite", "where": ["fc1"], "step_max": 10}],
+    "allowed": ["exploding_gradient", "loss_diverging"],
+    "root_cause": "nonfinite",
+    "why": "SGD with lr 1000 makes the first update ~1000x the weights; within a few steps the "
+           "first layer's output overflows to inf and everything after is NaN",
+    "measured": {},
+}
+
+torch.manual_seed(34)
+d = load_digits()
+X = torch.tensor(d.data / 16.0, dtype=torch.float32)
+y = torch.tensor(d.target)
+
+
+class MLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(64, 64)
+        self.relu = nn.ReLU()
+        self.fc2 = nn.Linear(64, 10)
+
+    def forward(self, x):
+        return self.fc2(self.relu(self.fc1(x)))
+
+
+model = MLP()
+optimizer = torch.optim.SGD(model.parameters(), lr=1e3)
+for step in range(200):
+    idx = torch.randint(0, len(X), (64,))
+    loss = nn.functional.cross_entropy(model(X[idx]), y[idx])
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    if step % 20 == 0:
+        print(step, loss.item())
