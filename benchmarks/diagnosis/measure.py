@@ -115,17 +115,21 @@ class Recorder:
             return
         kind = ACTS.get(type(module).__name__)
         has_params = any(True for _ in module.parameters(recurse=False))
+        leaf = not any(True for _ in module.children())
+        out = output.detach().float()
         if kind is None and not has_params:
+            if leaf and not torch.isfinite(out).all() and (
+                    self.first_nonfinite_act is None or self.step < self.first_nonfinite_act[0]):
+                self.first_nonfinite_act = (self.step, id(module))  # e.g. a custom x / x.sum()
             return
         name = id(module)  # named once the model is known (summarize)
         self.module_order.setdefault(name, len(self.module_order))
-        out = output.detach().float()
         rec = self.acts.setdefault(name, {"kind": kind, "type": type(module).__name__,
                                           "rms": [], "sat": [], "window": [], "nonfinite": []})
         bad = (~torch.isfinite(out)).float().mean().item()
         if bad > 0 and (self.first_nonfinite_act is None or
                         self.step < self.first_nonfinite_act[0]):
-            self.first_nonfinite_act = (self.step, name)
+            self.first_nonfinite_act = (self.step, id(module))
         if self.recorded():
             fin = out[torch.isfinite(out)]
             rms = float(fin.pow(2).mean().sqrt()) if fin.numel() else math.nan
@@ -304,7 +308,12 @@ def label_numbers(out: dict, exprs: list[str]) -> dict:
     for e in exprs:
         key, expr = e.split("=", 1)
         measured[key] = eval(expr, env)  # noqa: S307 - the expressions are ours
-    return {k: (float(f"{v:.3g}") if isinstance(v, float) else v) for k, v in measured.items()}
+    def tidy(v):
+        if isinstance(v, float):
+            return float(f"{v:.3g}") if math.isfinite(v) else str(v)  # "nan"/"inf": literals
+        return v
+
+    return {k: tidy(v) for k, v in measured.items()}
 
 
 def write_measured(script: str, measured: dict) -> None:

@@ -11,7 +11,8 @@ LABEL = {
     "root_cause": "nonfinite",
     "why": "x / x.sum(1) after a narrow ReLU: rows whose 4 ReLU outputs are all 0 give 0/0 = NaN "
            "in the normalize module's output, and NaN spreads to the loss and weights",
-    "measured": {},
+    "measured": {"loss_start": "nan", "loss_end": "nan", "first_nonfinite_loss_step": 0,
+                 "first_nonfinite_module": {'step': 0, 'module': 'normalize'}},
 }
 
 torch.manual_seed(35)

@@ -7,14 +7,13 @@ LABEL = {
     "category": "positive",
     "architecture": "MLP",
     "fast": False,
-    "expected": [
-        {"kind": "poor_initialization", "where": ["0.weight"], "step_max": 2},
-        {"kind": "saturated_activation", "where": ["0.weight"], "step_max": 10},
-    ],
-    "allowed": ["vanishing_gradient", "loss_not_decreasing"],
-    "root_cause": "poor_initialization",
-    "why": "N(0, 1) weights on 64 inputs give pre-activations of std ~3-8, ~8x the Glorot "
-           "scale, so most sigmoid outputs sit at 0 or 1 from the first step",
+    "expected": [{"kind": "saturated_activation", "where": ["2.weight"], "step_max": 10}],
+    "allowed": ["poor_initialization", "vanishing_gradient"],
+    "root_cause": None,
+    "why": "N(0, 1) weights are 8-11x the Glorot std, so the second layer's pre-activations "
+           "have rms ~7 and ~60% of its sigmoid outputs sit within 0.01 of 0 or 1 for the whole "
+           "run (the first sigmoid ~23%); the sigmoids bound the scale, so it does not explode "
+           "with depth, and the loss still falls",
     "measured": {},
 }
 

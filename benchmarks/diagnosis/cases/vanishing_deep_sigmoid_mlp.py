@@ -8,6 +8,7 @@ LABEL = {
     "architecture": "MLP",
     "fast": True,
     "expected": [{"kind": "vanishing_gradient", "where": ["0.weight"], "step_max": 10}],
+    "allowed": ["stalled_weights", "loss_not_decreasing"],
     "root_cause": "vanishing_gradient",
     "why": "each sigmoid multiplies the backward signal by at most 0.25, so after 9 of them the "
            "first layer's |grad|/|weight| is orders of magnitude below the last layer's",

@@ -6,10 +6,12 @@ LABEL = {
     "category": "positive",
     "architecture": "LSTM",
     "fast": False,
-    "expected": [{"kind": "vanishing_gradient", "where": ["lstm.weight_ih_l0"], "step_max": 10}],
+    "expected": [{"kind": "vanishing_gradient", "where": ["lstm.weight_hh_l0"], "step_max": 10}],
+    "allowed": ["poor_initialization", "stalled_weights", "loss_not_decreasing"],
     "root_cause": None,
-    "why": "with tiny weights each LSTM layer passes on ~1% of its input's scale, so the first "
-           "layer's gradient is orders of magnitude below the head's",
+    "why": "with weights ~17x below PyTorch's default each LSTM layer passes on a small "
+           "fraction of its input's scale: layer 0's recurrent weights get a |grad|/|weight| "
+           "~1e-4 of the top layer's, and the loss barely moves",
     "measured": {},
 }
 

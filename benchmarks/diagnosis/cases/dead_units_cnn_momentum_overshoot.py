@@ -1,4 +1,4 @@
-"""CNN regression (predict the digit's ink mass) with SGD momentum 0.99 and lr 0.05."""
+"""CNN regression (a digit's ink mass) with SGD momentum 0.99, lr 0.05: the conv layer dies."""
 import torch
 import torch.nn as nn
 from sklearn.datasets import load_digits
@@ -7,9 +7,12 @@ LABEL = {
     "category": "positive",
     "architecture": "CNN",
     "fast": False,
-    "expected": [{"kind": "loss_diverging", "where": []}],
-    "root_cause": None,
-    "why": "PROVISIONAL",
+    "expected": [{"kind": "dead_units", "where": ["0.weight"]}],
+    "allowed": ["stalled_weights", "vanishing_gradient"],
+    "root_cause": "dead_units",
+    "why": "momentum 0.99 overshoots in the first steps and drives every conv channel's "
+           "pre-activation negative for every pixel; the MSE still looks fine because the "
+           "target barely varies and the linear layer's bias fits its mean",
     "measured": {},
 }
 

@@ -1,4 +1,4 @@
-"""Someone typed lr=1e3 instead of 1e-3: the weights go inf/NaN within a few steps."""
+"""Someone typed lr=1e3 instead of 1e-3: one step kills every ReLU and the loss jumps 200x."""
 import torch
 import torch.nn as nn
 from sklearn.datasets import load_digits
@@ -7,11 +7,15 @@ LABEL = {
     "category": "positive",
     "architecture": "MLP",
     "fast": True,
-    "expected": [{"kind": "nonfinite", "where": ["fc1"], "step_max": 10}],
-    "allowed": ["exploding_gradient", "loss_diverging"],
-    "root_cause": "nonfinite",
-    "why": "SGD with lr 1000 makes the first update ~1000x the weights; within a few steps the "
-           "first layer's output overflows to inf and everything after is NaN",
+    "expected": [
+        {"kind": "loss_diverging", "where": []},
+        {"kind": "dead_units", "where": ["fc1.weight"], "step_max": 10},
+    ],
+    "allowed": ["exploding_gradient", "stalled_weights", "vanishing_gradient"],
+    "root_cause": None,
+    "why": "SGD with lr 1000: the first update is ~1000x the weights, which drives every "
+           "first-layer ReLU negative for all inputs (no NaN: dead units pass zeros, get no "
+           "gradient), and the loss jumps from 2.3 to ~490 and stays there",
     "measured": {},
 }
 

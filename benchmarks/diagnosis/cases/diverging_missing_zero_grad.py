@@ -8,8 +8,10 @@ LABEL = {
     "architecture": "MLP",
     "fast": False,
     "expected": [{"kind": "loss_diverging", "where": []}],
-    "root_cause": None,
-    "why": "PROVISIONAL",
+    "allowed": ["exploding_gradient"],
+    "root_cause": "loss_diverging",
+    "why": "without zero_grad each .grad is the sum of all past gradients, so the effective "
+           "step grows every iteration: the loss first falls, then climbs ~14x above its best",
     "measured": {},
 }
 

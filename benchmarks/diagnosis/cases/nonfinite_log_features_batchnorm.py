@@ -1,4 +1,4 @@
-"""BatchNorm1d(eps=0) on raw inputs that include a constant column: 0/0 in the first module."""
+"""A 'log-transform the skewed features' layer in front of a BatchNorm MLP; some are negative."""
 import torch
 import torch.nn as nn
 from sklearn.datasets import make_classification
@@ -7,31 +7,36 @@ LABEL = {
     "category": "positive",
     "architecture": "BatchNorm",
     "fast": False,
-    "expected": [{"kind": "nonfinite", "where": ["input_bn"], "step_max": 0}],
+    "expected": [{"kind": "nonfinite", "where": ["log_features"], "step_max": 0}],
     "root_cause": "nonfinite",
-    "why": "a constant feature has batch variance 0; with eps=0 batch norm computes 0/0 = NaN "
-           "for that feature at step 0, and NaN reaches the loss and then every weight",
-    "measured": {},
+    "why": "torch.log of standardized features (half of them negative, some 0) gives NaN/-inf "
+           "in the log_features module at step 0; batch norm spreads NaN to every sample",
+    "measured": {"loss_start": "nan", "loss_end": "nan", "first_nonfinite_loss_step": 0,
+                 "first_nonfinite_module": {'step': 0, 'module': 'log_features'}},
 }
 
 torch.manual_seed(59)
-X, y = make_classification(n_samples=1000, n_features=9, n_informative=5, random_state=59)
+X, y = make_classification(n_samples=1000, n_features=10, n_informative=5, random_state=59)
 X = torch.tensor(X, dtype=torch.float32)
-X = torch.cat([X, torch.ones(len(X), 1)], dim=1)  # an 'intercept' column
 y = torch.tensor(y)
+
+
+class LogFeatures(nn.Module):
+    def forward(self, x):
+        return torch.log(x + 1e-6)
 
 
 class Net(nn.Module):
     def __init__(self):
         super().__init__()
-        self.input_bn = nn.BatchNorm1d(10, eps=0.0)
+        self.log_features = LogFeatures()
         self.fc1 = nn.Linear(10, 32)
         self.bn1 = nn.BatchNorm1d(32)
         self.relu = nn.ReLU()
         self.fc2 = nn.Linear(32, 2)
 
     def forward(self, x):
-        return self.fc2(self.relu(self.bn1(self.fc1(self.input_bn(x)))))
+        return self.fc2(self.relu(self.bn1(self.fc1(self.log_features(x)))))
 
 
 model = Net()
