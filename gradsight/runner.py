@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 import os
+import shutil
 import signal
 import sys
 import tokenize
@@ -20,6 +21,7 @@ from typing import Any, Callable
 
 from ._after_import import AfterImport
 from .core.finding import Severity
+from .processes import child_environment
 from .session import Diagnosis, Session, default_folder
 
 EXIT_INTERRUPTED = 130  # what a shell reports for a Ctrl-C'd program
@@ -38,14 +40,15 @@ def run_script(
     on_diagnosis: Callable[[Diagnosis], None] | None = None,
 ) -> tuple[int, Diagnosis]:
     """Run ``script`` watched; returns (the script's exit status, the diagnosis)."""
-    path = Path(script)
-    if not path.is_file():
-        raise ScriptNotFound(f"no such script: {script} (expected a Python file to run)")
+    path = _find_script(script)
     session = Session(out or default_folder(path.stem), every, mode="run",
                       script=str(path), argv=[str(script), *(args or [])])
     hooks = [AfterImport("torch", lambda _module: _attach_torch(session))]
     saved_argv, saved_path = sys.argv, list(sys.path)
     saved_sigterm = _install_sigterm()
+    child_env = child_environment(session.folder, every)  # worker processes are watched too
+    saved_env = {key: os.environ.get(key) for key in child_env}
+    os.environ.update(child_env)
     status, code, detail = "finished", 0, {}
     try:
         for hook in hooks:
@@ -70,10 +73,30 @@ def run_script(
             hook.remove()
         sys.argv, sys.path[:] = saved_argv, saved_path
         _restore_sigterm(saved_sigterm)
+        for key, value in saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
         diagnosis = session.finish(status, exit_code=code, **detail)
         if on_diagnosis is not None:
             on_diagnosis(diagnosis)
     return code, diagnosis
+
+
+def _find_script(script: str | Path) -> Path:
+    """The script's path; a name that is no file but a Python program on ``PATH``
+    (``torchrun``, ``accelerate``) is run from there, so ``gradsight run torchrun ...`` works."""
+    path = Path(script)
+    if path.is_file():
+        return path
+    found = shutil.which(str(script)) if os.sep not in str(script) else None
+    if found is not None:
+        with open(found, "rb") as head:
+            first = head.readline(200)
+        if first.startswith(b"#!") and b"python" in first:
+            return Path(found)
+    raise ScriptNotFound(f"no such script: {script} (expected a Python file to run)")
 
 
 def _exec_as_main(path: Path) -> None:

@@ -111,17 +111,22 @@ class Session:
         return diagnose_folder(self.folder, status)
 
 
-def diagnose_folder(folder: str | Path, status: str | None = None) -> Diagnosis:
-    """Diagnose any stored run folder (a finished, crashed or killed one)."""
+def diagnose_folder(folder: str | Path, status: str | None = None, *,
+                    merge_children: bool = True) -> Diagnosis:
+    """Diagnose any stored run folder (a finished, crashed or killed one), together with the
+    worker processes it started (``gradsight.processes``) unless ``merge_children`` is off."""
     view = RunView.open(folder)
     try:
-        return Diagnosis(
+        numbers = key_numbers(view)
+        if isinstance(view.meta.get("rank"), int):
+            numbers["rank"] = view.meta["rank"]
+        own = Diagnosis(
             diagnose(view),
             str(view.meta.get("framework", "none")),
             view.steps,
             Path(folder),
             status or _stored_status(view.meta),
-            key_numbers(view),
+            numbers,
         )
     except sqlite3.DatabaseError as exc:  # damage past the pages that open() reads
         raise RunDataError(
@@ -129,6 +134,12 @@ def diagnose_folder(folder: str | Path, status: str | None = None) -> Diagnosis:
         ) from exc
     finally:
         view.close()
+    if not merge_children:
+        return own
+    from .processes import diagnose_children, merge
+
+    children = diagnose_children(Path(folder))
+    return merge(own, children) if children else own
 
 
 def write_findings(path: str | Path, diagnosis: Diagnosis) -> None:

@@ -5,7 +5,12 @@
 - a global module forward hook, registered only for the steps that are recorded (any global
   hook sends every module call down PyTorch's slower hook path, so it is off otherwise);
 - one wrapper of ``torch.autograd.backward``, the single entry of ``loss.backward()``, to see
-  the loss; PyTorch has no global hook that does.
+  the loss; PyTorch has no global hook that does;
+- taps on gradient clipping and ``GradScaler.scale`` (``torch_taps``): gradients before they
+  are clipped, and the loss before it is scaled;
+- a wrapper of ``torch.compile``: a global forward hook would be traced into the compiled graph
+  (changing its numerics, and recompiling it each time the hook comes and goes), so once the
+  script compiles anything, activations are no longer recorded.
 
 Nothing here changes a tensor the training uses, consumes random numbers, or reads a value
 back to the host during a step: statistics are device tensors shipped by ``Batch``.
@@ -26,6 +31,7 @@ from torch.optim.optimizer import (
 
 from ..core.recorder import LOSS_ROLE, Recorder
 from . import torch_stats as ts
+from .torch_taps import ClipTap, ScalerTap
 from .torch_describe import describe, learning_rates
 from .torch_layout import (
     Layout,
@@ -95,6 +101,12 @@ class TorchWatcher:
         self._pending_batch: ts.Batch | None = None
         self._model_modules: set[int] = set()
         self._edges_described = False
+        # id(param) -> (its pre-clip gradient norm, "norm"/"value", the clipping limit)
+        self._preclip: dict[int, tuple[torch.Tensor, str, float]] = {}
+        self._clip_tap = ClipTap(self._on_clip)
+        self._scaler_tap = ScalerTap()
+        self._original_compile: Callable[..., Any] | None = None
+        self._compiled = False  # the script uses torch.compile: no forward hooks from then on
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> "TorchWatcher":
@@ -104,6 +116,10 @@ class TorchWatcher:
         ]
         self._original_backward = torch.autograd.backward
         torch.autograd.backward = self._backward  # type: ignore[assignment]
+        self._clip_tap.install()
+        self._scaler_tap.install()
+        self._original_compile = torch.compile
+        torch.compile = self._compile  # type: ignore[assignment]
         self._active = True
         if self._model is not None:
             self._model_modules = {id(m) for m in self._model.modules()}
@@ -124,6 +140,10 @@ class TorchWatcher:
         self._set_forward_hook(False)
         if torch.autograd.backward == self._backward:
             torch.autograd.backward = self._original_backward  # type: ignore[assignment]
+        self._clip_tap.remove()
+        self._scaler_tap.remove()
+        if torch.compile == self._compile:
+            torch.compile = self._original_compile  # type: ignore[assignment]
         if self._losses and self.step == 0:  # backward() only, never a step: keep its loss
             self._step_losses.append((self.step, self._mean_loss()))
         batch, self._pending_batch = self._pending_batch or ts.Batch(), None
@@ -138,10 +158,25 @@ class TorchWatcher:
     def _backward(self, tensors: Any, *args: Any, **kwargs: Any) -> Any:
         if self._active and isinstance(tensors, torch.Tensor) and tensors.numel() == 1:
             if tensors.is_floating_point():
-                self._losses.append(tensors.detach())  # shaped when shipped, not per step
+                loss = self._scaler_tap.unscaled(tensors)  # the user's loss, not loss * scale
+                self._losses.append(loss.detach())  # shaped when shipped, not per step
         return self._original_backward(tensors, *args, **kwargs)  # type: ignore[misc]
 
+    def _compile(self, *args: Any, **kwargs: Any) -> Any:
+        if self._active:
+            self._compiled = True
+            self._set_forward_hook(False)
+            # the forward hook is how models are found: the compiled one is found here instead
+            # (torch.compile(model), or model.compile(), which compiles model._call_impl)
+            target = args[0] if args else kwargs.get("model")
+            module = target if isinstance(target, nn.Module) else getattr(target, "__self__", None)
+            if isinstance(module, nn.Module) and id(module) not in self._seen:
+                self._seen[id(module)] = weakref.ref(module)
+        return self._original_compile(*args, **kwargs)  # type: ignore[misc]
+
     def _set_forward_hook(self, on: bool) -> None:
+        if on and self._compiled:
+            return
         if on and self._forward_handle is None:
             self._forward_handle = nn.modules.module.register_module_forward_hook(self._forward)
         elif not on and self._forward_handle is not None:
@@ -178,6 +213,18 @@ class TorchWatcher:
                 acc.active | units
             )
 
+    def _on_clip(self, params: list[torch.Tensor], kind: str, limit: float) -> None:
+        """Gradient norms as backward left them, before clipping rewrites them in place."""
+        if not self._active or not self.recorder.wants(self.step):
+            return
+        with torch.no_grad():
+            pairs = [(p, p.grad) for p in params if p.grad is not None]
+            if not pairs:
+                return
+            values = ts.norms([g for _, g in pairs])
+        for (p, _), value in zip(pairs, values):
+            self._preclip[id(p)] = (value, kind, limit)
+
     def _pre_step(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
         state = self._state(optimizer)
         if state is None:
@@ -213,6 +260,7 @@ class TorchWatcher:
         state.steps += 1
         if not self._is_clock(optimizer):
             return
+        self._preclip.clear()  # (a step GradScaler skipped leaves its entries behind)
         # The first optimizer to step is the run's clock: losses and activations go by it.
         if self._losses:
             self._step_losses.append((self.step, self._mean_loss()))
@@ -245,6 +293,14 @@ class TorchWatcher:
         if with_grad:
             keys = [(step, "param", n, "grad_norm") for n, _ in with_grad]
             batch.add(keys, ts.norms([g for _, g in with_grad]))
+            clipped = [(n, self._preclip.pop(id(p), None)) for n, p in zip(names, params)]
+            clipped = [(n, c) for n, c in clipped if c is not None]
+            if clipped:
+                keys = [(step, "param", n, "grad_norm_preclip") for n, _ in clipped]
+                batch.add(keys, [c[0] for _, c in clipped])
+                self.recorder.record_rows([
+                    (step, "param", n, f"clip_{c[1]}_limit", c[2]) for n, c in clipped
+                ])
             if self.recorder.nonfinite_seen:
                 keys = [(step, "param", n, "grad_nonfinite") for n, _ in with_grad]
                 batch.add(keys, ts.nonfinite_counts([g for _, g in with_grad]))

@@ -20,11 +20,20 @@ class ParamSeries:
 
     entity: Entity
     steps: np.ndarray
-    grad: np.ndarray  # NaN where there was no gradient
+    # |g| as backward computed it (before any clipping); NaN where there was no gradient
+    grad: np.ndarray
     weight: np.ndarray
     update: np.ndarray
     lr: np.ndarray
     has_grad: np.ndarray  # bool, per step
+    # |g| the optimizer received (after clipping; equal to ``grad`` where nothing clipped)
+    grad_applied: np.ndarray
+
+    @property
+    def clipped(self) -> np.ndarray:
+        """Per step: clipping shrank this gradient by more than 1%."""
+        with np.errstate(invalid="ignore"):
+            return np.isfinite(self.grad) & (self.grad_applied < 0.99 * self.grad)
 
     @property
     def name(self) -> str:
@@ -36,7 +45,7 @@ class ParamSeries:
 
 
 def _metrics(run: RunView) -> dict[str, dict[str, Series]]:
-    names = ("grad_norm", "weight_norm", "update_norm", "lr", "has_grad")
+    names = ("grad_norm", "grad_norm_preclip", "weight_norm", "update_norm", "lr", "has_grad")
     return {m: run.metric("param", m) for m in names}
 
 
@@ -49,15 +58,20 @@ def param_series(run: RunView) -> list[ParamSeries]:
         if base is None or len(base) == 0:
             continue
         steps = base.steps
+        applied = _align(metrics["grad_norm"].get(entity.name), steps)
+        preclip = _align(metrics["grad_norm_preclip"].get(entity.name), steps)
+        # clipping only ever shrinks: a missing or NaN pre-clip value means "as applied"
+        grad = np.where(np.isnan(preclip), applied, preclip)
         out.append(
             ParamSeries(
                 entity,
                 steps,
-                _align(metrics["grad_norm"].get(entity.name), steps),
+                grad,
                 _align(metrics["weight_norm"].get(entity.name), steps),
                 _align(metrics["update_norm"].get(entity.name), steps),
                 _align(metrics["lr"].get(entity.name), steps),
                 base.values > 0.5,
+                applied,
             )
         )
     return out
@@ -114,8 +128,64 @@ def model_label(run: RunView, entity: Entity) -> str:
     return label if label and label.isidentifier() and label[0].islower() else "model"
 
 
+# Gain of the activation after a layer, as He/Glorot/LeCun pick std = gain / sqrt(fan_in).
+ACTIVATION_GAINS = {"relu": 2.0 ** 0.5, "leaky_relu": 2.0 ** 0.5, "gelu": 2.0 ** 0.5,
+                    "tanh": 5.0 / 3.0}
+# Within this factor of the recommended std, a weight is already initialized for its activation.
+INIT_TOLERANCE = 2.0
+
+
+def recommended_std(entity: Entity) -> float | None:
+    """The He/Glorot std for this weight and the activation after it (None: not a matrix)."""
+    shape = [int(n) for n in entity.get("shape") or []]
+    if len(shape) < 2:
+        return None
+    fan_in = max(int(np.prod(shape[1:])), 1)
+    return ACTIVATION_GAINS.get(entity.get("followed_by"), 1.0) / fan_in ** 0.5
+
+
+def initial_scale(run: RunView, entity: Entity) -> float | None:
+    """The weight's std at its first recorded step over the recommended std."""
+    recommended = recommended_std(entity)
+    series = run.metric("param", "weight_norm").get(entity.name)
+    if recommended is None or series is None or len(series) == 0:
+        return None
+    numel = max(int(np.prod([int(n) for n in entity.get("shape")])), 1)
+    first = float(series.values[0])
+    if not np.isfinite(first):
+        return None
+    return first / numel ** 0.5 / recommended
+
+
+def init_is_fine(run: RunView, entity: Entity) -> bool:
+    """Already He/Glorot-scaled: advising that init again would be advising what it does."""
+    scale = initial_scale(run, entity)
+    return scale is not None and 1 / INIT_TOLERANCE <= scale <= INIT_TOLERANCE
+
+
+def uses_clipping(run: RunView) -> bool:
+    """The script clips its gradients (the adapter saw clip_grad_norm_/clip_grad_value_)."""
+    return any(run.metric("param", m) for m in ("clip_norm_limit", "clip_value_limit"))
+
+
+def peak_learning_rate(run: RunView) -> float | None:
+    """The largest learning rate any optimized parameter saw (None: unknown)."""
+    peaks = [float(np.nanmax(s.values)) for s in run.metric("param", "lr").values()
+             if len(s) and np.isfinite(s.values).any()]
+    return max(peaks) if peaks else None
+
+
+def lower_lr_advice(run: RunView, factor: float = 10.0) -> str:
+    lr = peak_learning_rate(run)
+    text = f"lower the learning rate about {factor:g}x"
+    return text + (f" (from {fmt(lr)} to {fmt(lr / factor)})" if lr else "")
+
+
 def init_advice(run: RunView, entity: Entity) -> list[str]:
-    """Initialization matched to the activation that follows the layer."""
+    """Initialization matched to the activation that follows the layer; nothing when the
+    layer is already initialized that way."""
+    if init_is_fine(run, entity):
+        return []
     ref = code_ref(entity.name, model_label(run, entity))
     bias_ref = ref[: -len("weight")] + "bias" if ref.endswith("weight") else None
     act = entity.get("followed_by")

@@ -18,10 +18,12 @@ meaningless) on two numbers at each recorded step, both of which must hold:
   Growth alone is not enough: a network started at N(0, 1e-3) (seed 000/001) sees its gradients
   grow ~500x as it starts to learn, at |g|/|w| ~3 and updates ~3e-3 of the weight.
 
-Gradients are recorded at ``optimizer.step``, that is after any clipping (clip_grad_norm_,
-clip_grad_value_): a clipped run reports the clipped norms, and clipping that keeps training
-stable is no finding. Once the run goes non-finite a tenth of the growth suffices: gradients that
-grew ``NONFINITE_GROWTH_LIMIT``x and then broke the numbers are the explosion's usual end.
+Gradients are judged as backward computed them, *before* any clipping (clip_grad_norm_,
+clip_grad_value_ are tapped), and the clipped norms the optimizer applied are reported beside
+them. An explosion that clipping contains (the run stays finite and no step moved a weight by
+``UPDATE_LIMIT`` of itself) is worth knowing but not a problem: severity info. Once the run goes
+non-finite a tenth of the growth suffices: gradients that grew ``NONFINITE_GROWTH_LIMIT``x and
+then broke the numbers are the explosion's usual end.
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ def detect(run: RunView) -> list[Finding]:
             if numbers is not None and numbers["growth"] >= GROWTH_LIMIT:
                 flagged.append((p, int(numbers["peak_step"]), numbers))
     flagged.sort(key=lambda item: forward_position(run, item[0].entity))
+    clipping = any(bool(p.clipped.any()) for p, _, _ in flagged)
     step = min(s for _, s, _ in flagged)
     matrices = [(p, n) for p, _, n in flagged if p.ndim >= 2]
     worst, worst_numbers = max(matrices, key=lambda item: item[1]["growth"])
@@ -81,9 +84,11 @@ def detect(run: RunView) -> list[Finding]:
         "grad_to_weight_limit": RATIO_LIMIT,
         "update_to_weight_limit": UPDATE_LIMIT,
         "first_nonfinite_step": nonfinite_step,
-        "measured": "after any gradient clipping (at optimizer.step)",
+        "measured": "before gradient clipping" if clipping else "at optimizer.step",
         "optimizer": worst.entity.get("optimizer_type"),
     }
+    if clipping:
+        evidence["clipped_grad_norm_at_peak"] = {p.name: n["applied"] for p, n in matrices}
     summary = (
         f"gradients explode: {worst.name}'s gradient norm grew {fmt(growth)}x, from "
         f"{fmt(worst_numbers['first'])} to {fmt(worst_numbers['peak'])} at step "
@@ -109,10 +114,19 @@ def detect(run: RunView) -> list[Finding]:
     )
     fixes.append("initialize for the activation that follows (Kaiming for ReLU, Xavier for tanh)")
     severe = nonfinite_step is not None or growth >= ERROR_GROWTH
+    severity = Severity.ERROR if severe else Severity.WARNING
+    contained = nonfinite_step is None and all(
+        n["clipped"] and not n["update_ratio"] >= UPDATE_LIMIT for _, n in matrices
+    )
+    if contained:  # clipping does its job: the applied steps stay sane
+        severity = Severity.INFO
+        summary += (f"; clipping held the applied gradient at {fmt(worst_numbers['applied'])}, "
+                    "and training stayed stable")
+        fixes = [f for f in fixes if not f.startswith("clip the gradient norm")]
     return [
         Finding(
             KIND,
-            Severity.ERROR if severe else Severity.WARNING,
+            severity,
             [p.name for p, _, _ in flagged],
             step,
             summary,
@@ -165,7 +179,8 @@ def _judge(p: ParamSeries, nonfinite_step: int | None) -> tuple[int, dict[str, f
     numbers.update(
         peak=float(grad[best]), peak_step=float(steps[best]),
         growth=float(grad[best] / numbers["first"]), ratio=float(rel[best]),
-        update_ratio=float(moved[best]),
+        update_ratio=float(moved[best]), applied=float(p.grad_applied[ok][best]),
+        clipped=float(p.clipped[ok][best]),
     )
     return int(steps[hits[0]]), numbers
 

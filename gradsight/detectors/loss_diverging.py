@@ -20,7 +20,7 @@ import numpy as np
 
 from ..core.finding import Finding, Severity
 from ..core.run_view import RunView
-from ._common import fmt
+from ._common import fmt, lower_lr_advice, uses_clipping
 
 KIND = "loss_diverging"
 PRIORITY = 40
@@ -85,10 +85,11 @@ def detect(run: RunView) -> list[Finding]:
             f"the loss diverged: it fell to {fmt(minimum)} at step {int(steps[low])}, then grew "
             f"{fmt(growth)}x and ends at {fmt(end)}, above where it started ({fmt(start)})"
         )
-    fixes = [
-        "lower the learning rate about 10x",
-        "clip gradients before the step: "
-        "torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)",
+    fixes = [lower_lr_advice(run)]
+    if not uses_clipping(run):
+        fixes.append("clip gradients before the step: "
+                     "torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)")
+    fixes += [
         "check the learning-rate schedule: one that increases (or a warm-up that overshoots) "
         "raises every step's size; print(scheduler.get_last_lr()) at the step where it began",
         "check the data after that step: a shuffled-in batch of huge or mislabeled targets "

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..core.finding import Finding, Severity
 from ..core.run_view import RunView
+from ._common import lower_lr_advice, uses_clipping
 
 KIND = "nonfinite"
 PRIORITY = 0
@@ -55,9 +56,11 @@ def detect(run: RunView) -> list[Finding]:
         "last_finite_loss": last_finite,
         "max_finite_grad_norm": _max_finite(run.metric("param", "grad_norm")),
     }
-    fixes = [
-        "lower the learning rate (try 10x smaller)",
-        "clip gradients before the step: torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)",
+    fixes = [lower_lr_advice(run)]
+    if not uses_clipping(run):
+        fixes.append("clip gradients before the step: "
+                     "torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)")
+    fixes += [
         "check the inputs and targets: assert torch.isfinite(x).all()",
         "guard log/sqrt/division with an epsilon (torch.log(x + 1e-8)); "
         "torch.autograd.set_detect_anomaly(True) names the operation that produced the NaN",

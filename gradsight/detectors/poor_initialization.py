@@ -23,7 +23,7 @@ import numpy as np
 
 from ..core.finding import Finding, Severity
 from ..core.run_view import Entity, RunView
-from ._common import fmt, init_advice
+from ._common import ACTIVATION_GAINS, fmt, init_advice
 
 KIND = "poor_initialization"
 PRIORITY = 5
@@ -47,8 +47,6 @@ OUTPUT_LIMIT = 1e2
 OUTPUT_ERROR = 1e4
 CROSSING = 1e3  # the activation profile "crosses" where rms is 1000x off the first layer's
 
-_GAINS = {"relu": math.sqrt(2.0), "leaky_relu": math.sqrt(2.0), "gelu": math.sqrt(2.0),
-          "tanh": 5.0 / 3.0}
 _SKIPPED_TYPES = ("Embedding", "EmbeddingBag")
 
 
@@ -75,7 +73,7 @@ class _Layer:
         self.params = [p.name for p in run.entities("param")
                        if p.get("module") is not None and p.get("module") == weight.get("module")]
         self.std = w_norm / math.sqrt(numel)
-        self.recommended = _GAINS.get(weight.get("followed_by"), 1.0) / math.sqrt(fan_in)
+        self.recommended = ACTIVATION_GAINS.get(weight.get("followed_by"), 1.0) / math.sqrt(fan_in)
         self.scale = self.std / self.recommended
         self.rms = rms
 
@@ -203,6 +201,7 @@ def _judge(run: RunView, layers: list[_Layer], is_last: bool) -> Finding | None:
     }
     if output_rms is not None:
         evidence["output_rms"] = output_rms
+    evidence.update(_what_training_did(run, layers[0].weight.name))
     if up:
         cause = f"{fmt(first.scale)}x larger than"
     else:
@@ -233,6 +232,31 @@ def _crossing(layers: list[_Layer]) -> str | None:
     for layer in layers[1:]:
         if layer.rms is None:
             continue
-        if not math.isfinite(layer.rms) or layer.rms >= CROSSING * ref or layer.rms <= ref / CROSSING:
+        rms = layer.rms
+        if not math.isfinite(rms) or rms >= CROSSING * ref or rms <= ref / CROSSING:
             return layer.name
     return None
+
+
+def _what_training_did(run: RunView, name: str) -> dict[str, float | int]:
+    """The first layer's gradients and updates over the run, which tell a collapsed signal
+    (tiny gradients) from a saturated one (huge gradients, but exactly zero on the batches the
+    saturated softmax already gets right: seed 004), and show how far the optimizer still moves
+    the weights (Adam: ~lr, i.e. ~1e-3 of a unit-scale weight, per step)."""
+    grad = run.metric("param", "grad_norm").get(name)
+    update = run.metric("param", "update_norm").get(name)
+    weight = run.metric("param", "weight_norm").get(name)
+    out: dict[str, float | int] = {}
+    if grad is not None and len(grad):
+        values = grad.values[np.isfinite(grad.values)]
+        if values.size:
+            out["first_layer_grad_norm_median"] = float(np.median(values))
+            out["zero_gradient_steps"] = int((values == 0).sum())
+            out["recorded_steps"] = int(values.size)
+    if update is not None and weight is not None and len(update) and len(weight):
+        w = dict(zip(weight.steps.tolist(), weight.values.tolist()))
+        ratios = [u / w[s] for s, u in zip(update.steps.tolist(), update.values.tolist())
+                  if w.get(s) and math.isfinite(u)]
+        if ratios:
+            out["first_layer_update_to_weight_median"] = float(np.median(ratios))
+    return out

@@ -74,12 +74,19 @@ def detect(run: RunView) -> list[Finding]:
         f"{fmt(_median(per_step[first.name]))}, {fmt(1 / medians[first.name])}x smaller than "
         f"{best.name} ({fmt(_median(per_step[best.name]))}), so it barely learns"
     )
-    fixes = init_advice(run, first.entity) + [
-        "initialize every layer for the activation that follows it, not with a fixed small "
-        "std (e.g. N(0, 1e-3) shrinks the signal ~1000x per layer)",
+    fixes = init_advice(run, first.entity)
+    if fixes:
+        fixes.append(
+            "initialize every layer for the activation that follows it, not with a fixed small "
+            "std (e.g. N(0, 1e-3) shrinks the signal ~1000x per layer)")
+    elif first.entity.get("followed_by") in ("sigmoid", "tanh"):  # init is fine: the activation
+        fixes.append(
+            f"the init is already scaled for {first.entity.get('followed_by')}; its derivative "
+            "(at most 0.25 for sigmoid) still shrinks the gradient at every layer: use "
+            "torch.nn.ReLU/GELU in the hidden layers")
+    fixes.append(
         "add normalization (torch.nn.BatchNorm1d/LayerNorm) or residual connections between "
-        "the affected layers",
-    ]
+        "the affected layers")
     if first.entity.get("optimizer_type") == "SGD":
         fixes.append("use an adaptive optimizer: torch.optim.Adam(model.parameters(), lr=1e-3)")
     return [

@@ -34,6 +34,9 @@ def render(diagnosis: Diagnosis, console: Console | None = None) -> None:
 def _header(d: Diagnosis) -> Text:
     text = Text("gradsight", style="bold")
     text.append(f" · {d.framework} · {d.steps} steps · run {d.status}")
+    processes = d.numbers.get("processes", 1)
+    if isinstance(processes, int) and processes > 1:
+        text.append(f" · {processes} processes")
     counts = {s: sum(1 for f in d.findings if f.severity == s) for s in Severity}
     text.append(" · ")
     text.append(f"{counts[Severity.ERROR]} error(s)", style=STYLE[Severity.ERROR])

@@ -423,7 +423,7 @@ def test_report_on_a_store_damaged_after_its_meta_page(tmp_path: Path) -> None:
     assert "Traceback" not in proc.stderr
 
 
-# -- no torch at all ---------------------------------------------------------------------------------
+# -- no torch at all -----------------------------------------------------------------------
 
 
 def test_plain_python_script_without_torch(tmp_path: Path) -> None:

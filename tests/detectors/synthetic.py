@@ -216,6 +216,7 @@ class SyntheticRun:
         update_to_weight: Any = None,
         weight_norm: Any = None,
         grad_norm: Any = None,
+        grad_norm_preclip: Any = None,
         update_norm: Any = None,
         lr: Any = None,
         has_grad: Any = None,
@@ -224,14 +225,15 @@ class SyntheticRun:
     ) -> "SyntheticRun":
         """Record full statistics at these steps, and the loss (``loss=None``: none, e.g. when
         ``loss()`` records it every step). ``grad_norm``/``update_norm`` given directly win
-        over the ``*_to_weight`` ratios (which are multiplied by ``weight_norm``, default 1)."""
+        over the ``*_to_weight`` ratios (which are multiplied by ``weight_norm``, default 1).
+        ``grad_norm_preclip``: the norm before clipping, recorded beside ``grad_norm``."""
         steps = list(steps)
         for i, step in enumerate(steps):
             for name, info in self.params.items():
                 self._param_rows(name, info, step, i, dict(
                     grad_to_weight=grad_to_weight, update_to_weight=update_to_weight,
                     weight_norm=weight_norm, grad_norm=grad_norm, update_norm=update_norm,
-                    lr=lr, has_grad=has_grad,
+                    lr=lr, has_grad=has_grad, grad_norm_preclip=grad_norm_preclip,
                 ))
             for name, info in self.modules.items():
                 self._module_rows(name, info, step, i, (act or {}).get(name, {}))
@@ -264,6 +266,10 @@ class SyntheticRun:
             g = norm("grad_norm", "grad_to_weight", HEALTHY_GRAD_TO_WEIGHT, w)
             if g is not None:
                 self.rows.append((step, "param", name, "grad_norm", float(g)))
+            if given("grad_norm_preclip"):
+                raw = value("grad_norm_preclip")
+                if raw is not None:
+                    self.rows.append((step, "param", name, "grad_norm_preclip", float(raw)))
         if not info["optimized"]:
             return  # the adapter measures updates, weights and lr only for optimized params
         u = norm("update_norm", "update_to_weight", HEALTHY_UPDATE_TO_WEIGHT, w)

@@ -49,7 +49,7 @@ def test_gradients_growing_by_orders_of_magnitude(tmp_path):
     assert ev["growth_factor"]["0.weight"] == pytest.approx(grow(95) / grow(5))
     assert ev["grad_to_weight_at_peak"]["0.weight"] == pytest.approx(grow(95))
     assert ev["first_nonfinite_step"] is None
-    assert "after any gradient clipping" in ev["measured"]
+    assert ev["measured"] == "at optimizer.step" and "clipped_grad_norm_at_peak" not in ev
     assert "clip_grad_norm_(model.parameters(), max_norm=1.0)" in " ".join(finding.fixes)
     assert finding.fixes[0].startswith("lower the learning rate about 10x (from 0.1 to 0.01)")
 
@@ -118,6 +118,33 @@ def test_clipped_gradients_that_keep_training_stable(tmp_path):
         STEPS, grad_norm=after_start(1.0, 1e-2), weight_norm=3.0,
         update_to_weight=after_start(0.1 / 3, 1e-3),
     ).open()
+    assert detect(run) == []
+
+
+@pytest.mark.parametrize("violent_updates", [False, True])
+def test_explosion_is_judged_before_clipping(tmp_path, violent_updates):
+    """clip_grad_norm_(max_norm=1): the optimizer sees ~1, backward computed ~1e3. Contained
+    (updates ~1e-3 of the weight) it is info; with updates as large as the weight, a warning."""
+    update = UPDATE_LIMIT * 1.5 if violent_updates else 1e-3
+    run = mlp(tmp_path).steps(
+        STEPS, grad_norm=after_start(1.0, 0.1), grad_norm_preclip=after_start(1e3, 0.1),
+        weight_norm=3.0, update_to_weight=after_start(update, 1e-3),
+    ).open()
+    finding = only(detect(run))
+    # 1e4x growth: an error when it reaches the weights, info when clipping contains it
+    assert finding.severity == (Severity.ERROR if violent_updates else Severity.INFO)
+    ev = finding.evidence
+    assert ev["measured"] == "before gradient clipping"
+    assert ev["peak_grad_norm"]["0.weight"] == pytest.approx(1e3)
+    assert ev["clipped_grad_norm_at_peak"]["0.weight"] == pytest.approx(1.0)
+    assert ev["growth_factor"]["0.weight"] == pytest.approx(1e4)
+    clip_advice = any(f.startswith("clip the gradient norm") for f in finding.fixes)
+    assert clip_advice == violent_updates  # never advise what the script already does
+
+
+def test_clipping_that_never_engages_changes_nothing(tmp_path):
+    """Pre-clip norms equal to the applied ones (below the limit): judged as without a tap."""
+    run = mlp(tmp_path).steps(STEPS, grad_norm_preclip=0.1, grad_norm=0.1).open()
     assert detect(run) == []
 
 

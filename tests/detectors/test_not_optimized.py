@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 
 from gradsight.core.finding import Severity
 from gradsight.detectors.not_optimized import KIND, detect

@@ -31,8 +31,14 @@ def test_three_layer_identity_net_has_vanishing_gradient_at_first_layer(tmp_path
     doc = _run(tmp_path, "seed_000_001_identity.py", "3")
     assert doc["schema"] == "gradsight.findings/1" and doc["framework"] == "torch"
     assert doc["steps"] == 10_000
-    first = _problems(doc)[0]
-    assert first["kind"] == "vanishing_gradient"
+    problems = _problems(doc)
+    # root cause first: the N(0, 1e-3) init, whose symptom is the vanishing gradient
+    cause = problems[0]
+    assert cause["kind"] == "poor_initialization" and cause["step"] == 0
+    assert cause["where"][0] == "0.weight"
+    assert cause["evidence"]["depth_gain"] < 1e-4  # collapses: ~1.3e-5 measured
+    first = next(f for f in problems if f["kind"] == "vanishing_gradient")
+    assert first["evidence"]["caused_by"] == "poor_initialization"
     assert first["where"][0] == "0.weight" and "0.bias" in first["where"]
     assert "4.weight" not in first["where"]  # the last layer is the healthy reference
     ratios = first["evidence"]["grad_to_weight_median"]
@@ -40,7 +46,8 @@ def test_three_layer_identity_net_has_vanishing_gradient_at_first_layer(tmp_path
     # measured facts: first layer |g|/|w| ~1e-3 against ~1 for the last layer
     assert 1e-4 < ratios["0.weight"] < 1e-2 and 0.3 < reference < 10
     stalled = [f for f in doc["findings"] if f["kind"] == "stalled_weights"]
-    assert stalled and stalled[0]["evidence"]["caused_by"] == "vanishing_gradient"
+    assert stalled and stalled[0]["evidence"]["caused_by"] in ("vanishing_gradient",
+                                                              "poor_initialization")
     assert any("kaiming_normal_(model[0].weight" in fix for fix in first["fixes"])
 
 
@@ -68,10 +75,27 @@ def test_seed_002_dangling_batchnorm_gets_no_gradient_and_redundant_bias(tmp_pat
     assert not any(f["kind"] == "vanishing_gradient" for f in doc["findings"])
 
 
-def test_seed_004_is_not_diagnosed_as_vanishing(tmp_path: Path) -> None:
+def test_seed_004_is_a_saturating_init_not_vanishing_gradients(tmp_path: Path) -> None:
     doc = _run(tmp_path, "seed_004_digits_cnn.py", "--steps", "60", "--batch-size", "64")
     kinds = {f["kind"] for f in doc["findings"]}
     assert "vanishing_gradient" not in kinds and "stalled_weights" not in kinds
+    cause = _problems(doc)[0]
+    assert cause["kind"] == "poor_initialization" and cause["where"][0] == "0.weight"
+    ev = cause["evidence"]
+    # measured facts: logits ~1e4-1e5, first-layer gradients ~1e4 (not vanishing), N(0, 1)
+    # weights ~3x-30x the He std, and Adam moving each weight ~1e-3 of its size per step
+    assert ev["output_rms"] > 1e3 and "saturates a softmax" in cause["summary"]
+    assert ev["first_layer_grad_norm_median"] > 1e3
+    assert all(r > 3 for r in ev["weight_std_vs_recommended"].values())
+    assert 1e-4 < ev["first_layer_update_to_weight_median"] < 1e-2
+    assert any("kaiming_normal_(model[0].weight" in fix for fix in cause["fixes"])
+
+
+@pytest.mark.slow
+def test_seed_004_glorot_init_is_healthy(tmp_path: Path) -> None:
+    doc = _run(tmp_path, "seed_004_digits_cnn.py", "--glorot", "--steps", "300",
+               "--batch-size", "64")
+    assert _problems(doc) == []
 
 
 def test_examples_run_plain_without_gradsight() -> None:
