@@ -12,7 +12,7 @@ LABEL = {
     "category": "confounder",
     "confounder": "Adam-family optimizers (judge update/weight, not raw gradient size)",
     "architecture": "MLP",
-    "fast": True,
+    "fast": False,
     "expected": [],
     "root_cause": None,
     "why": "raw first-layer gradients are small because the inputs are ~1e-2, "

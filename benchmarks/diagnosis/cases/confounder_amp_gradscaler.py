@@ -15,8 +15,9 @@ LABEL = {
     "root_cause": None,
     "why": "init_scale 2**40 makes the scaled float16 gradients inf; the scaler skips those "
            "steps and backs off, then training proceeds normally",
-    "measured": {"loss_start": 1470000.0, "loss_end": 23000.0, "max_update_over_w": 0.00711,
-                 "optimizer_steps": 377},
+    "measured": {"scaled_loss_start": 1470000.0, "scaled_loss_end": 23000.0,
+                 "loss_step0": 0.698, "loss_step100": 0.261, "max_update_over_w": 0.00711,
+                 "optimizer_steps": 377, "skipped_steps": 23},
 }
 
 torch.manual_seed(11)

@@ -7,7 +7,7 @@ LABEL = {
     "category": "confounder",
     "confounder": "parameters frozen on purpose (requires_grad=False)",
     "architecture": "CNN",
-    "fast": True,
+    "fast": False,
     "expected": [],
     "root_cause": None,
     "why": "the conv backbone is frozen deliberately and left out of the optimizer; only the "

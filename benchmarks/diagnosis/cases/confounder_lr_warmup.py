@@ -12,7 +12,7 @@ LABEL = {
     "root_cause": None,
     "why": "the first steps' lr is 0, 1/50, 2/50... of 1e-2: tiny updates by design, then "
            "normal training; the loss falls",
-    "measured": {"loss_start": 1.94, "loss_end": 0.0101, "lr_step0": 0.01},
+    "measured": {"loss_start": 1.94, "loss_end": 0.0101, "lr_step0": 0.0, "lr_peak": 0.01},
 }
 
 torch.manual_seed(20)

@@ -13,7 +13,7 @@ LABEL = {
     "why": "Adam's first steps move every weight by ~lr = 0.1, far more than the weights' own "
            "size; most first- and second-layer units end with a negative pre-activation for "
            "every input (the few left still fit the digits)",
-    "measured": {},
+    "measured": {"loss_start": 1.21, "loss_end": 0.269, "dead_end_1": 0.969, "dead_end_3": 0.852},
 }
 
 torch.manual_seed(38)

@@ -12,7 +12,8 @@ LABEL = {
     "root_cause": "dead_units",
     "why": "conv1 outputs are w*x - 1 with |w*x| < 1 for [0, 1] pixels, so its ReLU channels "
            "are zero everywhere and get no gradient",
-    "measured": {},
+    "measured": {"loss_start": 2.3, "loss_end": 2.3, "dead_step0_relu1": 1.0,
+                 "dead_end_relu1": 1.0, "conv1_weight_grad0": 0.0},
 }
 
 torch.manual_seed(39)

@@ -15,7 +15,8 @@ LABEL = {
     "why": "Adam moves every weight by ~1.0 per step: within a few steps the hidden tanh units "
            "are saturated for every input and the loss jumps from 2.3 to ~20-40, never coming "
            "back near its start",
-    "measured": {},
+    "measured": {"loss_start": 40.0, "loss_end": 21.5, "loss_first": 2.3, "min_window": 12.0,
+                 "saturated_med_tanh": 0.999},
 }
 
 torch.manual_seed(54)

@@ -6,7 +6,7 @@ from sklearn.datasets import load_digits
 LABEL = {
     "category": "positive",
     "architecture": "MLP",
-    "fast": True,
+    "fast": False,
     "expected": [
         {"kind": "loss_diverging", "where": []},
         {"kind": "dead_units", "where": ["fc1.weight"], "step_max": 10},
@@ -16,7 +16,7 @@ LABEL = {
     "why": "SGD with lr 1000: the first update is ~1000x the weights, which drives every "
            "first-layer ReLU negative for all inputs (no NaN: dead units pass zeros, get no "
            "gradient), and the loss jumps from 2.3 to ~490 and stays there",
-    "measured": {},
+    "measured": {"loss_start": 494.0, "loss_end": 486.0, "loss_first": 2.33, "dead_end_relu": 1.0},
 }
 
 torch.manual_seed(34)

@@ -12,7 +12,8 @@ LABEL = {
     "root_cause": "loss_diverging",
     "why": "without zero_grad each .grad is the sum of all past gradients, so the effective "
            "step grows every iteration: the loss first falls, then climbs ~14x above its best",
-    "measured": {},
+    "measured": {"loss_start": 0.506, "loss_end": 3.48, "min_window": 0.254,
+                 "grad_growth_0.weight": 70.6, "dead_end_1": 0.0},
 }
 
 torch.manual_seed(53)

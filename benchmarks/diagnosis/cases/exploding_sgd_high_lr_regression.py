@@ -6,7 +6,7 @@ from sklearn.datasets import make_regression
 LABEL = {
     "category": "positive",
     "architecture": "MLP",
-    "fast": True,
+    "fast": False,
     "expected": [
         {"kind": "exploding_gradient", "where": ["0.weight"]},
         {"kind": "loss_diverging", "where": []},
@@ -16,7 +16,9 @@ LABEL = {
     "why": "lr 0.5 is past the stability limit of this quadratic problem: every step "
            "overshoots further, gradient norms grow by orders of magnitude, the loss blows up "
            "and ends in inf/NaN",
-    "measured": {},
+    "measured": {"loss_first": 267.0,
+                 "last_finite_losses": [267.0, 146.0, 688000.0, 3.08e+16],
+                 "grad_growth_0.weight": 2.43e+34, "first_nonfinite_loss_step": 4},
 }
 
 torch.manual_seed(32)

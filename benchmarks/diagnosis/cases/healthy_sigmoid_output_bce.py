@@ -6,7 +6,7 @@ from sklearn.datasets import make_classification
 LABEL = {
     "category": "healthy",
     "architecture": "MLP",
-    "fast": True,
+    "fast": False,
     "expected": [],
     "root_cause": None,
     "why": "a separable problem: the output sigmoid ends near 0/1 because the model is right, "

@@ -11,7 +11,8 @@ LABEL = {
     "root_cause": "no_gradient",
     "why": "argmax is piecewise constant and returns an integer index: nothing upstream of it "
            "(the router) is in the autograd graph of the loss",
-    "measured": {},
+    "measured": {"loss_start": 0.498, "loss_end": 0.208,
+                 "never_grad": ['router.bias', 'router.weight']},
 }
 
 torch.manual_seed(44)

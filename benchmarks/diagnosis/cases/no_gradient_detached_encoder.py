@@ -11,7 +11,9 @@ LABEL = {
     "root_cause": "no_gradient",
     "why": "features.detach() cuts the graph: the encoder's parameters never receive a gradient "
            "although they are in the optimizer",
-    "measured": {},
+    "measured": {"loss_start": 2.3, "loss_end": 2.27,
+                 "never_grad": ["encoder.0.bias", "encoder.0.weight", "encoder.2.bias",
+                                "encoder.2.weight"]},
 }
 
 torch.manual_seed(43)

@@ -11,7 +11,8 @@ LABEL = {
     "root_cause": "no_gradient",
     "why": "x + branch(x).detach(): the branch's weights are used in the forward pass but never "
            "receive a gradient; stem and head train through the identity path",
-    "measured": {},
+    "measured": {"loss_start": 0.922, "loss_end": 0.729, "never_grad_count": 12,
+                 "first": ['blocks.0.fc1.bias', 'blocks.0.fc1.weight']},
 }
 
 torch.manual_seed(58)

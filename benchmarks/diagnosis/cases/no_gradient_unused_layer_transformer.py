@@ -11,7 +11,8 @@ LABEL = {
     "root_cause": "no_gradient",
     "why": "pooler is registered and optimized but its output is never computed, so its "
            ".grad stays None at every step; the rest of the model trains",
-    "measured": {},
+    "measured": {"loss_start": 0.611, "loss_end": 0.000909,
+                 "never_grad": ['pooler.bias', 'pooler.weight']},
 }
 
 torch.manual_seed(42)

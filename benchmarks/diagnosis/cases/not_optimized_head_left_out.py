@@ -12,7 +12,8 @@ LABEL = {
     "root_cause": "not_optimized",
     "why": "the classifier's parameters get gradients at every backward but are in no param "
            "group, so they keep their random initial values",
-    "measured": {},
+    "measured": {"loss_start": 2.31, "loss_end": 2.25,
+                 "not_in_optimizer": ['classifier.bias', 'classifier.weight']},
 }
 
 torch.manual_seed(45)

@@ -13,7 +13,8 @@ LABEL = {
     "why": "std 1 is 2x the He std for conv1 (fan-in 9) but 12x for conv2 (fan-in 288) and "
            "23x for fc (fan-in 512): the scale jumps ~10x at conv2 and again at fc, the logits "
            "start at rms ~365 and the softmax is one-hot for most samples",
-    "measured": {},
+    "measured": {"loss_start": 150.0, "loss_end": 12.4, "rms_conv1": 1.66, "rms_conv2": 15.7,
+                 "logit_rms_step0": 365.0},
 }
 
 torch.manual_seed(51)

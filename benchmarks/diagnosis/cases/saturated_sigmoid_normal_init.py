@@ -14,7 +14,8 @@ LABEL = {
            "have rms ~7 and ~60% of its sigmoid outputs sit within 0.01 of 0 or 1 for the whole "
            "run (the first sigmoid ~23%); the sigmoids bound the scale, so it does not explode "
            "with depth, and the loss still falls",
-    "measured": {},
+    "measured": {"loss_start": 1.64, "loss_end": 0.183, "saturated_med_1": 0.232,
+                 "saturated_med_3": 0.604, "preact_rms_2": 7.15},
 }
 
 torch.manual_seed(41)

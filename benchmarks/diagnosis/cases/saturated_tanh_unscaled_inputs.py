@@ -6,13 +6,14 @@ from sklearn.datasets import make_classification
 LABEL = {
     "category": "positive",
     "architecture": "MLP",
-    "fast": True,
+    "fast": False,
     "expected": [{"kind": "saturated_activation", "where": ["0.weight"], "step_max": 10}],
     "allowed": ["loss_not_decreasing", "vanishing_gradient"],
     "root_cause": "saturated_activation",
     "why": "inputs with std ~100 give first-layer pre-activations of std ~30, so almost every "
            "tanh output is within 0.01 of +-1 and passes almost no gradient",
-    "measured": {},
+    "measured": {"loss_start": 0.606, "loss_end": 0.389, "saturated_init": 0.977,
+                 "saturated_med": 0.977, "preact_rms_step0": 89.8},
 }
 
 torch.manual_seed(40)

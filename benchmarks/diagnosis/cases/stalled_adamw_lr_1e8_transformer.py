@@ -13,7 +13,9 @@ LABEL = {
     "root_cause": "stalled_weights",
     "why": "Adam moves each element by ~lr = 1e-8 per step, ~1e-7 of the weights' size: the "
            "model is frozen in practice and the loss stays flat",
-    "measured": {},
+    "measured": {"loss_start": 0.703, "loss_end": 0.707, "update_over_w_embed": 2.41e-09,
+                 "update_over_w_max_nonzero_init": 7.78e-08,
+                 "update_over_w_zero_init_biases": 0.0137},
 }
 
 torch.manual_seed(48)

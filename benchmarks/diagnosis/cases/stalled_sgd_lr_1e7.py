@@ -14,7 +14,8 @@ LABEL = {
     "root_cause": "stalled_weights",
     "why": "updates of lr x |grad| ~ 1e-8 of the weights per step: in 600 steps nothing moves "
            "and the loss stays at its initial value",
-    "measured": {},
+    "measured": {"loss_start": 2.31, "loss_end": 2.31, "update_over_w_0.weight": 3.04e-09,
+                 "update_over_w_max": 7.58e-08},
 }
 
 torch.manual_seed(47)

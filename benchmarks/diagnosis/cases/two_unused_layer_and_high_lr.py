@@ -16,7 +16,9 @@ LABEL = {
     "why": "aux_head is never called (grad None throughout) and, independently, lr 1.0 on "
            "this regression overshoots every step: the loss grows 1.9 -> 1.6e14 in five steps, "
            "then inf/NaN",
-    "measured": {},
+    "measured": {"loss_step0": 1.92, "losses_steps1_5": [7.69, 209.0, 568.0, 2.91e7, 1.62e14],
+                 "first_nonfinite_loss_step": 6,
+                 "never_grad": ["aux_head.bias", "aux_head.weight"]},
 }
 
 torch.manual_seed(56)

@@ -12,7 +12,8 @@ LABEL = {
     "root_cause": "vanishing_gradient",
     "why": "each sigmoid multiplies the backward signal by at most 0.25, so after 9 of them the "
            "first layer's |grad|/|weight| is orders of magnitude below the last layer's",
-    "measured": {},
+    "measured": {"loss_start": 0.694, "loss_end": 0.693, "g_over_w_0.weight": 5.16e-09,
+                 "g_over_w_16.weight": 0.00896, "g_over_w_18.weight": 0.302},
 }
 
 torch.manual_seed(30)

@@ -12,7 +12,8 @@ LABEL = {
     "why": "with weights ~17x below PyTorch's default each LSTM layer passes on a small "
            "fraction of its input's scale: layer 0's recurrent weights get a |grad|/|weight| "
            "~1e-4 of the top layer's, and the loss barely moves",
-    "measured": {},
+    "measured": {"loss_start": 4.95, "loss_end": 4.62, "g_over_w_ih_l0": 0.00059,
+                 "g_over_w_head": 0.0302},
 }
 
 torch.manual_seed(31)
