@@ -4,6 +4,7 @@
     python benchmarks/diagnosis/score.py -j 1 --filter dead    # cases whose name contains "dead"
     python benchmarks/diagnosis/score.py --fast          # the quick subset that `make test` runs
     python benchmarks/diagnosis/score.py --no-gate       # print only; exit 0 whatever the scores
+    python benchmarks/diagnosis/score.py --keep D; ... --rejudge D   # re-score kept findings
 
 Each case (``cases/<name>.py``) is an ordinary training script with a module-level ``LABEL`` dict
 literal, read with ``ast`` (never imported):
@@ -321,6 +322,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", help="keep run folders and findings JSON in this folder")
     ap.add_argument("--json", help="write the judgements and scores here")
     ap.add_argument("--python", default=sys.executable, help="interpreter with gradsight")
+    ap.add_argument("--rejudge", metavar="DIR",
+                    help="judge the findings JSON a --keep DIR run left (<case>.json) again, "
+                         "without running gradsight (after a label changed)")
     args = ap.parse_args(argv)
 
     paths = discover(args.filter, args.fast)
@@ -329,11 +333,17 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     labels = {p: load_label(p) for p in paths}
     workdir = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="gs-bench-"))
-    workdir.mkdir(parents=True, exist_ok=True)
+    if not args.rejudge:
+        workdir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
 
     def one(p: Path) -> tuple[Judgement, Run]:
-        run = run_case(p, workdir, args.python)
+        if args.rejudge:
+            js = Path(args.rejudge) / f"{p.stem}.json"
+            found = json.loads(js.read_text())["findings"] if js.exists() else []
+            run = Run(found, 0, 0.0, None if js.exists() else f"no {js}")
+        else:
+            run = run_case(p, workdir, args.python)
         return judge(p.stem, labels[p], run.findings, run.error), run
 
     judgements = []

@@ -13,7 +13,8 @@ LABEL = {
     "why": "momentum 0.99 overshoots in the first steps and drives every conv channel's "
            "pre-activation negative for every pixel; the MSE still looks fine because the "
            "target barely varies and the linear layer's bias fits its mean",
-    "measured": {"loss_start": 1.78, "loss_end": 0.137, "dead_step0_1": 0.0, "dead_end_1": 1.0},
+    "measured": {"loss_start": 1.78, "loss_end": 0.137, "dead_step0_1": 0.0, "dead_end_1": 1.0,
+                 "dead_on_all_1797_digits_after_training_1": 1.0},
 }
 
 torch.manual_seed(55)

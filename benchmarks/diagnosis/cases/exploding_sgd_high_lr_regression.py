@@ -6,7 +6,7 @@ from sklearn.datasets import make_regression
 LABEL = {
     "category": "positive",
     "architecture": "MLP",
-    "fast": False,
+    "fast": True,
     "expected": [
         {"kind": "exploding_gradient", "where": ["0.weight"]},
         {"kind": "loss_diverging", "where": []},

@@ -8,6 +8,7 @@ LABEL = {
     "architecture": "MLP",
     "fast": True,
     "expected": [{"kind": "no_gradient", "where": ["encoder.0.weight"], "step_max": 0}],
+    "allowed": ["loss_not_decreasing"],  # measured: the loss stays nearly flat
     "root_cause": "no_gradient",
     "why": "features.detach() cuts the graph: the encoder's parameters never receive a gradient "
            "although they are in the optimizer",

@@ -9,6 +9,7 @@ LABEL = {
     "fast": True,
     "expected": [{"kind": "not_optimized", "where": ["classifier.weight", "classifier.bias"],
                   "step_max": 0}],
+    "allowed": ["loss_not_decreasing"],  # measured: the loss stays nearly flat
     "root_cause": "not_optimized",
     "why": "the classifier's parameters get gradients at every backward but are in no param "
            "group, so they keep their random initial values",

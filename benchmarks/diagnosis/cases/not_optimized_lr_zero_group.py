@@ -7,6 +7,7 @@ LABEL = {
     "architecture": "GRU",
     "fast": False,
     "expected": [{"kind": "not_optimized", "where": ["gru.weight_ih_l0"], "step_max": 0}],
+    "allowed": ["loss_not_decreasing"],  # measured: the loss stays nearly flat
     "root_cause": "not_optimized",
     "why": "the GRU's param group has lr 0.0 (meant 1e-4), so it gets gradients but Adam never "
            "moves it; only the head trains",
