@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench venv clean
+.PHONY: demo test bench bench-diagnosis venv clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/overhead.py
+
+# Diagnosis accuracy over the labelled cases (benchmarks/diagnosis/): per-kind precision/recall,
+# localization, false alarms on healthy runs; fails below the issue-4 thresholds. ~5 min, -j 2.
+bench-diagnosis: $(STAMP)
+	$(BIN)/python benchmarks/diagnosis/score.py
 
 clean:
 	rm -rf $(VENV) gradsight-runs .pytest_cache

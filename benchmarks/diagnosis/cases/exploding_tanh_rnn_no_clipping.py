@@ -1,0 +1,48 @@
+"""A vanilla tanh RNN summing 50-step sequences, SGD lr 0.03 and no gradient clipping."""
+import torch
+import torch.nn as nn
+
+LABEL = {
+    "category": "positive",
+    "architecture": "RNN",
+    "fast": False,
+    "expected": [
+        {"kind": "exploding_gradient", "where": ["rnn.weight_hh_l0"]},
+        {"kind": "nonfinite", "where": []},
+    ],
+    "allowed": ["loss_diverging"],
+    "root_cause": "exploding_gradient",
+    "why": "backprop through 50 steps of a recurrent matrix with spectral radius ~1: a few "
+           "large gradients push weight_hh past 1, the next gradients are larger still, and "
+           "without clipping the weights run away to inf/NaN",
+    "measured": {"loss_start": 5890.0, "loss_end": "nan", "weight_hh_grad_growth": 103.0,
+                 "weight_hh_grad0": 6.85, "weight_hh_grad_max": 912.0,
+                 "first_nonfinite_loss_step": 56},
+}
+
+torch.manual_seed(33)
+
+
+class Summer(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.RNN(1, 64, batch_first=True)
+        self.fc = nn.Linear(64, 1)
+        nn.init.orthogonal_(self.rnn.weight_hh_l0)
+
+    def forward(self, x):
+        out, _ = self.rnn(x)
+        return self.fc(out[:, -1])
+
+
+model = Summer()
+optimizer = torch.optim.SGD(model.parameters(), lr=0.03)
+for step in range(300):
+    x = torch.randn(32, 50, 1)
+    y = x.sum(dim=(1, 2)).unsqueeze(1)
+    loss = nn.functional.mse_loss(model(x), y)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    if step % 20 == 0:
+        print(step, loss.item(), model.rnn.weight_hh_l0.grad.norm().item())
