@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import torch
 from torch import nn
@@ -24,7 +24,7 @@ from torch.optim.optimizer import (
     register_optimizer_step_pre_hook,
 )
 
-from ..core.recorder import LOSS_ROLE, Recorder
+from ..core.recorder import HIST_BINS, LOSS_ROLE, Recorder, hist_role
 from . import torch_stats as ts
 from .torch_describe import describe, learning_rates
 from .torch_layout import (
@@ -55,6 +55,7 @@ class _ActAcc:
     total: torch.Tensor | None = None
     calls: int = 0
     active: torch.Tensor | None = None
+    hist: torch.Tensor | None = None  # the first call's output histogram, on sampled steps
 
 
 class TorchWatcher:
@@ -171,6 +172,8 @@ class TorchWatcher:
             acc = self._acts[key] = _ActAcc(kind)
         vector = ts.activation_vector(output, acc.family)
         acc.total = vector if acc.total is None else acc.total + vector
+        if acc.calls == 0 and self.recorder.wants_histogram(self.step):
+            acc.hist = ts.histogram(output)
         acc.calls += 1
         if acc.family == "relu":
             units = ts.active_units(output)
@@ -248,6 +251,7 @@ class TorchWatcher:
             if self.recorder.nonfinite_seen:
                 keys = [(step, "param", n, "grad_nonfinite") for n, _ in with_grad]
                 batch.add(keys, ts.nonfinite_counts([g for _, g in with_grad]))
+            self._add_histograms(batch, step, "param", "grad", with_grad)
 
     def _add_updates(
         self, batch: ts.Batch, optimizer: torch.optim.Optimizer, state: _OptState
@@ -266,6 +270,7 @@ class TorchWatcher:
         if self.recorder.nonfinite_seen:
             keys = [(step, "param", n, "weight_nonfinite") for n in state.names]
             batch.add(keys, ts.nonfinite_counts(state.params))
+        self._add_histograms(batch, step, "param", "weight", zip(state.names, state.params))
 
     def _add_activations(self, batch: ts.Batch) -> None:
         step = self.step
@@ -277,6 +282,19 @@ class TorchWatcher:
             batch.add(keys, acc.total / acc.calls)
             if acc.active is not None:
                 self._add_dead_units(batch, name, acc.active)
+            if acc.hist is not None:
+                self._add_histograms(batch, step, "module", "act", [(name, acc.hist)], done=True)
+
+    def _add_histograms(
+        self, batch: ts.Batch, step: int, role: str, metric: str,
+        named: Iterable[tuple[str, torch.Tensor]], done: bool = False,
+    ) -> None:
+        """Value histograms on the sampled steps only (the report's distribution views)."""
+        if not self.recorder.wants_histogram(step):
+            return
+        for name, tensor in named:
+            keys = [(step, hist_role(role), name, metric)] * (HIST_BINS + 2)
+            batch.add(keys, tensor if done else ts.histogram(tensor))
 
     def _add_dead_units(self, batch: ts.Batch, name: str, active: torch.Tensor) -> None:
         step = self.step

@@ -11,7 +11,7 @@ from typing import Sequence
 
 import torch
 
-from ..core.recorder import Key, Recorder
+from ..core.recorder import HIST_BINS, Key, Recorder
 
 F64 = torch.float64
 
@@ -99,6 +99,34 @@ def active_units(output: torch.Tensor) -> torch.Tensor:
     if d.ndim == 3:
         return d.amax(dim=(0, 1)) > 0
     return d.amax(dim=tuple(i for i in range(d.ndim) if i != 1)) > 0
+
+
+HIST_SAMPLE = 1 << 20  # larger tensors are histogrammed on a uniform strided sample
+
+
+def histogram(tensor: torch.Tensor, bins: int = HIST_BINS) -> torch.Tensor:
+    """``[lo, hi, counts...]`` (float64, ``bins + 2`` long) of the finite values, on the
+    tensor's own device and without a host sync (``torch.histc`` wants its range as host
+    numbers, so the bins are computed by hand: range on device, then one ``index_add_``).
+    Non-finite values are left out; tensors above HIST_SAMPLE elements are sampled with a
+    stride, which bounds the cost and the int64 index temporary.
+    """
+    x = tensor.detach()
+    if x.layout != torch.strided:  # sparse gradients: their stored values
+        x = x.coalesce().values()
+    x = x.reshape(-1)
+    if x.numel() > HIST_SAMPLE:
+        x = x[:: -(-x.numel() // HIST_SAMPLE)]
+    x = x.to(torch.float32) if not x.is_floating_point() or x.element_size() < 4 else x
+    finite = torch.isfinite(x)
+    lo = torch.where(finite, x, torch.inf).amin() if x.numel() else x.new_zeros(())
+    hi = torch.where(finite, x, -torch.inf).amax() if x.numel() else x.new_zeros(())
+    width = (hi - lo).clamp_min(torch.finfo(x.dtype).tiny)
+    index = ((x - lo) / width * bins).floor().clamp(0, bins - 1)
+    index = torch.where(finite, index, bins).to(torch.int64)  # non-finite: an extra bin
+    counts = torch.zeros(bins + 1, dtype=F64, device=x.device)
+    counts.index_add_(0, index, torch.ones((), dtype=F64, device=x.device).expand(x.numel()))
+    return torch.cat([torch.stack([lo, hi]).to(F64), counts[:bins]])
 
 
 class _HostCopy:

@@ -42,6 +42,20 @@ class Entity:
         return self.info.get(key, default)
 
 
+@dataclass(frozen=True)
+class Histograms:
+    """Value histograms of one tensor on sampled steps: ``counts[i]`` has equal-width bins
+    over ``[lo[i], hi[i]]`` (counts of a uniform sample for very large tensors)."""
+
+    steps: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    counts: np.ndarray  # (steps, bins)
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+
 class RunView:
     """Read-only view of one run folder; each table is read once, so a view is a consistent
     snapshot even while training still writes. Open it again to see newer rows.
@@ -134,6 +148,42 @@ class RunView:
                     np.array([np.nan if r[2] is None else r[2] for r in chunk], dtype=np.float64),
                 )
                 start = i
+        return out
+
+    def histograms(self, role: str, metric: str) -> dict[str, Histograms]:
+        """Stored histograms of one metric ("weight", "grad", "act") per entity name.
+
+        Stores written before histograms existed have no ``hists`` table: they read as empty.
+        """
+        has_table = self._con.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='hists'"
+        ).fetchone()
+        if not has_table:
+            return {}
+        rows = self._con.execute(
+            "SELECT name, step, lo, hi, counts FROM hists WHERE role=? AND metric=? "
+            "ORDER BY name, step, rowid",
+            (role, metric),
+        ).fetchall()
+        grouped: dict[str, dict[int, tuple[float, float, list[int]]]] = {}
+        for name, step, lo, hi, counts in rows:
+            grouped.setdefault(name, {})[step] = (  # the later of two rows for a step wins
+                np.nan if lo is None else lo, np.nan if hi is None else hi, json.loads(counts)
+            )
+        out: dict[str, Histograms] = {}
+        for name, by_step in grouped.items():
+            steps = sorted(by_step)
+            width = max(len(by_step[s][2]) for s in steps)
+            counts = np.zeros((len(steps), width), dtype=np.float64)
+            for i, s in enumerate(steps):
+                row = by_step[s][2]
+                counts[i, : len(row)] = row
+            out[name] = Histograms(
+                np.array(steps, dtype=np.int64),
+                np.array([by_step[s][0] for s in steps], dtype=np.float64),
+                np.array([by_step[s][1] for s in steps], dtype=np.float64),
+                counts,
+            )
         return out
 
     @cached_property
