@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="diagnose a stored run again (also a killed one)")
     report.add_argument("dir", type=Path)
     report.add_argument("--json", type=Path, help="also write the findings JSON here")
+    report.add_argument("--png", type=Path, help="also write the gradient-flow picture as a PNG")
 
     sub.add_parser("demo", help="a built-in diagnosis that needs no user files")
     return parser
@@ -86,6 +87,22 @@ def _report(args: argparse.Namespace) -> int:
             write_findings(stored, diagnosis)
         except OSError as exc:  # a read-only copy of a run is still worth reading
             print(f"gradsight: could not write {stored}: {exc}", file=sys.stderr)
+    return _render_files(args, diagnosis)
+
+
+def _render_files(args: argparse.Namespace, diagnosis: object) -> int:
+    """report.html in the run folder (regenerated), and the PNG when asked for."""
+    from .reports.html import write_report_or_warn
+
+    write_report_or_warn(args.dir, diagnosis)  # type: ignore[arg-type]
+    if args.png:
+        from .reports.png import write_flow_png
+
+        try:
+            write_flow_png(args.dir, args.png)
+        except (OSError, ValueError) as exc:
+            print(f"gradsight: could not write {args.png}: {exc}", file=sys.stderr)
+            return 2
     return 0
 
 

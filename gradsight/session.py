@@ -105,6 +105,9 @@ class Session:
             self.store.close()
         self._finished = self._diagnose(status)
         write_findings(self.folder / FINDINGS_FILE, self._finished)
+        from .reports.html import write_report_or_warn  # jinja2 loads only now
+
+        write_report_or_warn(self.folder, self._finished)
         return self._finished
 
     def _diagnose(self, status: str) -> Diagnosis:
