@@ -21,6 +21,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, help="run folder (default gradsight-runs/<stem>-<time>)")
     run.add_argument("--json", type=Path, help="also write the findings JSON here")
     run.add_argument("--every", type=_positive, help="record full statistics every N steps")
+    run.add_argument("--tensorboard", type=Path, metavar="LOGDIR",
+                     help="also write scalars and histograms as TensorBoard logs into LOGDIR")
     run.add_argument("--fail-on", choices=["error", "warning"],
                      help="exit 1 when a finding of this severity or worse is found")
     run.add_argument("script", help="the Python script to run")
@@ -55,7 +57,8 @@ def _run(args: argparse.Namespace) -> int:
     from .session import write_findings
 
     try:
-        code, diagnosis = run_script(args.script, args.args, out=args.out, every=args.every)
+        code, diagnosis = run_script(args.script, args.args, out=args.out, every=args.every,
+                                     tensorboard=args.tensorboard)
     except (ScriptNotFound, RunDataError) as exc:
         print(f"gradsight: {exc}", file=sys.stderr)
         return 2
