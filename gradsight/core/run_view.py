@@ -150,8 +150,11 @@ class RunView:
                 start = i
         return out
 
-    def histograms(self, role: str, metric: str) -> dict[str, Histograms]:
-        """Stored histograms of one metric ("weight", "grad", "act") per entity name.
+    def histograms(self, role: str, metric: str, keep: int | None = None
+                   ) -> dict[str, Histograms]:
+        """Stored histograms of one metric ("weight", "grad", "act") per entity name;
+        ``keep`` spreads at most that many steps over each run (first and last included) and
+        decodes only those, which is what a report of a long run needs.
 
         Stores written before histograms existed have no ``hists`` table: they read as empty.
         """
@@ -165,23 +168,23 @@ class RunView:
             "ORDER BY name, step, rowid",
             (role, metric),
         ).fetchall()
-        grouped: dict[str, dict[int, tuple[float, float, list[int]]]] = {}
-        for name, step, lo, hi, counts in rows:
-            grouped.setdefault(name, {})[step] = (  # the later of two rows for a step wins
-                np.nan if lo is None else lo, np.nan if hi is None else hi, json.loads(counts)
-            )
+        grouped: dict[str, dict[int, tuple[Any, Any, str]]] = {}
+        for name, step, lo, hi, counts in rows:  # the later of two rows for a step wins
+            grouped.setdefault(name, {})[step] = (lo, hi, counts)
         out: dict[str, Histograms] = {}
         for name, by_step in grouped.items():
             steps = sorted(by_step)
-            width = max(len(by_step[s][2]) for s in steps)
-            counts = np.zeros((len(steps), width), dtype=np.float64)
-            for i, s in enumerate(steps):
-                row = by_step[s][2]
+            if keep is not None and len(steps) > keep:
+                picks = np.unique(np.linspace(0, len(steps) - 1, max(keep, 1)).round())
+                steps = [steps[int(i)] for i in picks]
+            decoded = [json.loads(by_step[s][2]) for s in steps]
+            counts = np.zeros((len(steps), max(map(len, decoded))), dtype=np.float64)
+            for i, row in enumerate(decoded):
                 counts[i, : len(row)] = row
             out[name] = Histograms(
                 np.array(steps, dtype=np.int64),
-                np.array([by_step[s][0] for s in steps], dtype=np.float64),
-                np.array([by_step[s][1] for s in steps], dtype=np.float64),
+                np.array([_nan_if_none(by_step[s][0]) for s in steps], dtype=np.float64),
+                np.array([_nan_if_none(by_step[s][1]) for s in steps], dtype=np.float64),
                 counts,
             )
         return out
@@ -221,6 +224,10 @@ class RunView:
 
 
 _Row = tuple[str, int, "float | None"]
+
+
+def _nan_if_none(value: float | None) -> float:
+    return np.nan if value is None else value
 
 
 def _last_per_step(chunk: list[_Row]) -> list[_Row]:

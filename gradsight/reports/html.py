@@ -29,6 +29,7 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
+from ..core.recorder import HIST_BINS
 from ..core.run_view import Entity, Histograms, RunView, Series
 from ..session import Diagnosis
 
@@ -250,16 +251,14 @@ def loss_points(loss: Series) -> dict[str, list[Any]]:
 
 
 def _histograms(view: RunView, params: list[str], modules: list[str]) -> dict[str, Any]:
-    tables = {
-        "weight": view.histograms("param", "weight"),
-        "grad": view.histograms("param", "grad"),
-        "act": view.histograms("module", "act"),
-    }
     wanted = {"weight": params, "grad": params, "act": modules}
-    total = sum(1 for kind, names in wanted.items() for n in names if n in tables[kind])
-    bins = max((h.counts.shape[1] for t in tables.values() for h in t.values()), default=0)
-    per_tensor = HIST_BUDGET // max(1, total * (bins + 2))
+    per_tensor = HIST_BUDGET // max(1, (2 * len(params) + len(modules)) * (HIST_BINS + 2))
     keep = max(MIN_HIST_STEPS, min(MAX_HIST_STEPS, per_tensor))
+    tables = {
+        "weight": view.histograms("param", "weight", keep),
+        "grad": view.histograms("param", "grad", keep),
+        "act": view.histograms("module", "act", keep),
+    }
     return {
         kind: {n: _histogram(tables[kind][n], keep) for n in names if n in tables[kind]}
         for kind, names in wanted.items()

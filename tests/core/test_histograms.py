@@ -99,3 +99,15 @@ def test_torch_run_stores_weight_grad_and_activation_histograms(tmp_path):
     assert "1" in acts and acts["1"].counts[0].sum() == 16 * 8
     assert -1 <= acts["1"].lo[0] <= acts["1"].hi[0] <= 1  # tanh outputs
     view.close()
+
+
+def test_keep_spreads_steps_first_and_last_included(tmp_path):
+    store = RunStore.create(tmp_path / "run")
+    store.add_hists([(s, "param", "w", "grad", 0.0, 1.0, [s, 1]) for s in range(0, 100, 5)])
+    store.close()
+    view = RunView.open(tmp_path / "run")
+    hist = view.histograms("param", "grad", keep=4)["w"]
+    assert hist.steps.tolist() == [0, 30, 65, 95]
+    assert hist.counts[:, 0].tolist() == [0, 30, 65, 95]
+    assert len(view.histograms("param", "grad")["w"]) == 20
+    view.close()

@@ -38,7 +38,21 @@
     p.textContent = text;
     el.appendChild(p);
   }
+  var pending = 0, started = false;
+  function markReady() {  // every chart has finished its first full render (progressive too)
+    if (started && pending === 0 && document.body.dataset.gsReady !== "1") {
+      document.body.dataset.gsCharts = String(drawn);
+      document.body.dataset.gsReady = "1";
+    }
+  }
   function done(chart, option) {
+    if (!chart.__gsWaiting && !chart.__gsFinished) {
+      chart.__gsWaiting = true;
+      pending += 1;
+      chart.on("finished", function () {
+        if (chart.__gsWaiting) { chart.__gsWaiting = false; chart.__gsFinished = true; pending -= 1; markReady(); }
+      });
+    }
     chart.setOption(option, true);
     drawn += 1;
   }
@@ -78,13 +92,15 @@
       xAxis: { type: "category", data: D.steps, name: "step", nameLocation: "middle", nameGap: 28,
                splitArea: { show: false } },
       yAxis: { type: "category", data: names, inverse: true,
-               axisLabel: { formatter: function (n) { return (flagged[n] ? "▶ " : "") + n; } } },
+               axisLabel: { fontSize: 11, interval: Math.max(0, Math.ceil(names.length * 14 /
+                              (chart.getHeight() - 64)) - 1),
+                            formatter: function (n) { return (flagged[n] ? "▶ " : "") + n; } } },
       visualMap: { min: lo, max: hi, calculable: true, orient: "vertical", right: 8, top: "middle",
                    itemHeight: 260, text: [label + " high", "low"],
                    formatter: function (v) { return fmt(unlog(v)); },
                    inRange: { color: ["#000004", "#1b0c41", "#4a0c6b", "#781c6d", "#a52c60",
                                       "#cf4446", "#ed6925", "#fb9b06", "#f7d13d", "#fcffa4"] } },
-      series: [{ type: "heatmap", data: cells, progressive: 20000, name: label }]
+      series: [{ type: "heatmap", data: cells, progressive: 0, name: label }]
     }));
   }
   document.querySelectorAll("#flow-toggle button").forEach(function (b) {
@@ -347,6 +363,6 @@
   window.addEventListener("resize", function () {
     Object.keys(charts).forEach(function (k) { charts[k].resize(); });
   });
-  document.body.dataset.gsCharts = String(drawn);
-  document.body.dataset.gsReady = "1";
+  started = true;
+  markReady();
 })();
