@@ -204,3 +204,22 @@ def test_html_names_render_as_text(browser, evil_run):
         _assert_clean(page, url)
     finally:
         page.close()
+
+
+def test_report_of_a_run_without_steps_renders_cleanly(browser, tmp_path):
+    """Nothing recorded (the script never trained): every section says so, nothing breaks."""
+    script = tmp_path / "nothing.py"
+    script.write_text("print('no training here')\n")
+    out = tmp_path / "run"
+    proc = run_gradsight("run", "--out", str(out), str(script))
+    assert proc.returncode == 0, proc.stderr
+    page, url, _ = _open(browser, out)
+    try:
+        assert page.evaluate("document.querySelector('.healthy').textContent") == (
+            "No training problem found.")
+        assert "No gradients were recorded" in page.evaluate(
+            "document.getElementById('chart-flow').textContent")
+        _assert_clean(page, url)
+    finally:
+        page.close()
+

@@ -67,3 +67,25 @@ def test_tensorboard_logs_read_back_with_tensorboards_reader(seed_run_tb):
     assert max(e.value for e in first) < min(e.value for e in last) / 10  # vanishing
     hist = acc.Histograms("gradsight/weights/0.weight")
     assert hist[0].step == 0 and hist[0].histogram_value.num == 16
+
+
+def test_watch_api_writes_the_report_and_tensorboard_logs(tmp_path):
+    torch = pytest.importorskip("torch")
+    event_accumulator = pytest.importorskip(
+        "tensorboard.backend.event_processing.event_accumulator")
+    import gradsight
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Sigmoid(), torch.nn.Linear(4, 1))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    with gradsight.watch(model, opt, out=tmp_path / "run", tensorboard=tmp_path / "tb") as w:
+        for _ in range(20):
+            loss = model(torch.randn(8, 3)).pow(2).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    assert (w.folder / "report.html").stat().st_size > 100_000
+    acc = event_accumulator.EventAccumulator(str(tmp_path / "tb"))
+    acc.Reload()
+    assert "gradsight/saturated_frac/1" in acc.Tags()["scalars"]
+    assert "gradsight/grads/2.weight" in acc.Tags()["histograms"]
