@@ -55,7 +55,7 @@ class _ActAcc:
     total: torch.Tensor | None = None
     calls: int = 0
     active: torch.Tensor | None = None
-    hist: torch.Tensor | None = None  # the first call's output histogram, on sampled steps
+    sample: torch.Tensor | None = None  # the first call's output, sampled, on histogram steps
 
 
 class TorchWatcher:
@@ -173,7 +173,7 @@ class TorchWatcher:
         vector = ts.activation_vector(output, acc.family)
         acc.total = vector if acc.total is None else acc.total + vector
         if acc.calls == 0 and self.recorder.wants_histogram(self.step):
-            acc.hist = ts.histogram(output)
+            acc.sample = ts.hist_sample(output, copy=True)
         acc.calls += 1
         if acc.family == "relu":
             units = ts.active_units(output)
@@ -274,6 +274,7 @@ class TorchWatcher:
 
     def _add_activations(self, batch: ts.Batch) -> None:
         step = self.step
+        samples = []
         for key, acc in self._acts.items():
             name = self._layout.module_names.get(key)
             if name is None or acc.total is None:
@@ -282,19 +283,26 @@ class TorchWatcher:
             batch.add(keys, acc.total / acc.calls)
             if acc.active is not None:
                 self._add_dead_units(batch, name, acc.active)
-            if acc.hist is not None:
-                self._add_histograms(batch, step, "module", "act", [(name, acc.hist)], done=True)
+            if acc.sample is not None:
+                samples.append((name, acc.sample))
+        self._add_histograms(batch, step, "module", "act", samples, sampled=True)
 
     def _add_histograms(
         self, batch: ts.Batch, step: int, role: str, metric: str,
-        named: Iterable[tuple[str, torch.Tensor]], done: bool = False,
+        named: Iterable[tuple[str, torch.Tensor]], sampled: bool = False,
     ) -> None:
-        """Value histograms on the sampled steps only (the report's distribution views)."""
+        """Value histograms on the sampled steps only (the report's distribution views),
+        all tensors of a device in one batched computation."""
         if not self.recorder.wants_histogram(step):
             return
+        by_device: dict[torch.device, list[tuple[str, torch.Tensor]]] = {}
         for name, tensor in named:
-            keys = [(step, hist_role(role), name, metric)] * (HIST_BINS + 2)
-            batch.add(keys, tensor if done else ts.histogram(tensor))
+            sample = tensor if sampled else ts.hist_sample(tensor)
+            by_device.setdefault(sample.device, []).append((name, sample))
+        for group in by_device.values():
+            keys = [(step, hist_role(role), name, metric)
+                    for name, _ in group for _ in range(HIST_BINS + 2)]
+            batch.add(keys, ts.histograms([sample for _, sample in group]))
 
     def _add_dead_units(self, batch: ts.Batch, name: str, active: torch.Tensor) -> None:
         step = self.step

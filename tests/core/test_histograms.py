@@ -19,8 +19,12 @@ def test_schedule_samples_one_recorded_step_in_hist_every():
     sampled = [s for s in recorded if default.is_histogram(s)]
     assert sampled[:3] == [0, HIST_EVERY, 100]
     assert len(sampled) == -(-len(recorded) // HIST_EVERY)
-    every = Schedule(every=3)
-    assert [s for s in range(40) if every.is_histogram(s)] == [0, 15, 30]
+    every = Schedule(every=3)  # at least HIST_MIN_GAP apart, on recorded steps
+    assert [s for s in range(160) if every.is_histogram(s)] == [0, 51, 102, 153]
+    assert [s for s in range(200) if Schedule(every=1).is_histogram(s)] == [0, 50, 100, 150]
+    assert [s for s in range(2000) if Schedule(every=20).is_histogram(s)] == [
+        0, 100, 200, 300, 400, 500, 600, 700, 800, 900, 1000, 1100, 1200, 1300, 1400, 1500,
+        1600, 1700, 1800, 1900]
 
 
 def test_deferred_histograms_are_reassembled_and_read_back(tmp_path):
@@ -84,7 +88,7 @@ def test_torch_run_stores_weight_grad_and_activation_histograms(tmp_path):
     model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1))
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     with gradsight.watch(model, opt, out=tmp_path / "run", every=1):
-        for _ in range(12):
+        for _ in range(101):
             loss = model(torch.randn(16, 4)).pow(2).mean()
             opt.zero_grad()
             loss.backward()
@@ -94,7 +98,7 @@ def test_torch_run_stores_weight_grad_and_activation_histograms(tmp_path):
     grads = view.histograms("param", "grad")
     acts = view.histograms("module", "act")
     assert set(weights) == set(grads) == {"0.weight", "0.bias", "2.weight", "2.bias"}
-    assert weights["0.weight"].steps.tolist() == [0, 5, 10]
+    assert weights["0.weight"].steps.tolist() == [0, 50, 100]
     assert weights["0.weight"].counts.sum(axis=1).tolist() == [32, 32, 32]
     assert "1" in acts and acts["1"].counts[0].sum() == 16 * 8
     assert -1 <= acts["1"].lo[0] <= acts["1"].hi[0] <= 1  # tanh outputs
