@@ -223,3 +223,32 @@ def test_report_of_a_run_without_steps_renders_cleanly(browser, tmp_path):
     finally:
         page.close()
 
+
+
+def test_report_of_a_run_that_went_nan_renders_cleanly(browser, tmp_path):
+    """The run that most needs a report: non-finite numbers in stats, loss and histograms."""
+    script = tmp_path / "nan_train.py"
+    script.write_text("""
+import torch
+torch.manual_seed(0)
+model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 1))
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+for i in range(30):
+    loss = model(torch.randn(16, 4)).pow(2).mean() * (float("inf") if i == 5 else 1.0)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+""")
+    out = tmp_path / "run"
+    proc = run_gradsight("run", "--out", str(out), "--every", "1", str(script))
+    assert proc.returncode == 0, proc.stderr
+    assert "gradsight:" not in proc.stderr  # the report was written without a warning
+    assert read_json(out / "findings.json")["findings"][0]["kind"] == "nonfinite"
+    page, url, _ = _open(browser, out)
+    try:
+        charts = dict(json.loads(page.evaluate(CHART_DATA)))
+        assert charts["chart-flow"] > 0 and charts["chart-loss"] > 0
+        assert "nonfinite" in page.evaluate("document.getElementById('diagnosis').textContent")
+        _assert_clean(page, url)
+    finally:
+        page.close()
