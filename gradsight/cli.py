@@ -28,8 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("script", help="the Python script to run")
     run.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the script")
 
-    report = sub.add_parser("report", help="diagnose a stored run again (also a killed one) "
-                                                   "and write its report.html again")
+    report = sub.add_parser(
+        "report", help="diagnose a stored run again (also a killed one), rewrite its report.html"
+    )
     report.add_argument("dir", type=Path)
     report.add_argument("--json", type=Path, help="also write the findings JSON here")
     report.add_argument("--png", type=Path, help="also write the gradient-flow picture as a PNG")
