@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from . import __version__
 from .core.finding import Severity
@@ -95,17 +96,18 @@ def _report(args: argparse.Namespace) -> int:
     return _render_files(args, diagnosis)
 
 
-def _render_files(args: argparse.Namespace, diagnosis: object) -> int:
+def _render_files(args: argparse.Namespace, diagnosis: Any) -> int:
     """report.html in the run folder (regenerated), and the PNG when asked for."""
+    from .core.store import RunDataError
     from .reports.html import write_report_or_warn
 
-    write_report_or_warn(args.dir, diagnosis)  # type: ignore[arg-type]
+    write_report_or_warn(args.dir, diagnosis)
     if args.png:
         from .reports.png import write_flow_png
 
         try:
             write_flow_png(args.dir, args.png)
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RunDataError) as exc:
             print(f"gradsight: could not write {args.png}: {exc}", file=sys.stderr)
             return 2
     return 0
