@@ -149,6 +149,7 @@ def build_data(view: RunView, diagnosis: Diagnosis) -> dict[str, Any]:
         "findings": findings,
         "steps": columns.labels,
         "quant": QUANT,
+        "log_floor": LOG_FLOOR,
         "params": [_param_info(p) for p in params],
         "modules": [_module_info(m) for m in modules],
         "grad": log_matrix(columns, names, grad),

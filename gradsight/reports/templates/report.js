@@ -17,9 +17,12 @@
     if (v === null || v === undefined || !isFinite(v)) return "–";
     if (v === 0) return "0";
     var a = Math.abs(v);
-    return (a >= 1e4 || a < 1e-3) ? v.toExponential(2) : String(+v.toPrecision(3));
+    return (a >= 1e4 || a < 1e-3) ? v.toExponential(2).replace(/\.?0+e/, "e")
+                                  : String(+v.toPrecision(3));
   }
-  function unlog(q) { return q === null ? null : Math.pow(10, q / Q); }
+  function unlog(q) {  // an exact zero is stored at the floor: 0 again (off a log axis)
+    return q === null ? null : q <= D.log_floor * Q ? 0 : Math.pow(10, q / Q);
+  }
   function frac(q) { return q === null ? null : q / 1000; }
   var flagged = {};
   D.flagged.forEach(function (n) { flagged[n] = true; });
@@ -132,6 +135,7 @@
     }
     if (!any) { empty(id, emptyText); return null; }
     if (extra) Object.assign(series[0], extra);
+    if (yAxis.type === "log") yAxis = Object.assign({ axisLabel: { formatter: fmt } }, yAxis);
     var chart = init(id);
     done(chart, opt({
       tooltip: { trigger: "item", formatter: function (p) {
@@ -188,13 +192,14 @@
     D.findings.forEach(function (f) {
       if (f.severity !== "info") (starts[f.step] = starts[f.step] || []).push(f.kind);
     });
-    var marks = Object.keys(starts).map(function (s) {
-      return { xAxis: +s, label: { formatter: starts[s].join(", ") } };
+    var mid = (mean[0][0] + mean[mean.length - 1][0]) / 2;
+    var marks = Object.keys(starts).map(function (s) {  // text runs away from the edges
+      return { xAxis: +s, label: { formatter: starts[s].join(", "), align: +s <= mid ? "left" : "right" } };
     });
     var series = [{ type: "line", name: "loss", data: mean, showSymbol: false, sampling: "lttb",
                     lineStyle: { width: 1.5 },
                     markLine: { symbol: "none", data: marks, lineStyle: { color: "#c62828" },
-                                label: { position: "insideEndTop", color: "#c62828" } } }];
+                                label: { position: "end", color: "#c62828" } } }];
     if (band.length) {
       series.push({ type: "line", name: "max per bucket", data: band.map(function (b) { return [b[0], b[2]]; }),
                     showSymbol: false, lineStyle: { width: 0.6, opacity: 0.5 } });
@@ -204,9 +209,10 @@
       tooltip: { trigger: "axis", formatter: function (ps) {
         return ps.map(function (p) { return esc(p.seriesName) + " @ " + esc(p.value[0]) + ": " + esc(fmt(p.value[1])); }).join("<br>");
       } },
-      grid: { left: 12, right: 24, top: 20, bottom: 40, containLabel: true },
+      grid: { left: 12, right: 24, top: 44, bottom: 40, containLabel: true },
       xAxis: { type: "value", name: "step", nameLocation: "middle", nameGap: 26, min: "dataMin", max: "dataMax" },
-      yAxis: { type: positive ? "log" : "value", name: "loss", scale: true },
+      yAxis: { type: positive ? "log" : "value", name: "loss", scale: true,
+               axisLabel: { formatter: fmt } },
       dataZoom: [{ type: "inside" }],
       series: series
     }));
@@ -350,9 +356,9 @@
   run(drawLoss);
   run(function () {
     buildLayerSelect();
-    var first = -1;
-    for (var k = 0; k < D.flagged.length && first < 0; k++) first = layerIndex(D.flagged[k]);
-    showLayer(first >= 0 ? first : 0);
+    var first = 0;  // the first layer, in forward order, that a finding names
+    for (var k = layerOptions.length - 1; k >= 0; k--) if (flagged[layerOptions[k].name]) first = k;
+    showLayer(first);
   });
   document.querySelectorAll("a.layer-link").forEach(function (a) {
     a.addEventListener("click", function () {
