@@ -84,7 +84,6 @@ def _report(args: argparse.Namespace) -> int:
     except RunDataError as exc:
         print(f"gradsight: {exc}", file=sys.stderr)
         return 2
-    render(diagnosis)
     if args.json:
         write_findings(args.json, diagnosis)
     stored = Path(args.dir) / FINDINGS_FILE
@@ -93,7 +92,9 @@ def _report(args: argparse.Namespace) -> int:
             write_findings(stored, diagnosis)
         except OSError as exc:  # a read-only copy of a run is still worth reading
             print(f"gradsight: could not write {stored}: {exc}", file=sys.stderr)
-    return _render_files(args, diagnosis)
+    code = _render_files(args, diagnosis)
+    render(diagnosis)  # last, so that it can point at the report just written
+    return code
 
 
 def _render_files(args: argparse.Namespace, diagnosis: Any) -> int:

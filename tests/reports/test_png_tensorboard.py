@@ -19,6 +19,7 @@ def test_report_regenerates_html_and_writes_the_flow_png(seed_run_tb, tmp_path):
     proc = run_gradsight("report", str(run), "--png", str(png))
     assert proc.returncode == 0, proc.stderr
     assert html.exists() and "vanishing_gradient" in html.read_text()
+    assert f"report: {html}" in proc.stdout
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     image = PIL.open(png)
     image.verify()
