@@ -115,6 +115,8 @@ def hist_sample(tensor: torch.Tensor, copy: bool = False) -> torch.Tensor:
     x = x.reshape(-1)
     if x.numel() > HIST_SAMPLE:
         x = x[:: -(-x.numel() // HIST_SAMPLE)]
+    if x.is_complex():  # magnitudes: casting would drop the imaginary part (with a warning)
+        return x.abs().to(F64)
     return x.to(F64, copy=copy)
 
 
