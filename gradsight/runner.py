@@ -42,8 +42,8 @@ def run_script(
     path = Path(script)
     if not path.is_file():
         raise ScriptNotFound(f"no such script: {script} (expected a Python file to run)")
-    session = Session(out or default_folder(path.stem), every, tensorboard, mode="run",
-                      script=str(path), argv=[str(script), *(args or [])])
+    session = Session(out or default_folder(path.stem), every, tensorboard=tensorboard,
+                      mode="run", script=str(path), argv=[str(script), *(args or [])])
     hooks = [AfterImport("torch", lambda _module: _attach_torch(session))]
     saved_argv, saved_path = sys.argv, list(sys.path)
     saved_sigterm = _install_sigterm()

@@ -57,7 +57,7 @@ def default_folder(stem: str, root: str | Path = "gradsight-runs") -> Path:
 
 
 class Session:
-    def __init__(self, folder: str | Path, every: int | None = None,
+    def __init__(self, folder: str | Path, every: int | None = None, *,
                  tensorboard: str | Path | None = None, **meta: Any) -> None:
         self.folder = Path(folder)
         self.tensorboard = tensorboard  # a LOGDIR to export to when the run ends

@@ -22,7 +22,8 @@ class Watch:
     def __init__(self, model: Any, optimizer: Any = None, *, out: str | Path | None = None,
                  every: int | None = None, tensorboard: str | Path | None = None) -> None:
         self.session = Session(out or default_folder(type(model).__name__.lower()), every,
-                               tensorboard, mode="watch", model=type(model).__name__)
+                               tensorboard=tensorboard, mode="watch",
+                               model=type(model).__name__)
         adapter = _adapter_for(model, optimizer, self.session)
         self.session.attach(adapter)
         self.diagnosis: Diagnosis | None = None
