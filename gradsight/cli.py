@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from . import __version__
 from .core.finding import Severity
@@ -21,14 +22,19 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, help="run folder (default gradsight-runs/<stem>-<time>)")
     run.add_argument("--json", type=Path, help="also write the findings JSON here")
     run.add_argument("--every", type=_positive, help="record full statistics every N steps")
+    run.add_argument("--tensorboard", type=Path, metavar="LOGDIR",
+                     help="also write scalars and histograms as TensorBoard logs into LOGDIR")
     run.add_argument("--fail-on", choices=["error", "warning"],
                      help="exit 1 when a finding of this severity or worse is found")
     run.add_argument("script", help="the Python script to run")
     run.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the script")
 
-    report = sub.add_parser("report", help="diagnose a stored run again (also a killed one)")
+    report = sub.add_parser(
+        "report", help="diagnose a stored run again (also a killed one), rewrite its report.html"
+    )
     report.add_argument("dir", type=Path)
     report.add_argument("--json", type=Path, help="also write the findings JSON here")
+    report.add_argument("--png", type=Path, help="also write the gradient-flow picture as a PNG")
 
     probe = sub.add_parser("probe", help="audit initialization: run SCRIPT to its first step")
     probe.add_argument("--json", type=Path, help="write the findings JSON (with the profile) here")
@@ -74,7 +80,8 @@ def _run(args: argparse.Namespace) -> int:
     from .session import write_findings
 
     try:
-        code, diagnosis = run_script(args.script, args.args, out=args.out, every=args.every)
+        code, diagnosis = run_script(args.script, args.args, out=args.out, every=args.every,
+                                     tensorboard=args.tensorboard)
     except (ScriptNotFound, RunDataError) as exc:
         print(f"gradsight: {exc}", file=sys.stderr)
         return 2
@@ -113,7 +120,6 @@ def _report(args: argparse.Namespace) -> int:
     except RunDataError as exc:
         print(f"gradsight: {exc}", file=sys.stderr)
         return 2
-    render(diagnosis)
     if args.json:
         write_findings(args.json, diagnosis)
     stored = Path(args.dir) / FINDINGS_FILE
@@ -122,6 +128,25 @@ def _report(args: argparse.Namespace) -> int:
             write_findings(stored, diagnosis)
         except OSError as exc:  # a read-only copy of a run is still worth reading
             print(f"gradsight: could not write {stored}: {exc}", file=sys.stderr)
+    code = _render_files(args, diagnosis)
+    render(diagnosis)  # last, so that it can point at the report just written
+    return code
+
+
+def _render_files(args: argparse.Namespace, diagnosis: Any) -> int:
+    """report.html in the run folder (regenerated), and the PNG when asked for."""
+    from .core.store import RunDataError
+    from .reports.html import write_report_or_warn
+
+    write_report_or_warn(args.dir, diagnosis)
+    if args.png:
+        from .reports.png import write_flow_png
+
+        try:
+            write_flow_png(args.dir, args.png)
+        except (OSError, ValueError, RunDataError) as exc:
+            print(f"gradsight: could not write {args.png}: {exc}", file=sys.stderr)
+            return 2
     return 0
 
 

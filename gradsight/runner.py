@@ -38,11 +38,12 @@ def run_script(
     out: str | Path | None = None,
     every: int | None = None,
     on_diagnosis: Callable[[Diagnosis], None] | None = None,
+    tensorboard: str | Path | None = None,
 ) -> tuple[int, Diagnosis]:
     """Run ``script`` watched; returns (the script's exit status, the diagnosis)."""
     path = _find_script(script)
-    session = Session(out or default_folder(path.stem), every, mode="run",
-                      script=str(path), argv=[str(script), *(args or [])])
+    session = Session(out or default_folder(path.stem), every, tensorboard=tensorboard,
+                      mode="run", script=str(path), argv=[str(script), *(args or [])])
     hooks = [AfterImport("torch", lambda _module: _attach_torch(session))]
     saved_argv, saved_path = sys.argv, list(sys.path)
     saved_sigterm = _install_sigterm()
@@ -50,6 +51,7 @@ def run_script(
     saved_env = {key: os.environ.get(key) for key in child_env}
     os.environ.update(child_env)
     status, code, detail = "finished", 0, {}
+    live = _start_live(session)
     try:
         for hook in hooks:
             hook.install()
@@ -69,6 +71,8 @@ def run_script(
         traceback.print_exception(type(exc), exc, _user_frames(exc.__traceback__))
         detail = {"error": f"{type(exc).__name__}: {exc}"}
     finally:
+        if live is not None:
+            live.stop()
         for hook in hooks:
             hook.remove()
         sys.argv, sys.path[:] = saved_argv, saved_path
@@ -97,6 +101,16 @@ def _find_script(script: str | Path) -> Path:
         if first.startswith(b"#!") and b"python" in first:
             return Path(found)
     raise ScriptNotFound(f"no such script: {script} (expected a Python file to run)")
+
+
+def _start_live(session: Session) -> Any:
+    """The one-line live status on stderr, only when stderr is a terminal (not piped, not CI)."""
+    from .reports.live import LiveStatus
+
+    def step() -> int:
+        return max((a.step for a in list(session.adapters)), default=0)
+
+    return LiveStatus.start_if_terminal(session.store.path, step)
 
 
 def _exec_as_main(path: Path) -> None:

@@ -57,8 +57,10 @@ def default_folder(stem: str, root: str | Path = "gradsight-runs") -> Path:
 
 
 class Session:
-    def __init__(self, folder: str | Path, every: int | None = None, **meta: Any) -> None:
+    def __init__(self, folder: str | Path, every: int | None = None, *,
+                 tensorboard: str | Path | None = None, **meta: Any) -> None:
         self.folder = Path(folder)
+        self.tensorboard = tensorboard  # a LOGDIR to export to when the run ends
         self.store = RunStore.create(self.folder)
         self.recorder = Recorder(self.store, Schedule(every))
         self.adapters: list[Adapter] = []
@@ -105,6 +107,13 @@ class Session:
             self.store.close()
         self._finished = self._diagnose(status)
         write_findings(self.folder / FINDINGS_FILE, self._finished)
+        from .reports.html import write_report_or_warn  # jinja2 loads only now
+
+        write_report_or_warn(self.folder, self._finished)
+        if self.tensorboard is not None:
+            from .reports.tensorboard import export_or_warn
+
+            export_or_warn(self.folder, self.tensorboard)
         return self._finished
 
     def _diagnose(self, status: str) -> Diagnosis:

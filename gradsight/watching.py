@@ -20,9 +20,10 @@ class Watch:
     """
 
     def __init__(self, model: Any, optimizer: Any = None, *, out: str | Path | None = None,
-                 every: int | None = None) -> None:
+                 every: int | None = None, tensorboard: str | Path | None = None) -> None:
         self.session = Session(out or default_folder(type(model).__name__.lower()), every,
-                               mode="watch", model=type(model).__name__)
+                               tensorboard=tensorboard, mode="watch",
+                               model=type(model).__name__)
         adapter = _adapter_for(model, optimizer, self.session)
         self.session.attach(adapter)
         self.diagnosis: Diagnosis | None = None
@@ -57,9 +58,12 @@ class Watch:
 
 
 def watch(model: Any, optimizer: Any = None, *, out: str | Path | None = None,
-          every: int | None = None) -> Watch:
-    """Start watching ``model`` (and ``optimizer``); returns a ``Watch``, also a context manager."""
-    return Watch(model, optimizer, out=out, every=every)
+          every: int | None = None, tensorboard: str | Path | None = None) -> Watch:
+    """Start watching ``model`` (and ``optimizer``); returns a ``Watch``, also a context manager.
+
+    ``tensorboard=LOGDIR`` also exports the run as TensorBoard scalars and histograms on close.
+    """
+    return Watch(model, optimizer, out=out, every=every, tensorboard=tensorboard)
 
 
 def _adapter_for(model: Any, optimizer: Any, session: Session) -> Any:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import torch
 from torch import nn
@@ -29,7 +29,7 @@ from torch.optim.optimizer import (
     register_optimizer_step_pre_hook,
 )
 
-from ..core.recorder import LOSS_ROLE, Recorder
+from ..core.recorder import HIST_BINS, LOSS_ROLE, Recorder, hist_role
 from . import torch_stats as ts
 from .torch_taps import ClipTap, ScalerTap
 from .torch_describe import describe, learning_rates
@@ -61,6 +61,7 @@ class _ActAcc:
     total: torch.Tensor | None = None
     calls: int = 0
     active: torch.Tensor | None = None
+    sample: torch.Tensor | None = None  # the first call's output, sampled, on histogram steps
 
 
 class TorchWatcher:
@@ -206,6 +207,8 @@ class TorchWatcher:
             acc = self._acts[key] = _ActAcc(kind)
         vector = ts.activation_vector(output, acc.family)
         acc.total = vector if acc.total is None else acc.total + vector
+        if acc.calls == 0 and self.recorder.wants_histogram(self.step):
+            acc.sample = ts.hist_sample(output, copy=True)
         acc.calls += 1
         if acc.family == "relu":
             units = ts.active_units(output)
@@ -307,6 +310,7 @@ class TorchWatcher:
             if self.recorder.nonfinite_seen:
                 keys = [(step, "param", n, "grad_nonfinite") for n, _ in with_grad]
                 batch.add(keys, ts.nonfinite_counts([g for _, g in with_grad]))
+            self._add_histograms(batch, step, "param", "grad", with_grad)
 
     def _add_updates(
         self, batch: ts.Batch, optimizer: torch.optim.Optimizer, state: _OptState
@@ -325,9 +329,11 @@ class TorchWatcher:
         if self.recorder.nonfinite_seen:
             keys = [(step, "param", n, "weight_nonfinite") for n in state.names]
             batch.add(keys, ts.nonfinite_counts(state.params))
+        self._add_histograms(batch, step, "param", "weight", zip(state.names, state.params))
 
     def _add_activations(self, batch: ts.Batch) -> None:
         step = self.step
+        samples = []
         for key, acc in self._acts.items():
             name = self._layout.module_names.get(key)
             if name is None or acc.total is None:
@@ -336,6 +342,26 @@ class TorchWatcher:
             batch.add(keys, acc.total / acc.calls)
             if acc.active is not None:
                 self._add_dead_units(batch, name, acc.active)
+            if acc.sample is not None:
+                samples.append((name, acc.sample))
+        self._add_histograms(batch, step, "module", "act", samples, sampled=True)
+
+    def _add_histograms(
+        self, batch: ts.Batch, step: int, role: str, metric: str,
+        named: Iterable[tuple[str, torch.Tensor]], sampled: bool = False,
+    ) -> None:
+        """Value histograms on the sampled steps only (the report's distribution views),
+        all tensors of a device in one batched computation."""
+        if not self.recorder.wants_histogram(step):
+            return
+        by_device: dict[torch.device, list[tuple[str, torch.Tensor]]] = {}
+        for name, tensor in named:
+            sample = tensor if sampled else ts.hist_sample(tensor)
+            by_device.setdefault(sample.device, []).append((name, sample))
+        for group in by_device.values():
+            keys = [(step, hist_role(role), name, metric)
+                    for name, _ in group for _ in range(HIST_BINS + 2)]
+            batch.add(keys, ts.histograms([sample for _, sample in group]))
 
     def _add_dead_units(self, batch: ts.Batch, name: str, active: torch.Tensor) -> None:
         step = self.step

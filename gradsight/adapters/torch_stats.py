@@ -11,7 +11,7 @@ from typing import Sequence
 
 import torch
 
-from ..core.recorder import Key, Recorder
+from ..core.recorder import HIST_BINS, Key, Recorder
 
 F64 = torch.float64
 
@@ -99,6 +99,57 @@ def active_units(output: torch.Tensor) -> torch.Tensor:
     if d.ndim == 3:
         return d.amax(dim=(0, 1)) > 0
     return d.amax(dim=tuple(i for i in range(d.ndim) if i != 1)) > 0
+
+
+HIST_SAMPLE = 1 << 14  # larger tensors are histogrammed on a uniform strided sample
+
+
+def hist_sample(tensor: torch.Tensor, copy: bool = False) -> torch.Tensor:
+    """The values a histogram is made of: the flattened tensor, or a uniform strided sample
+    of at most HIST_SAMPLE of them (a 30-bin picture needs no more, and it bounds the cost).
+    ``copy`` detaches it from the tensor's storage (activations: keep the sample, not the
+    whole output, until the step's histograms are computed)."""
+    x = tensor.detach()
+    if x.layout != torch.strided:  # sparse gradients: their stored values
+        x = x.coalesce().values()
+    x = x.reshape(-1)
+    if x.numel() > HIST_SAMPLE:
+        x = x[:: -(-x.numel() // HIST_SAMPLE)]
+    if x.is_complex():  # magnitudes: casting would drop the imaginary part (with a warning)
+        return x.abs().to(F64)
+    return x.to(F64, copy=copy)
+
+
+def histograms(samples: Sequence[torch.Tensor], bins: int = HIST_BINS) -> torch.Tensor:
+    """Rows ``[lo, hi, counts...]`` (float64, ``bins + 2`` wide), one per sample (all on one
+    device), over each sample's finite range; non-finite values are left out.
+
+    All samples are done together, in a fixed number of device operations whatever their
+    count (concatenated, with a segment id per value), and without a host sync: ``torch.histc``
+    wants its range as host numbers, so the bins are computed by hand and counted with one
+    ``index_add_``.
+    """
+    x = torch.cat([s.reshape(-1).to(F64) for s in samples])
+    device = x.device
+    n = len(samples)
+    seg = torch.cat([torch.full((s.numel(),), i, dtype=torch.int64, device=device)
+                     for i, s in enumerate(samples)])
+    finite = torch.isfinite(x)
+    lo = torch.full((n,), torch.inf, dtype=F64, device=device).scatter_reduce_(
+        0, seg, torch.where(finite, x, torch.inf), "amin")
+    hi = torch.full((n,), -torch.inf, dtype=F64, device=device).scatter_reduce_(
+        0, seg, torch.where(finite, x, -torch.inf), "amax")
+    width = (hi - lo).clamp_min(torch.finfo(F64).tiny)
+    index = ((x - lo[seg]) / width[seg] * bins).floor().clamp(0, bins - 1)
+    index = torch.where(finite, index, bins).to(torch.int64) + seg * (bins + 1)
+    counts = torch.zeros(n * (bins + 1), dtype=F64, device=device)
+    counts.index_add_(0, index, torch.ones((), dtype=F64, device=device).expand(x.numel()))
+    return torch.cat([lo[:, None], hi[:, None], counts.view(n, bins + 1)[:, :bins]], dim=1)
+
+
+def histogram(tensor: torch.Tensor, bins: int = HIST_BINS) -> torch.Tensor:
+    """``[lo, hi, counts...]`` of one tensor (see ``histograms``)."""
+    return histograms([hist_sample(tensor)], bins)[0]
 
 
 class _HostCopy:

@@ -42,6 +42,20 @@ class Entity:
         return self.info.get(key, default)
 
 
+@dataclass(frozen=True)
+class Histograms:
+    """Value histograms of one tensor on sampled steps: ``counts[i]`` has equal-width bins
+    over ``[lo[i], hi[i]]`` (counts of a uniform sample for very large tensors)."""
+
+    steps: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    counts: np.ndarray  # (steps, bins)
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+
 class RunView:
     """Read-only view of one run folder; each table is read once, so a view is a consistent
     snapshot even while training still writes. Open it again to see newer rows.
@@ -136,6 +150,45 @@ class RunView:
                 start = i
         return out
 
+    def histograms(self, role: str, metric: str, keep: int | None = None
+                   ) -> dict[str, Histograms]:
+        """Stored histograms of one metric ("weight", "grad", "act") per entity name;
+        ``keep`` spreads at most that many steps over each run (first and last included) and
+        decodes only those, which is what a report of a long run needs.
+
+        Stores written before histograms existed have no ``hists`` table: they read as empty.
+        """
+        has_table = self._con.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='hists'"
+        ).fetchone()
+        if not has_table:
+            return {}
+        rows = self._con.execute(
+            "SELECT name, step, lo, hi, counts FROM hists WHERE role=? AND metric=? "
+            "ORDER BY name, step, rowid",
+            (role, metric),
+        ).fetchall()
+        grouped: dict[str, dict[int, tuple[Any, Any, str]]] = {}
+        for name, step, lo, hi, counts in rows:  # the later of two rows for a step wins
+            grouped.setdefault(name, {})[step] = (lo, hi, counts)
+        out: dict[str, Histograms] = {}
+        for name, by_step in grouped.items():
+            steps = sorted(by_step)
+            if keep is not None and len(steps) > keep:
+                picks = np.unique(np.linspace(0, len(steps) - 1, max(keep, 1)).round())
+                steps = [steps[int(i)] for i in picks]
+            decoded = [json.loads(by_step[s][2]) for s in steps]
+            counts = np.zeros((len(steps), max(map(len, decoded))), dtype=np.float64)
+            for i, row in enumerate(decoded):
+                counts[i, : len(row)] = row
+            out[name] = Histograms(
+                np.array(steps, dtype=np.int64),
+                np.array([_nan_if_none(by_step[s][0]) for s in steps], dtype=np.float64),
+                np.array([_nan_if_none(by_step[s][1]) for s in steps], dtype=np.float64),
+                counts,
+            )
+        return out
+
     @cached_property
     def loss(self) -> Series:
         rows = self._con.execute("SELECT step, value FROM loss ORDER BY step").fetchall()
@@ -171,6 +224,10 @@ class RunView:
 
 
 _Row = tuple[str, int, "float | None"]
+
+
+def _nan_if_none(value: float | None) -> float:
+    return np.nan if value is None else value
 
 
 def _last_per_step(chunk: list[_Row]) -> list[_Row]:

@@ -11,6 +11,13 @@ Tables (long format, so a new statistic is a new ``metric`` value, not a schema 
 - ``stats(step, role, name, metric, value)``: every recorded number; NaN is stored as NULL
 - ``loss(step, value)``: the training loss at every optimizer step
 - ``events(step, kind, name, detail)``: things that happened once (an exception, ...)
+- ``hists(step, role, name, metric, lo, hi, counts)``: compact value histograms on sampled steps
+  (``counts`` a JSON list of equal-width bin counts over ``[lo, hi]``), what the report's
+  distribution views are drawn from
+
+A table added later is optional to readers (a store without ``hists`` simply has no
+histograms), so adding one does not bump ``SCHEMA_VERSION``: older gradsight keeps reading
+newer runs, and newer gradsight reads older ones.
 """
 
 from __future__ import annotations
@@ -40,9 +47,13 @@ CREATE INDEX IF NOT EXISTS stats_by_metric ON stats (metric, role, name, step);
 CREATE TABLE IF NOT EXISTS loss (step INTEGER NOT NULL, value REAL);
 CREATE TABLE IF NOT EXISTS events (
     step INTEGER NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL, detail TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS hists (
+    step INTEGER NOT NULL, role TEXT NOT NULL, name TEXT NOT NULL, metric TEXT NOT NULL,
+    lo REAL, hi REAL, counts TEXT NOT NULL);
 """
 
 StatRow = tuple[int, str, str, str, float]
+HistRow = tuple[int, str, str, str, float, float, Sequence[float]]  # step role name metric lo hi
 
 
 class RunDataError(Exception):
@@ -112,6 +123,12 @@ class RunStore:
     def add_losses(self, rows: Sequence[tuple[int, float]]) -> None:
         self._put("loss", [(s, _db_value(v)) for s, v in rows])
 
+    def add_hists(self, rows: Sequence[HistRow]) -> None:
+        self._put("hists", [
+            (s, r, n, m, _db_value(lo), _db_value(hi), json.dumps([int(c) for c in counts]))
+            for s, r, n, m, lo, hi, counts in rows
+        ])
+
     def add_event(self, step: int, kind: str, name: str, detail: dict[str, Any]) -> None:
         self._put("events", [(step, kind, name, json.dumps(detail, default=str))])
 
@@ -149,6 +166,7 @@ class RunStore:
         "stats": "INSERT INTO stats VALUES (?, ?, ?, ?, ?)",
         "loss": "INSERT INTO loss VALUES (?, ?)",
         "events": "INSERT INTO events VALUES (?, ?, ?, ?)",
+        "hists": "INSERT INTO hists VALUES (?, ?, ?, ?, ?, ?, ?)",
     }
 
     def _write_loop(self) -> None:

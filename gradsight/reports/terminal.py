@@ -6,6 +6,7 @@ Every name shown comes from the user's model and may contain anything, so all te
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Mapping
 
 from rich.console import Console, Group
@@ -29,6 +30,9 @@ def render(diagnosis: Diagnosis, console: Console | None = None) -> None:
     for finding in diagnosis.findings:
         console.print(_finding(finding))
     console.print(Text(f"run folder: {diagnosis.folder}", style="dim"))
+    report = Path(diagnosis.folder) / "report.html"
+    if report.exists():
+        console.print(Text(f"report: {report}", style="dim"))
 
 
 def _header(d: Diagnosis) -> Text:

@@ -1,0 +1,210 @@
+"""A one-line live status on stderr while ``gradsight run`` watches a script.
+
+``gradsight · step 1200 · loss 0.0312 · 85.1 steps/s · worst ‖g‖/‖w‖ 0.weight 2.6e-03``
+
+Why it is built this way:
+
+- Shown only when stderr is a terminal and ``CI`` is not set: piped or CI output gets nothing
+  extra, byte for byte.
+- A daemon thread draws it twice a second from cheap counters (the adapters' step counters)
+  and from the run store through its own read-only SQLite connection, never from the training
+  thread's hot path.
+- The user's own prints stay intact: while the line is shown, ``sys.stdout`` and ``sys.stderr``
+  are wrapped so that any write first erases the status line (``\\r`` + erase-to-end-of-line).
+  The line is drawn again on the next tick, and only while the user's output ends a line (not
+  between a print's text and its newline, nor over a progress bar that redraws with ``\\r``).
+  The wrappers delegate everything else to the original streams and are removed when the run
+  ends, as is the line.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import sqlite3
+import sys
+import threading
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any, Callable, TextIO
+
+CLEAR = "\r\x1b[K"
+INTERVAL_S = 0.5
+STORE_EVERY_S = 2.0  # the store is read less often than the line is drawn
+
+
+def enabled(stream: TextIO | None = None) -> bool:
+    """Whether a live line belongs on ``stream`` (default stderr): a terminal, not CI."""
+    stream = stream or sys.stderr
+    if os.environ.get("CI") or os.environ.get("GRADSIGHT_NO_LIVE"):
+        return False
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+class _Guarded:
+    """A stream wrapper that erases the live line before anything else is written."""
+
+    def __init__(self, stream: TextIO, live: "LiveStatus") -> None:
+        self._stream = stream
+        self._live = live
+
+    def write(self, text: str) -> int:
+        with self._live.lock:
+            self._live.erase()
+            if text:  # print() writes the text and its newline separately: never draw between
+                self._live.at_line_start = text.endswith("\n")
+            return self._stream.write(text)
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+class LiveStatus:
+    """Draws the status line until ``stop``; use ``start_if_terminal`` to honour ``enabled``."""
+
+    def __init__(self, db_path: str | Path, step: Callable[[], int],
+                 stream: TextIO | None = None) -> None:
+        self.db_path = Path(db_path)
+        self._step = step
+        self._out = stream or sys.stderr
+        self.lock = threading.RLock()
+        self._shown = False
+        self.at_line_start = True  # False while the user's output has an unfinished line
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="gradsight-live", daemon=True)
+        self._rates: deque[tuple[float, int]] = deque(maxlen=8)
+        self._store_read = 0.0
+        self._loss: float | None = None
+        self._worst: tuple[str, float] | None = None
+        self._saved: tuple[Any, Any] | None = None
+
+    @classmethod
+    def start_if_terminal(cls, db_path: str | Path, step: Callable[[], int]) -> "LiveStatus | None":
+        if not enabled():
+            return None
+        return cls(db_path, step).start()
+
+    def start(self) -> "LiveStatus":
+        self._saved = (sys.stdout, sys.stderr)
+        sys.stdout = _Guarded(sys.stdout, self)  # type: ignore[assignment]
+        sys.stderr = _Guarded(sys.stderr, self)  # type: ignore[assignment]
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Erase the line and give the streams back (if nobody replaced them meanwhile)."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=2 * STORE_EVERY_S)
+        with self.lock:
+            self.erase()
+        if self._saved is not None:
+            out, err = self._saved
+            if isinstance(sys.stdout, _Guarded) and sys.stdout._live is self:
+                sys.stdout = out
+            if isinstance(sys.stderr, _Guarded) and sys.stderr._live is self:
+                sys.stderr = err
+            self._saved = None
+
+    def erase(self) -> None:
+        """Remove the line if it is shown (callers hold ``lock``)."""
+        if self._shown:
+            self._shown = False
+            try:
+                self._out.write(CLEAR)
+                self._out.flush()
+            except (OSError, ValueError):
+                pass
+
+    # -- drawing (the live thread) --------------------------------------------------------
+    def _loop(self) -> None:
+        while not self._stop.wait(INTERVAL_S):
+            try:
+                line = self.line()
+            except Exception:  # noqa: BLE001 - a status line must never break a run
+                continue
+            with self.lock:
+                if self._stop.is_set():
+                    break
+                if not self.at_line_start:  # e.g. a progress bar drawing with \r: leave it be
+                    continue
+                try:
+                    self._out.write(CLEAR + line)
+                    self._out.flush()
+                    self._shown = True
+                except (OSError, ValueError):
+                    return
+
+    def line(self) -> str:
+        now = time.monotonic()
+        step = int(self._step())
+        self._rates.append((now, step))
+        if now - self._store_read >= STORE_EVERY_S:
+            self._store_read = now
+            self._read_store()
+        parts = [f"gradsight · step {step}"]
+        if self._loss is not None:
+            parts.append(f"loss {_num(self._loss)}")
+        (t0, s0), (t1, s1) = self._rates[0], self._rates[-1]
+        if t1 > t0 and s1 > 0:
+            parts.append(f"{(s1 - s0) / (t1 - t0):.1f} steps/s")
+        if self._worst is not None:
+            name, value = self._worst
+            parts.append(f"worst ‖g‖/‖w‖ {_printable(name)} {_num(value)}")
+        width = shutil.get_terminal_size((100, 20)).columns - 1
+        text = " · ".join(parts)
+        return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+
+    def _read_store(self) -> None:
+        """The latest loss, and the layer whose gradient is smallest against its weight at
+        the latest recorded step (the vanishing end; a non-finite ratio counts as worst)."""
+        if not self.db_path.exists():
+            return
+        con = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=0.2)
+        try:
+            row = con.execute("SELECT value FROM loss ORDER BY rowid DESC LIMIT 1").fetchone()
+            if row is not None and row[0] is not None:
+                self._loss = float(row[0])
+            last = con.execute(
+                "SELECT step FROM stats WHERE rowid = (SELECT MAX(rowid) FROM stats)"
+            ).fetchone()
+            if last is None:
+                return
+            rows = con.execute(
+                "SELECT g.name, g.value, w.value FROM stats g JOIN stats w "
+                "ON w.metric = 'weight_norm' AND w.role = 'param' AND w.name = g.name "
+                "AND w.step = g.step WHERE g.metric = 'grad_norm' AND g.role = 'param' "
+                "AND g.step = (SELECT MAX(step) FROM stats WHERE metric = 'weight_norm' "
+                "AND role = 'param' AND step <= ?)",
+                (last[0],),
+            ).fetchall()
+        except sqlite3.Error:
+            return
+        finally:
+            con.close()
+        worst: tuple[str, float] | None = None
+        for name, g, w in rows:
+            ratio = math.nan if g is None or w in (None, 0) else g / w
+            key = -math.inf if not math.isfinite(ratio) else ratio
+            if worst is None or key < (-math.inf if not math.isfinite(worst[1]) else worst[1]):
+                worst = (name, ratio)
+        if worst is not None:
+            self._worst = worst
+
+
+def _printable(name: str) -> str:
+    """A module name is shown as text: control characters (escape sequences) as escapes."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in name)
+
+
+def _num(value: float) -> str:
+    return f"{value:.3g}" if math.isfinite(value) else str(value)
