@@ -217,7 +217,10 @@ def _judge(run: RunView, layers: list[_Layer], is_last: bool) -> Finding | None:
     )
     if output_rms is not None and output_rms >= OUTPUT_LIMIT and up:
         summary += f"; output rms {fmt(output_rms)} saturates a softmax"
-    fixes = init_advice(run, first.weight) + [
+    advice = init_advice(run, first.weight)
+    if up:  # a positive bias helps ReLUs that a collapsed signal left off, not an explosion
+        advice = [a for a in advice if not a.startswith("small positive bias")]
+    fixes = advice + [
         "initialize every layer for the activation that follows it instead of a fixed std: "
         "for m in model.modules(): if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d)): "
         'torch.nn.init.kaiming_normal_(m.weight, nonlinearity="relu"); '
