@@ -35,15 +35,22 @@ def run_script(
     *,
     out: str | Path | None = None,
     every: int | None = None,
+    tf1: bool | None = None,
     on_diagnosis: Callable[[Diagnosis], None] | None = None,
 ) -> tuple[int, Diagnosis]:
-    """Run ``script`` watched; returns (the script's exit status, the diagnosis)."""
+    """Run ``script`` watched; returns (the script's exit status, the diagnosis).
+
+    ``tf1``: run a TensorFlow script as TF1 (``tensorflow`` is ``tensorflow.compat.v1``); by
+    default decided from the script's source (``adapters.tf.tf1_mode``).
+    """
     path = Path(script)
     if not path.is_file():
         raise ScriptNotFound(f"no such script: {script} (expected a Python file to run)")
     session = Session(out or default_folder(path.stem), every, mode="run",
                       script=str(path), argv=[str(script), *(args or [])])
-    hooks = [AfterImport("torch", lambda _module: _attach_torch(session))]
+    tf_attachment = _tf_attachment(session, path, tf1)
+    hooks = [AfterImport("torch", lambda _module: _attach_torch(session)),
+             AfterImport("tensorflow", tf_attachment)]
     saved_argv, saved_path = sys.argv, list(sys.path)
     saved_sigterm = _install_sigterm()
     status, code, detail = "finished", 0, {}
@@ -68,6 +75,7 @@ def run_script(
     finally:
         for hook in hooks:
             hook.remove()
+        tf_attachment.restore()
         sys.argv, sys.path[:] = saved_argv, saved_path
         _restore_sigterm(saved_sigterm)
         diagnosis = session.finish(status, exit_code=code, **detail)
@@ -113,6 +121,15 @@ def _attach_torch(session: Session) -> None:
 
     watcher = TorchWatcher(session.recorder, namespace=script_globals)
     session.attach(watcher.start())
+
+
+def _tf_attachment(session: Session, path: Path, tf1: bool | None) -> Any:
+    from .adapters.tf import TFAttachment, tf1_mode  # imports no TensorFlow
+
+    if tf1 is None:
+        with tokenize.open(path) as source:
+            tf1 = tf1_mode(source.read())
+    return TFAttachment(session, tf1)
 
 
 def _exit_code(exc: SystemExit) -> int:
