@@ -50,7 +50,7 @@ def run_script(
                       script=str(path), argv=[str(script), *(args or [])])
     tf_attachment = _tf_attachment(session, path, tf1)
     hooks = [AfterImport("torch", lambda _module: _attach_torch(session)),
-             AfterImport("tensorflow", tf_attachment)]
+             AfterImport("tensorflow", tf_attachment), AfterImport("keras", tf_attachment)]
     saved_argv, saved_path = sys.argv, list(sys.path)
     saved_sigterm = _install_sigterm()
     status, code, detail = "finished", 0, {}

@@ -12,7 +12,6 @@ import sys
 from types import ModuleType
 from typing import Any
 
-from ..core.recorder import Recorder
 
 # Names that exist only in TF1's top-level namespace (gone from TF2's ``tf.``).
 _TF1_API = re.compile(
@@ -29,15 +28,14 @@ def tf1_mode(source: str) -> bool:
 
 
 class TFWatcher:
-    """The session's one TensorFlow adapter: TF1 graphs and Keras 3 / ``tf.GradientTape``."""
+    """The session's one TensorFlow adapter: TF1 graphs and Keras 3 / ``tf.GradientTape``.
 
-    def __init__(self, recorder: Recorder, tf1: bool) -> None:
-        from .tf1 import TF1Watcher
-        from .tf_keras import KerasWatcher
+    Its parts attach as their modules finish importing (``keras`` may import TensorFlow
+    half-way through its own import, so the Keras part waits for ``keras`` itself).
+    """
 
-        self.parts: list[Any] = [KerasWatcher(recorder)]
-        if tf1:
-            self.parts.append(TF1Watcher(recorder))
+    def __init__(self) -> None:
+        self.parts: list[Any] = []
 
     @property
     def framework(self) -> str:
@@ -45,12 +43,10 @@ class TFWatcher:
 
     @property
     def step(self) -> int:
-        return max(p.step for p in self.parts)
+        return max((p.step for p in self.parts), default=0)
 
-    def start(self) -> "TFWatcher":
-        for part in self.parts:
-            part.start()
-        return self
+    def add(self, part: Any) -> None:
+        self.parts.append(part.start())
 
     def stop(self) -> None:
         for part in self.parts:
@@ -58,24 +54,35 @@ class TFWatcher:
 
 
 class TFAttachment:
-    """Attaches a ``TFWatcher`` when the script imports TensorFlow; in TF1 mode also makes
-    ``import tensorflow`` return ``tensorflow.compat.v1`` until ``restore``."""
+    """The import callback for ``tensorflow`` and ``keras``: attaches a ``TFWatcher`` to the
+    session; in TF1 mode also makes ``import tensorflow`` return ``tensorflow.compat.v1`` until
+    ``restore``."""
 
     def __init__(self, session: Any, tf1: bool) -> None:
         self.session = session
         self.tf1 = tf1
         self._real: ModuleType | None = None
+        self._watcher: TFWatcher | None = None
+        self._keras = False
 
     def __call__(self, module: ModuleType) -> None:
-        if self._real is not None:
-            return
-        self._real = sys.modules.get("tensorflow", module)
-        watcher = TFWatcher(self.session.recorder, self.tf1)  # imports our modules first
-        self.session.attach(watcher.start())
-        if self.tf1:
-            compat = self._real.compat.v1
-            compat.disable_v2_behavior()
-            sys.modules["tensorflow"] = compat  # what `import tensorflow as tf` now returns
+        if self._watcher is None:
+            self._watcher = TFWatcher()
+            self.session.attach(self._watcher)
+        if module.__name__ == "tensorflow" and self._real is None:
+            self._real = module
+            if self.tf1:
+                from .tf1 import TF1Watcher
+
+                self._watcher.add(TF1Watcher(self.session.recorder))
+                module.compat.v1.disable_v2_behavior()
+                sys.modules["tensorflow"] = module.compat.v1  # what `import tensorflow` returns
+        elif module.__name__ == "keras" and not self._keras:
+            self._keras = True
+            if module.config.backend() == "tensorflow":
+                from .tf_keras import KerasWatcher
+
+                self._watcher.add(KerasWatcher(self.session.recorder))
 
     def restore(self) -> None:
         if self._real is not None and self.tf1:

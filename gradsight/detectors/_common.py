@@ -84,12 +84,26 @@ def is_bias_before_batchnorm(run: RunView, entity: Entity) -> bool:
     """A bias whose layer feeds only batch norms: the norm subtracts the batch mean, so the
     bias cancels out and its gradient is zero by construction. (If the layer's output also
     goes elsewhere, a residual say, the bias matters there.)"""
-    if len(entity.get("shape") or []) != 1 or not entity.name.endswith("bias"):
+    is_bias = entity.name.endswith("bias") or entity.get("is_bias")  # TF1 names are free-form
+    if len(entity.get("shape") or []) != 1 or not is_bias:
         return False
     consumers = [run.entity("module", c) for c in entity.get("feeds") or []]
     return bool(consumers) and all(
         m is not None and m.get("type") in BATCH_NORMS for m in consumers
     )
+
+
+def layer_weight(run: RunView, bias: Entity) -> str | None:
+    """The weight of a bias's layer: ``x.weight`` (PyTorch), ``x/kernel`` (Keras), or the one
+    matrix of the same module (TF1, where names are whatever the script chose)."""
+    stem = bias.name[: -len("bias")]
+    for candidate in (stem + "weight", stem + "kernel"):
+        if run.entity("param", candidate) is not None:
+            return candidate
+    module = bias.get("module")
+    same = [p.name for p in run.entities("param")
+            if module is not None and p.get("module") == module and len(p.get("shape") or []) >= 2]
+    return same[0] if len(same) == 1 else None
 
 
 def forward_position(run: RunView, entity: Entity) -> tuple[int, int]:
