@@ -7,8 +7,10 @@ from its source, and ``TFAttachment`` makes the alias for the script's run only.
 
 from __future__ import annotations
 
+import io
 import re
 import sys
+import tokenize
 from types import ModuleType
 from typing import Any
 
@@ -23,8 +25,22 @@ _COMPAT_IMPORT = re.compile(r"import\s+tensorflow\.compat\.v1|from\s+tensorflow\
 
 
 def tf1_mode(source: str) -> bool:
-    """Whether a script written against ``import tensorflow as tf`` uses the TF1 API."""
-    return bool(_TF1_API.search(source)) and not _COMPAT_IMPORT.search(source)
+    """Whether a script written against ``import tensorflow as tf`` uses the TF1 API
+    (in its code: a docstring that mentions ``tf.placeholder`` does not count)."""
+    code = _code_only(source)
+    return bool(_TF1_API.search(code)) and not _COMPAT_IMPORT.search(code)
+
+
+def _code_only(source: str) -> str:
+    """The source with comments and string literals dropped (Python 2 prints still tokenize)."""
+    out = []
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+            if tok.type not in (tokenize.COMMENT, tokenize.STRING):
+                out.append(tok.string)
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return source
+    return " ".join(out)
 
 
 class TFWatcher:
@@ -70,11 +86,13 @@ class TFAttachment:
             self._watcher = TFWatcher()
             self.session.attach(self._watcher)
         if module.__name__ == "tensorflow" and self._real is None:
-            self._real = module
-            if self.tf1:
-                from .tf1 import TF1Watcher
+            from .tf1 import TF1Watcher
 
-                self._watcher.add(TF1Watcher(self.session.recorder))
+            self._real = module
+            # Always: a script that imports tensorflow.compat.v1 itself is a TF1 script too,
+            # and in a TF2 script these wrappers never fire (no Session, no v1 optimizer).
+            self._watcher.add(TF1Watcher(self.session.recorder))
+            if self.tf1:
                 module.compat.v1.disable_v2_behavior()
                 sys.modules["tensorflow"] = module.compat.v1  # what `import tensorflow` returns
         elif module.__name__ == "keras" and not self._keras:
