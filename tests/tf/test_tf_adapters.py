@@ -1,0 +1,143 @@
+"""The TensorFlow adapters record what the training did, and change nothing of it.
+
+Oracles: each script computes, on the host in float64, the loss, gradient, weight and update
+norms of every step itself; the store must hold the same numbers at the recorded steps (and
+the loss at every step). Plain ``python`` and ``gradsight run`` must train identically.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import numpy as np
+
+from gradsight.core.run_view import RunView
+from tests.tf.conftest import gradsight_run, python_run
+
+KERAS_LOOP = """
+import json, sys
+import keras, numpy as np, tensorflow as tf
+
+keras.utils.set_random_seed(0)
+model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(8, activation="relu", name="h"),
+                          keras.layers.Dense(1, name="o")], name="net")
+unused = keras.layers.Dense(2, name="unused")
+unused.build((None, 3))
+variables = model.trainable_variables + unused.trainable_variables
+opt = keras.optimizers.Adam(1e-2)
+rng = np.random.default_rng(0)
+
+@tf.function
+def step(x, y):
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean((model(x, training=True) - y) ** 2)
+    grads = tape.gradient(loss, variables)
+    opt.apply_gradients(zip(grads, variables))
+    return loss, [tf.zeros([0]) if g is None else g for g in grads]
+
+log = []
+for i in range(150):
+    x = rng.standard_normal((32, 3)).astype("float32")
+    y = x.sum(1, keepdims=True)
+    before = [v.numpy().astype(np.float64) for v in variables]
+    loss, grads = step(x, y)
+    after = [v.numpy().astype(np.float64) for v in variables]
+    log.append({"loss": float(loss), "stats": {
+        v.path: [float(np.linalg.norm(g.numpy().astype(np.float64))),
+                 float(np.linalg.norm(a)), float(np.linalg.norm(a - b))]
+        for v, g, b, a in zip(variables, grads, before, after)}})
+json.dump(log, open(sys.argv[1], "w"))
+"""
+
+TF1_SCRIPT = """
+import json, sys
+import numpy as np
+import tensorflow.compat.v1 as tf
+tf.disable_v2_behavior()
+tf.set_random_seed(0)
+np.random.seed(0)
+x = tf.placeholder(tf.float32, [None, 2], name="x")
+W = tf.get_variable("W", [2, 4], initializer=tf.random_normal_initializer(0, 0.5))
+b = tf.get_variable("b", [4], initializer=tf.zeros_initializer())
+V = tf.get_variable("V", [4, 1], initializer=tf.random_normal_initializer(0, 0.5))
+U = tf.get_variable("U", [3], initializer=tf.ones_initializer())  # not in the loss
+h = tf.nn.tanh(tf.matmul(x, W) + b)
+loss = tf.reduce_mean(tf.square(tf.matmul(h, V) - tf.reduce_sum(x, 1, keepdims=True)))
+opt = tf.train.MomentumOptimizer(0.05, 0.9)
+gv = opt.compute_gradients(loss, [W, b, V, U])
+train = opt.apply_gradients(gv)
+log = []
+with tf.Session() as sess:
+    sess.run(tf.global_variables_initializer())
+    for i in range(130):
+        before = sess.run([W, b, V, U])
+        feed = {x: np.random.randn(16, 2)}
+        grads = sess.run([g for g, _ in gv if g is not None], feed_dict=feed)
+        _, value = sess.run([train, loss], feed_dict=feed)
+        after = sess.run([W, b, V, U])
+        names = ["W", "b", "V", "U"]
+        g_of = dict(zip(["W", "b", "V"], grads))
+        log.append({"loss": float(value), "stats": {
+            n: [float(np.linalg.norm(np.float64(g_of[n]))) if n in g_of else None,
+                float(np.linalg.norm(np.float64(a))), float(np.linalg.norm(np.float64(a - bb)))]
+            for n, bb, a in zip(names, before, after)}})
+json.dump(log, open(sys.argv[1], "w"))
+"""
+
+
+def _check_store(folder: Path, log: list[dict]) -> RunView:
+    view = RunView.open(folder)
+    loss = view.loss
+    np.testing.assert_array_equal(loss.steps, np.arange(len(log)))
+    np.testing.assert_allclose(loss.values, [e["loss"] for e in log], rtol=1e-6)
+    expected_steps = [s for s in range(len(log)) if s < 10 or s % 100 == 0]
+    for i, metric in enumerate(("grad_norm", "weight_norm", "update_norm")):
+        series = view.metric("param", metric)
+        for name in log[0]["stats"]:
+            want = [log[s]["stats"][name][i] for s in expected_steps]
+            if metric == "grad_norm" and (want[0] is None or want[0] == 0.0):
+                assert name not in series  # no gradient: no norm, has_grad 0
+                continue
+            got = series[name]
+            assert list(got.steps) == expected_steps, (name, metric)
+            np.testing.assert_allclose(got.values, want, rtol=1e-5, atol=1e-12,
+                                       err_msg=f"{name} {metric}")
+    return view
+
+
+def test_keras_custom_tf_function_loop_matches_oracle_and_is_unchanged(tmp_path: Path) -> None:
+    script = tmp_path / "loop.py"
+    script.write_text(textwrap.dedent(KERAS_LOOP))
+    python_run(script, str(tmp_path / "plain.json"))
+    doc = gradsight_run(tmp_path, script, str(tmp_path / "watched.json"))
+    plain = json.loads((tmp_path / "plain.json").read_text())
+    watched = json.loads((tmp_path / "watched.json").read_text())
+    assert watched == plain  # same losses, gradients and weights at every step
+    view = _check_store(tmp_path / "run", watched)
+    has_grad = view.metric("param", "has_grad")
+    unused = [n for n in has_grad if n.startswith("unused")]
+    assert len(unused) == 2 and all(not has_grad[n].values.any() for n in unused)
+    assert all(has_grad[n].values.all() for n in has_grad if n not in unused)
+    assert view.entity("param", "net/h/kernel").get("followed_by") == "relu"
+    kinds = [(f["kind"], f["where"]) for f in doc["findings"] if f["severity"] != "info"]
+    assert kinds == [("no_gradient", sorted(unused, key=lambda n: not n.endswith("kernel")))]
+    assert doc["framework"] == "tensorflow" and doc["steps"] == 150
+
+
+def test_tf1_session_run_matches_oracle_and_is_unchanged(tmp_path: Path) -> None:
+    script = tmp_path / "tf1.py"
+    script.write_text(textwrap.dedent(TF1_SCRIPT))
+    python_run(script, str(tmp_path / "plain.json"))
+    doc = gradsight_run(tmp_path, script, str(tmp_path / "watched.json"))
+    plain = json.loads((tmp_path / "plain.json").read_text())
+    watched = json.loads((tmp_path / "watched.json").read_text())
+    assert watched == plain
+    view = _check_store(tmp_path / "run", watched)
+    assert view.entity("param", "W").get("followed_by") == "tanh"
+    assert view.entity("param", "b").get("module") == view.entity("param", "W").get("module")
+    assert view.entity("param", "U").get("reaches_loss") is False
+    missing = [f for f in doc["findings"] if f["kind"] == "no_gradient"]
+    assert missing and missing[0]["where"] == ["U"]
+    assert doc["framework"] == "tensorflow" and doc["steps"] == 130
