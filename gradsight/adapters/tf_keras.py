@@ -70,6 +70,7 @@ class KerasWatcher:
         self.recorder = recorder
         self._only = optimizer
         self._models: list[weakref.ref[Any]] = []
+        self._watch_model = model is not None
         if model is not None:
             self._models.append(weakref.ref(model))
         self._opts: dict[int, _OptState] = {}
@@ -188,7 +189,12 @@ class KerasWatcher:
     def _accepts(self, optimizer: Any) -> bool:
         if not self._active or hasattr(optimizer, "inner_optimizer"):
             return False  # a LossScaleOptimizer applies through its inner optimizer: seen there
-        return self._only is None or optimizer is self._only
+        if self._only is not None:
+            return optimizer is self._only
+        model = self._models[0]() if self._models and self._watch_model else None
+        if model is not None:  # watch(model): the optimizer compiled into it
+            return optimizer is getattr(model, "optimizer", None)
+        return True
 
     def _watched_apply(self, original: Callable[..., Any], optimizer: Any, grads: list[Any],
                        variables: list[Any], passed: Any) -> Any:
