@@ -198,6 +198,7 @@ class TF1Watcher:
             self.recorder.describe("param", name, i, {
                 "shape": shape,
                 "numel": int(np.prod(shape)) if shape else 1,
+                "fan_in": int(np.prod(shape[:-1])) if len(shape) >= 2 else None,
                 "requires_grad": name in trainable,
                 "module": info.module,
                 "module_type": info.module_type,

@@ -32,6 +32,7 @@ import tensorflow as tf
 from tensorflow.python.eager.polymorphic_function import polymorphic_function
 
 from ..core.recorder import DEFAULT_EVERY, DENSE_START, LOSS_ROLE, Recorder
+from . import tf_activations as acts
 from .tf_stats import ACTIVATIONS, F64, norm64, scalar64
 
 ROWS = 512  # recorded steps held between two reads
@@ -84,6 +85,9 @@ class KerasWatcher:
         self._layers: dict[int, Any] = {}
         self._edges: dict[int, set[int]] = {}  # id(consumer layer) -> ids of producer layers
         self._flow: dict[int, tuple[Any, int]] = {}  # id(tensor) -> (tensor, id(layer))
+        self._rings: dict[int, acts.LayerRing] = {}
+        self._flag: Any = None  # in-graph: is the clock's current step recorded
+        self._act_step: Any = None  # in-graph: the clock's current step
         self.step = 0
 
     @property
@@ -226,6 +230,9 @@ class KerasWatcher:
             return tf.constant(True)
 
         tf.cond(recorded, write_row, lambda: tf.constant(False))
+        if self._clock == id(optimizer) and self._flag is not None:
+            self._act_step.assign(step + 1)
+            self._flag.assign(self._is_recorded(step + 1))
         if loss is not None and state.losses is not None:
             state.losses[step % LOSSES].assign(scalar64(loss))
         if tf.executing_eagerly():
@@ -298,6 +305,26 @@ class KerasWatcher:
         for tensor in tf.nest.flatten(output):
             if isinstance(tensor, (tf.Tensor, tf.Variable)) or hasattr(tensor, "shape"):
                 self._flow[id(tensor)] = (tensor, key)
+        if isinstance(output, tf.Tensor) and output.dtype.is_floating and (
+                layer.weights or _activation(layer) is not None):
+            self._record_output(layer, output)
+
+    def _record_output(self, layer: Any, output: Any) -> None:
+        if self._flag is None:
+            start = 0
+            if self._clock is not None:
+                start = int(self._opt_refs[self._clock].iterations.numpy())
+            with tf.init_scope():
+                self._act_step = tf.Variable(tf.constant(start, tf.int64), trainable=False,
+                                             name="gradsight_step")
+                self._flag = tf.Variable(self._is_recorded(tf.constant(start, tf.int64)),
+                                         trainable=False, name="gradsight_recorded")
+        ring = self._rings.get(id(layer))
+        if ring is None:
+            units = output.shape[-1] if output.shape.rank else None
+            ring = self._rings[id(layer)] = acts.make_ring(_layer_name(layer), _activation(layer),
+                                                           units)
+        acts.record(ring, output, self._act_step, self._flag)
 
     # -- host side ------------------------------------------------------------------------
     def _tick(self) -> None:
@@ -319,6 +346,9 @@ class KerasWatcher:
             if key == self._clock:
                 self._drain_losses(state, optimizer)
             self.step = max(self.step, int(optimizer.iterations.numpy()))
+        pairs = [pair for ring in self._rings.values() for pair in acts.drain(ring)]
+        if pairs:
+            self.recorder.defer([k for k, _ in pairs], np.array([v for _, v in pairs]))
         self.recorder.end_batch()
 
     def _drain_rows(self, plan: _Plan) -> None:
@@ -401,6 +431,7 @@ class KerasWatcher:
             self.recorder.describe("param", name, i, {
                 "shape": shape,
                 "numel": int(np.prod(shape)) if shape else 1,
+                "fan_in": int(np.prod(shape[:-1])) if len(shape) >= 2 else None,
                 "requires_grad": bool(getattr(v, "trainable", True)),
                 "module": names.get(key) if key is not None else None,
                 "module_type": type(layer).__name__ if layer is not None else None,

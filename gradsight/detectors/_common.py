@@ -130,6 +130,8 @@ def model_label(run: RunView, entity: Entity) -> str:
 
 def init_advice(run: RunView, entity: Entity) -> list[str]:
     """Initialization matched to the activation that follows the layer."""
+    if "tensorflow" in str(run.meta.get("framework")):
+        return _tf_init_advice(entity)
     ref = code_ref(entity.name, model_label(run, entity))
     bias_ref = ref[: -len("weight")] + "bias" if ref.endswith("weight") else None
     act = entity.get("followed_by")
@@ -148,6 +150,28 @@ def init_advice(run: RunView, entity: Entity) -> list[str]:
         return [f'LeCun init for SELU: torch.nn.init.kaiming_normal_({ref}, nonlinearity="linear")']
     gain = f', gain=torch.nn.init.calculate_gain("{act}")' if act in ("tanh", "sigmoid") else ""
     return [f"Xavier/Glorot init: torch.nn.init.xavier_normal_({ref}{gain})"]
+
+
+def _tf_init_advice(entity: Entity) -> list[str]:
+    """The same advice in TensorFlow's words: Keras initializers, or TF1 ``get_variable``."""
+    act = entity.get("followed_by")
+    relu = act in ("relu", "leaky_relu")
+    keras_name = "he_normal" if relu else "glorot_normal"
+    layer = entity.get("module") or entity.name
+    if entity.name.endswith("kernel"):  # Keras 3
+        line = (f'{"He" if relu else "Xavier/Glorot"} init for {layer}'
+                f'{", since a ReLU follows" if relu else ""}: '
+                f'keras.layers.{entity.get("module_type") or "Dense"}(..., '
+                f'kernel_initializer="{keras_name}")')
+        bias = 'bias_initializer=keras.initializers.Constant(0.1)'
+    else:  # TF1 graph: the variable as the script creates it
+        line = (f'{"He" if relu else "Xavier/Glorot"} init'
+                f'{", since a ReLU follows" if relu else ""}: tf.get_variable("{entity.name}", '
+                f'..., initializer=tf.initializers.{keras_name}())')
+        bias = "initializer=tf.constant_initializer(0.1) for its bias"
+    if relu:
+        return [line, f"small positive bias so ReLUs start active: {bias}"]
+    return [line]
 
 
 def fmt(x: float) -> str:

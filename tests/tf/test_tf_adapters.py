@@ -44,7 +44,9 @@ for i in range(150):
     before = [v.numpy().astype(np.float64) for v in variables]
     loss, grads = step(x, y)
     after = [v.numpy().astype(np.float64) for v in variables]
-    log.append({"loss": float(loss), "stats": {
+    hidden = np.maximum(x.astype(np.float64) @ before[0] + before[1], 0)  # layer h's output
+    log.append({"loss": float(loss), "act": [hidden.mean(), hidden.std(), (hidden == 0).mean(),
+                                             1.0 - (hidden > 0).any(0).mean()], "stats": {
         v.path: [float(np.linalg.norm(g.numpy().astype(np.float64))),
                  float(np.linalg.norm(a)), float(np.linalg.norm(a - b))]
         for v, g, b, a in zip(variables, grads, before, after)}})
@@ -121,6 +123,14 @@ def test_keras_custom_tf_function_loop_matches_oracle_and_is_unchanged(tmp_path:
     assert len(unused) == 2 and all(not has_grad[n].values.any() for n in unused)
     assert all(has_grad[n].values.all() for n in has_grad if n not in unused)
     assert view.entity("param", "net/h/kernel").get("followed_by") == "relu"
+    steps = [s for s in range(len(watched)) if s < 10 or s % 100 == 0]
+    for i, metric in enumerate(("act_mean", "act_std", "act_zero_frac", "dead_frac")):
+        series = view.metric("module", metric)["net/h"]
+        assert list(series.steps) == steps
+        np.testing.assert_allclose(series.values, [watched[s]["act"][i] for s in steps],
+                                   rtol=1e-4, atol=1e-6, err_msg=metric)
+    windows = view.metric("module", "dead_frac_window")["net/h"]
+    assert list(windows.steps) == [4, 9]  # one per 5 recorded steps
     kinds = [(f["kind"], f["where"]) for f in doc["findings"] if f["severity"] != "info"]
     assert kinds == [("no_gradient", sorted(unused, key=lambda n: not n.endswith("kernel")))]
     assert doc["framework"] == "tensorflow" and doc["steps"] == 150
@@ -141,3 +151,31 @@ def test_tf1_session_run_matches_oracle_and_is_unchanged(tmp_path: Path) -> None
     missing = [f for f in doc["findings"] if f["kind"] == "no_gradient"]
     assert missing and missing[0]["where"] == ["U"]
     assert doc["framework"] == "tensorflow" and doc["steps"] == 130
+
+
+DEAD_RELU = """
+import keras, numpy as np
+keras.utils.set_random_seed(0)
+dead = keras.initializers.Constant(-50.0)  # every unit starts (and stays) below zero
+model = keras.Sequential([keras.Input((4,)),
+                          keras.layers.Dense(16, activation="relu", name="alive"),
+                          keras.layers.Dense(16, activation="relu", name="dead",
+                                             bias_initializer=dead),
+                          keras.layers.Dense(1, name="out")], name="net")
+x = np.random.default_rng(0).standard_normal((32 * 40, 4)).astype("float32")
+model.compile(optimizer="adam", loss="mse")
+model.fit(x, x.sum(1), batch_size=32, verbose=0)
+"""
+
+
+def test_keras_fit_dead_relu_layer_is_found_and_healthy_one_is_not(
+        tmp_path: Path) -> None:
+    script = tmp_path / "dead.py"
+    script.write_text(textwrap.dedent(DEAD_RELU))
+    doc = gradsight_run(tmp_path, script)
+    dead = [f for f in doc["findings"] if f["kind"] == "dead_units"]
+    assert dead and dead[0]["severity"] == "error"
+    assert "net/dead" in dead[0]["where"] and "net/dead/kernel" in dead[0]["where"]
+    assert not any(name.startswith("net/alive") for name in dead[0]["where"])
+    assert dead[0]["evidence"]["dead_fraction"] == {"net/dead": 1.0}
+    assert doc["steps"] == 40
