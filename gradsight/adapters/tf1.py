@@ -152,7 +152,10 @@ class TF1Watcher:
         variables = [v for _, v in pairs]
         names = [v.op.name for v in variables]
         has_grad = [g is not None for g, _ in pairs]
-        with graph.as_default(), v1.name_scope("gradsight"):
+        # control_dependencies(None): the script may build its train op inside
+        # `with tf.control_dependencies(update_ops)`; ops of ours must not inherit that (the
+        # snapshot would re-run the batch-norm updates and need the step's feeds)
+        with graph.as_default(), graph.control_dependencies(None), v1.name_scope("gradsight"):
             snapshots = [
                 v1.Variable(tf.zeros(v.shape, v.dtype.base_dtype), trainable=False,
                             collections=[], name="before")
@@ -269,5 +272,8 @@ def _learning_rate(optimizer: Any) -> Any:
 
 
 def _python_lr(optimizer: Any) -> float | None:
-    value = _learning_rate(optimizer)
-    return float(value) if isinstance(value, (int, float)) else None
+    for attr in ("_learning_rate", "_lr"):
+        value = getattr(optimizer, attr, None)
+        if isinstance(value, (int, float)):
+            return float(value)
+    return None

@@ -85,7 +85,8 @@ def is_bias_before_batchnorm(run: RunView, entity: Entity) -> bool:
     bias cancels out and its gradient is zero by construction. (If the layer's output also
     goes elsewhere, a residual say, the bias matters there.)"""
     is_bias = entity.name.endswith("bias") or entity.get("is_bias")  # TF1 names are free-form
-    if len(entity.get("shape") or []) != 1 or not is_bias:
+    shape = entity.get("shape") or []
+    if not shape or any(d != 1 for d in shape[:-1]) or not is_bias:  # (n,) or TF1's (1, n)
         return False
     consumers = [run.entity("module", c) for c in entity.get("feeds") or []]
     return bool(consumers) and all(
@@ -102,7 +103,8 @@ def layer_weight(run: RunView, bias: Entity) -> str | None:
             return candidate
     module = bias.get("module")
     same = [p.name for p in run.entities("param")
-            if module is not None and p.get("module") == module and len(p.get("shape") or []) >= 2]
+            if module is not None and p.get("module") == module and p.name != bias.name
+            and not p.get("is_bias") and len(p.get("shape") or []) >= 2]
     return same[0] if len(same) == 1 else None
 
 

@@ -179,3 +179,33 @@ def test_keras_fit_dead_relu_layer_is_found_and_healthy_one_is_not(
     assert not any(name.startswith("net/alive") for name in dead[0]["where"])
     assert dead[0]["evidence"]["dead_fraction"] == {"net/dead": 1.0}
     assert doc["steps"] == 40
+
+
+CALLBACK = """
+import sys
+import keras, numpy as np
+from gradsight.keras import Callback
+
+keras.utils.set_random_seed(0)
+model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(8, activation="relu"),
+                          keras.layers.Dense(1)])
+unused = keras.layers.Dense(4)  # built, handed to nobody: not the model's, not watched
+unused.build((None, 3))
+model.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse")
+x = np.random.default_rng(0).standard_normal((32 * 20, 3)).astype("float32")
+watcher = Callback(out=sys.argv[1])
+model.fit(x, x.sum(1), batch_size=32, verbose=0, callbacks=[watcher])
+print("steps", watcher.diagnosis.steps, "framework", watcher.diagnosis.framework)
+print("kinds", sorted(f.kind for f in watcher.findings))
+"""
+
+
+def test_explicit_keras_callback_watches_fit(tmp_path: Path) -> None:
+    script = tmp_path / "cb.py"
+    script.write_text(textwrap.dedent(CALLBACK))
+    out = python_run(script, str(tmp_path / "run"))
+    assert "steps 20 framework tensorflow" in out
+    assert "kinds []" in out
+    view = RunView.open(tmp_path / "run")
+    assert len(view.loss) == 20
+    assert len(view.entities("param")) == 4 and (tmp_path / "run" / "findings.json").exists()

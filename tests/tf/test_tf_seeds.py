@@ -59,3 +59,16 @@ def test_tf2_seed_004_is_not_diagnosed_as_vanishing(tmp_path: Path) -> None:
     assert doc["framework"] == "tensorflow" and doc["steps"] == 120
     kinds = {f["kind"] for f in doc["findings"]}
     assert "vanishing_gradient" not in kinds and "stalled_weights" not in kinds
+
+
+def test_tf1_seed_002_none_gradients_only_for_the_unused_batch_norm(tmp_path: Path) -> None:
+    doc = gradsight_run(tmp_path, TF / "seed_002_batchnorm_tf1.py", "--steps", "40")
+    assert "None gradients:" in doc["_stdout"]  # the script's own print: 2 gammas/betas + stats
+    scope = "actor_imitation/layer_1/"
+    assert [f["kind"] for f in problems(doc)] == ["no_gradient"]
+    # the moving statistics get None too, but are not trainable: not findings
+    assert problems(doc)[0]["where"] == [scope + "batch_normalization_v1/gamma",
+                                         scope + "batch_normalization_v1/beta"]
+    info = [f for f in doc["findings"] if f["kind"] == "redundant_bias"]
+    assert info and info[0]["where"] == [scope + "bias_actor_layer1"]
+    assert info[0]["summary"].count("normalizer_actor_layer1") >= 1
