@@ -65,21 +65,23 @@ W = tf.get_variable("W", [2, 4], initializer=tf.random_normal_initializer(0, 0.5
 b = tf.get_variable("b", [4], initializer=tf.zeros_initializer())
 V = tf.get_variable("V", [4, 1], initializer=tf.random_normal_initializer(0, 0.5))
 U = tf.get_variable("U", [3], initializer=tf.ones_initializer())  # not in the loss
+R = tf.get_variable("R", [1], initializer=tf.ones_initializer())  # in it, past stop_gradient
 h = tf.nn.tanh(tf.matmul(x, W) + b)
 loss = tf.reduce_mean(tf.square(tf.matmul(h, V) - tf.reduce_sum(x, 1, keepdims=True)))
+loss = loss + 0.0 * tf.reduce_sum(tf.stop_gradient(R))
 opt = tf.train.MomentumOptimizer(0.05, 0.9)
-gv = opt.compute_gradients(loss, [W, b, V, U])
+gv = opt.compute_gradients(loss, [W, b, V, U, R])
 train = opt.apply_gradients(gv)
 log = []
 with tf.Session() as sess:
     sess.run(tf.global_variables_initializer())
     for i in range(130):
-        before = sess.run([W, b, V, U])
+        before = sess.run([W, b, V, U, R])
         feed = {x: np.random.randn(16, 2)}
         grads = sess.run([g for g, _ in gv if g is not None], feed_dict=feed)
         _, value = sess.run([train, loss], feed_dict=feed)
-        after = sess.run([W, b, V, U])
-        names = ["W", "b", "V", "U"]
+        after = sess.run([W, b, V, U, R])
+        names = ["W", "b", "V", "U", "R"]
         g_of = dict(zip(["W", "b", "V"], grads))
         log.append({"loss": float(value), "stats": {
             n: [float(np.linalg.norm(np.float64(g_of[n]))) if n in g_of else None,
@@ -148,8 +150,10 @@ def test_tf1_session_run_matches_oracle_and_is_unchanged(tmp_path: Path) -> None
     assert view.entity("param", "W").get("followed_by") == "tanh"
     assert view.entity("param", "b").get("module") == view.entity("param", "W").get("module")
     assert view.entity("param", "U").get("reaches_loss") is False
+    assert view.entity("param", "R").get("reaches_loss") is True
     missing = [f for f in doc["findings"] if f["kind"] == "no_gradient"]
-    assert missing and missing[0]["where"] == ["U"]
+    assert missing and missing[0]["where"] == ["U", "R"]
+    assert missing[0]["evidence"]["reaches_loss"] == {"U": False, "R": True}
     assert doc["framework"] == "tensorflow" and doc["steps"] == 130
 
 
