@@ -16,15 +16,24 @@ TF = EXAMPLES / "tf"
 def test_tf1_three_layer_seed_as_posted_has_vanishing_gradient_at_W(tmp_path: Path) -> None:
     doc = gradsight_run(tmp_path, TF / "seed_000_001_three_layer_tf1.py")
     assert doc["framework"] == "tensorflow" and doc["steps"] == 10_000
-    first = problems(doc)[0]
-    assert first["kind"] == "vanishing_gradient" and first["severity"] == "error"
+    # root cause first: the N(0, 1e-3) init (poor_initialization, as on the PyTorch side since
+    # issue 4), then the vanishing gradient it causes; both name W first
+    found = problems(doc)
+    assert found[0]["kind"] in ("poor_initialization", "vanishing_gradient")
+    assert found[0]["where"][0] == "W" and found[0]["severity"] == "error"
+    first = next(f for f in found if f["kind"] == "vanishing_gradient")
+    # error at 1000x below the reference, warning at 100x: the unseeded script lands either side
+    assert first["severity"] in ("error", "warning")
     assert first["where"][0] == "W" and "W1" in first["where"]
     assert "W2" not in first["where"] and first["evidence"]["reference_param"] == "W2"
     ratios = first["evidence"]["grad_to_weight_median"]
-    # measured: |g|/|w| ~1.3e-3 at W against ~1.7 at W2 (the expert's "1000 times smaller")
+    # measured: |g|/|w| ~1e-3 at W against ~0.8-1.7 at W2 (the expert's "1000 times
+    # smaller"); the script seeds nothing, so each run differs a little
     assert 1e-4 < ratios["W"] < 1e-2 and 0.3 < first["evidence"]["reference_grad_to_weight"] < 10
     stalled = [f for f in doc["findings"] if f["kind"] == "stalled_weights"]
-    assert stalled and stalled[0]["evidence"]["caused_by"] == "vanishing_gradient"
+    assert stalled and stalled[0]["evidence"]["caused_by"] in ("vanishing_gradient",
+                                                               "poor_initialization")
+    assert any('tf.get_variable("W"' in fix for fix in found[0]["fixes"])
 
 
 @pytest.mark.slow
