@@ -21,7 +21,9 @@ _TF1_API = re.compile(
     r"global_variables_initializer|initialize_all_variables|train\s*\.\s*\w*Optimizer|"
     r"layers\s*\.|contrib\s*\.|random_normal\b|truncated_normal\b|get_collection|GraphKeys)"
 )
-_COMPAT_IMPORT = re.compile(r"import\s+tensorflow\.compat\.v1|from\s+tensorflow\.compat\s+import")
+_COMPAT_IMPORT = re.compile(
+    r"import\s+tensorflow\s*\.\s*compat\s*\.\s*v1|from\s+tensorflow\s*\.\s*compat\s+import"
+)
 
 
 def tf1_mode(source: str) -> bool:

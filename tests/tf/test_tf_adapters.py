@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from gradsight.core.run_view import RunView
-from tests.tf.conftest import gradsight_run, python_run
+from tests.conftest import run_gradsight
+from tests.tf.conftest import TF_ENV, gradsight_run, python_run
 
 KERAS_LOOP = """
 import json, sys
@@ -213,3 +214,18 @@ def test_explicit_keras_callback_watches_fit(tmp_path: Path) -> None:
     view = RunView.open(tmp_path / "run")
     assert len(view.loss) == 20
     assert len(view.entities("param")) == 4 and (tmp_path / "run" / "findings.json").exists()
+
+
+def test_tf1_flag_forces_graph_mode_where_detection_sees_no_tf1(tmp_path: Path) -> None:
+    script = tmp_path / "mode.py"
+    script.write_text("import tensorflow as tf\nprint('eager', tf.executing_eagerly())\n")
+    assert "eager True" in gradsight_run(tmp_path, script, name="auto")["_stdout"]
+    forced = run_forced(tmp_path, script)
+    assert "eager False" in forced
+
+
+def run_forced(tmp_path: Path, script: Path) -> str:
+    proc = run_gradsight("run", "--tf1", "--out", str(tmp_path / "forced"), str(script),
+                         env=TF_ENV)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout
