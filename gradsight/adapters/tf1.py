@@ -26,7 +26,10 @@ from tensorflow.python.client import session as tf_session
 
 from ..core.recorder import LOSS_ROLE, Recorder
 from . import tf1_graph
+from .tf_activations import DEAD_WINDOW, SATURATION_LEVEL
 from .tf_stats import F64, norm64, scalar64
+
+ACT_METRICS = ("act_mean", "act_std", "act_zero_frac", "act_nonfinite", "act_saturated_frac")
 
 v1 = tf.compat.v1
 MAX_BUFFERED_LOSSES = 1024
@@ -39,12 +42,14 @@ class _Plan:
     index: int
     names: list[str]
     has_grad: list[bool]
-    keys: list[tuple[str, str]]  # (param name, metric) for each entry of ``stats``
+    keys: list[tuple[str, str, str]]  # (role, name, metric) for each entry of ``stats``
     stats: Any
     snapshot: Any
     loss: Any
     steps: int = 0
     losses: list[tuple[int, float]] = field(default_factory=list)
+    active: dict[str, Any] = field(default_factory=dict)  # ReLU layer -> units positive (op)
+    windows: dict[str, tuple[np.ndarray, int]] = field(default_factory=dict)
 
 
 class TF1Watcher:
@@ -165,30 +170,40 @@ class TF1Watcher:
             keys, values = [], []
             for name, (g, _) in zip(names, pairs):
                 if g is not None:
-                    keys.append((name, "grad_norm"))
+                    keys.append(("param", name, "grad_norm"))
                     values.append(norm64(g))
             with tf.control_dependencies([train_op]):
                 for name, v, s in zip(names, variables, snapshots):
                     after = tf.identity(v.value())
-                    keys += [(name, "weight_norm"), (name, "update_norm")]
+                    keys += [("param", name, "weight_norm"), ("param", name, "update_norm")]
                     values += [norm64(after), norm64(after - s)]
                 lr = _learning_rate(optimizer)
                 if lr is not None:
                     for name in names:
-                        keys.append((name, "lr"))
+                        keys.append(("param", name, "lr"))
                         values.append(scalar64(lr))
+            found = tf1_graph.layout(variables, loss)
+            active = {}
+            for module, spec in found.modules.items():  # the forward of the same run
+                if spec.get("output") is not None and spec["output"].dtype.is_floating:
+                    row, units = tf1_activation_row(spec["output"], spec["activation"])
+                    keys += [("module", module, m) for m in ACT_METRICS]
+                    values += row
+                    if units is not None:
+                        active[module] = units
             stats = tf.stack(values) if values else tf.zeros([0], F64)
         plan = _Plan(len(self._plans), names, has_grad, keys, stats, snapshot, loss)
+        plan.active = active
         self._plans[train_op] = plan
-        self._describe(optimizer, plan, variables, loss)
+        self._describe(optimizer, plan, variables, found)
 
-    def _describe(self, optimizer: Any, plan: _Plan, variables: list[Any], loss: Any) -> None:
+    def _describe(self, optimizer: Any, plan: _Plan, variables: list[Any],
+                  found: tf1_graph.GraphLayout) -> None:
         graph = variables[0].graph if variables else None
         trainable = set()
         if graph is not None:
             with graph.as_default():
                 trainable = {v.op.name for v in v1.trainable_variables()}
-        found = tf1_graph.layout(variables, loss)
         for name, module in sorted(found.modules.items(), key=lambda kv: kv[1]["order"]):
             self.recorder.describe("module", name, module["order"], {
                 "type": module["type"], "activation": module["activation"],
@@ -236,6 +251,7 @@ class TF1Watcher:
         if recorded:
             original(session, plan.snapshot)
             extra["stats"] = plan.stats
+            extra["active"] = plan.active
         result, got = original(session, [fetches, extra], feed_dict, options, run_metadata)
         plan.steps += 1
         if self._clock is None:
@@ -246,13 +262,30 @@ class TF1Watcher:
             self.recorder.record_rows([
                 (step, "param", n, "has_grad", float(h)) for n, h in zip(plan.names, plan.has_grad)
             ])
-            keys = [(step, "param", n, m) for n, m in plan.keys]
+            keys = [(step, role, n, m) for role, n, m in plan.keys]
             self.recorder.defer(keys, np.asarray(got["stats"], dtype=np.float64))
+            self._dead_units(plan, step, got.get("active", {}))
             self._ship_losses(plan, end=False)
             self.recorder.end_batch()
         elif len(plan.losses) >= MAX_BUFFERED_LOSSES:
             self._ship_losses(plan)
         return result
+
+    def _dead_units(self, plan: _Plan, step: int, active: dict[str, Any]) -> None:
+        """Per ReLU layer: units silent over the batch, and over DEAD_WINDOW recorded steps."""
+        rows = []
+        for module, units in active.items():
+            units = np.asarray(units, dtype=bool)
+            rows.append((step, "module", module, "dead_frac", 1.0 - float(units.mean())))
+            seen, count = plan.windows.get(module, (units, 0))
+            seen = seen | units if seen.shape == units.shape else units
+            if count + 1 >= DEAD_WINDOW:
+                rows.append((step, "module", module, "dead_frac_window",
+                             1.0 - float(seen.mean())))
+                plan.windows.pop(module, None)
+            else:
+                plan.windows[module] = (seen, count + 1)
+        self.recorder.record_rows(rows)
 
     def _ship_losses(self, plan: _Plan, end: bool = True) -> None:
         if plan.losses:
@@ -277,3 +310,27 @@ def _python_lr(optimizer: Any) -> float | None:
         if isinstance(value, (int, float)):
             return float(value)
     return None
+
+
+def tf1_activation_row(output: Any, family: str | None) -> tuple[list[Any], Any]:
+    """A layer output's ACT_METRICS ops (float64), and for ReLU the per-unit "fired" op."""
+    d = tf.stop_gradient(output)
+    x = tf.reshape(tf.cast(d, F64), [-1])
+    n = tf.cast(tf.maximum(tf.size(x), 1), F64)
+    total = tf.reduce_sum(x)
+    mean = total / n
+    std = tf.sqrt(tf.maximum(tf.reduce_sum(x * x) / n - mean * mean, 0.0))
+    zero = tf.reduce_sum(tf.cast(tf.equal(x, 0.0), F64)) / n
+    nonfinite = tf.cast(tf.logical_not(tf.math.is_finite(total)), F64)
+    if family == "tanh":
+        saturated = tf.reduce_sum(tf.cast(tf.abs(x) > SATURATION_LEVEL, F64)) / n
+    elif family == "sigmoid":
+        far = tf.logical_or(x < 1 - SATURATION_LEVEL, x > SATURATION_LEVEL)
+        saturated = tf.reduce_sum(tf.cast(far, F64)) / n
+    else:
+        saturated = tf.constant(0.0, F64)
+    units = None
+    if family == "relu" and d.shape.rank:
+        axes = list(range(d.shape.rank - 1))
+        units = tf.reduce_any(d > 0, axis=axes) if axes else d > 0
+    return [mean, std, zero, nonfinite, saturated], units

@@ -61,38 +61,46 @@ def layout(variables: list[Any], loss: Any | None) -> GraphLayout:
         out[v.op.name] = info
         for op in _consumers_of_value(v.op.outputs[0], forward):
             if op.type in LINEAR_OPS:
-                info.module, info.module_type = op.name, op.type
-                after = _consumers(op.outputs[0], forward)
-                adds = [c for c in after if c.type in ADD_OPS]
-                info.followed_by, info.feeds = _after(adds[0] if adds else op, forward, modules)
+                adds = [c for c in _consumers(op.outputs[0], forward) if c.type in ADD_OPS]
+                _place(info, op, adds[0] if adds else op, forward, modules)
                 break
             if op.type in ADD_OPS:
                 others = [t.op for t in op.inputs if t.op.type in LINEAR_OPS]
                 if others:
-                    info.module, info.module_type = others[0].name, others[0].type
                     info.is_bias = True
-                    info.followed_by, info.feeds = _after(op, forward, modules)
+                    _place(info, others[0], op, forward, modules)
                     break
-        if info.module is not None and info.module not in modules:
-            op = v.graph.get_operation_by_name(info.module)
-            modules[info.module] = {"type": info.module_type, "activation": info.followed_by,
-                                    "order": op._id}
     return GraphLayout(out, modules)
 
 
+def _place(info: VarInfo, layer: Any, tail: Any, forward: set[Any] | None,
+           modules: dict[str, dict[str, Any]]) -> None:
+    """Put a variable in its layer: named by the layer's activation op (``O``, ``O1`` in the
+    seeds), else by its matmul/conv op; the layer's output is the activation's (or the add's)."""
+    act_op, norms = _after(tail, forward, modules)
+    info.module = act_op.name if act_op is not None else layer.name
+    info.module_type = layer.type
+    info.followed_by = ACTIVATIONS.get(act_op.type.lower()) if act_op is not None else None
+    info.feeds = norms
+    if info.module not in modules:
+        modules[info.module] = {
+            "type": layer.type, "activation": info.followed_by, "order": layer._id,
+            "output": (act_op if act_op is not None else tail).outputs[0],
+        }
+
+
 def _after(op: Any, forward: set[Any] | None,
-           modules: dict[str, dict[str, Any]]) -> tuple[str | None, list[str]]:
-    """The activation applied to ``op``'s output, and the batch norms it feeds."""
+           modules: dict[str, dict[str, Any]]) -> tuple[Any, list[str]]:
+    """The activation op applied to ``op``'s output, and the batch norms it feeds."""
     activation, norms = None, []
     for c in _consumers(op.outputs[0], forward):
-        family = ACTIVATIONS.get(c.type.lower())
-        if family is not None and activation is None:
-            activation = family
+        if activation is None and c.type.lower() in ACTIVATIONS:
+            activation = c
         norm = _batch_norm_scope(c)
         if norm is not None:
             norms.append(norm)
             modules.setdefault(norm, {"type": "BatchNormalization", "activation": None,
-                                      "order": c._id})
+                                      "order": c._id, "output": None})
     return activation, sorted(set(norms))
 
 

@@ -235,6 +235,7 @@ def _crossing(layers: list[_Layer]) -> str | None:
     for layer in layers[1:]:
         if layer.rms is None:
             continue
-        if not math.isfinite(layer.rms) or layer.rms >= CROSSING * ref or layer.rms <= ref / CROSSING:
+        rms = layer.rms
+        if not math.isfinite(rms) or rms >= CROSSING * ref or rms <= ref / CROSSING:
             return layer.name
     return None
