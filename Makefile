@@ -11,7 +11,8 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet --upgrade "pip>=23"
 	# torch first, from the pinned CPU build: an unpinned torch would pull a multi-GB CUDA build.
 	$(BIN)/pip install --quiet -c constraints.txt torch
-	$(BIN)/pip install --quiet -c constraints.txt -e ".[torch,test]"
+	# TensorFlow too (tensorflow-cpu): `make test` runs the TensorFlow/Keras tests.
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[torch,tensorflow,test]"
 	touch $(STAMP)
 
 venv: $(STAMP)

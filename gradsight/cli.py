@@ -26,6 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="also write scalars and histograms as TensorBoard logs into LOGDIR")
     run.add_argument("--fail-on", choices=["error", "warning"],
                      help="exit 1 when a finding of this severity or worse is found")
+    run.add_argument("--tf1", action="store_true", default=None,
+                     help="run a TensorFlow script as TF1 (default: detected from its source)")
     run.add_argument("script", help="the Python script to run")
     run.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the script")
 
@@ -81,7 +83,7 @@ def _run(args: argparse.Namespace) -> int:
 
     try:
         code, diagnosis = run_script(args.script, args.args, out=args.out, every=args.every,
-                                     tensorboard=args.tensorboard)
+                                     tensorboard=args.tensorboard, tf1=args.tf1)
     except (ScriptNotFound, RunDataError) as exc:
         print(f"gradsight: {exc}", file=sys.stderr)
         return 2

@@ -37,14 +37,21 @@ def run_script(
     *,
     out: str | Path | None = None,
     every: int | None = None,
+    tf1: bool | None = None,
     on_diagnosis: Callable[[Diagnosis], None] | None = None,
     tensorboard: str | Path | None = None,
 ) -> tuple[int, Diagnosis]:
-    """Run ``script`` watched; returns (the script's exit status, the diagnosis)."""
+    """Run ``script`` watched; returns (the script's exit status, the diagnosis).
+
+    ``tf1``: run a TensorFlow script as TF1 (``tensorflow`` is ``tensorflow.compat.v1``); by
+    default decided from the script's source (``adapters.tf.tf1_mode``).
+    """
     path = _find_script(script)
     session = Session(out or default_folder(path.stem), every, tensorboard=tensorboard,
                       mode="run", script=str(path), argv=[str(script), *(args or [])])
-    hooks = [AfterImport("torch", lambda _module: _attach_torch(session))]
+    tf_attachment = _tf_attachment(session, path, tf1)
+    hooks = [AfterImport("torch", lambda _module: _attach_torch(session)),
+             AfterImport("tensorflow", tf_attachment), AfterImport("keras", tf_attachment)]
     saved_argv, saved_path = sys.argv, list(sys.path)
     saved_sigterm = _install_sigterm()
     child_env = child_environment(session.folder, every)  # worker processes are watched too
@@ -75,6 +82,7 @@ def run_script(
             live.stop()
         for hook in hooks:
             hook.remove()
+        tf_attachment.restore()
         sys.argv, sys.path[:] = saved_argv, saved_path
         _restore_sigterm(saved_sigterm)
         for key, value in saved_env.items():
@@ -150,6 +158,15 @@ def _attach_torch(session: Session) -> None:
 
     watcher = TorchWatcher(session.recorder, namespace=script_globals)
     session.attach(watcher.start())
+
+
+def _tf_attachment(session: Session, path: Path, tf1: bool | None) -> Any:
+    from .adapters.tf import TFAttachment, tf1_mode  # imports no TensorFlow
+
+    if tf1 is None:
+        with tokenize.open(path) as source:
+            tf1 = tf1_mode(source.read())
+    return TFAttachment(session, tf1)
 
 
 def _exit_code(exc: SystemExit) -> int:

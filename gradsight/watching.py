@@ -72,7 +72,15 @@ def _adapter_for(model: Any, optimizer: Any, session: Session) -> Any:
         from .adapters.torch import TorchWatcher
 
         return TorchWatcher(session.recorder, model=model, optimizer=optimizer).start()
+    keras = sys.modules.get("keras")
+    if keras is not None and isinstance(model, keras.Model):
+        from .adapters.tf import TFWatcher
+        from .adapters.tf_keras import KerasWatcher
+
+        watcher = TFWatcher()
+        watcher.add(KerasWatcher(session.recorder, model=model, optimizer=optimizer))
+        return watcher
     raise TypeError(
         f"gradsight.watch got a {type(model).__module__}.{type(model).__name__}; expected a "
-        "torch.nn.Module. (TensorFlow/Keras support comes through `gradsight run`.)"
+        "torch.nn.Module or a keras.Model."
     )

@@ -102,12 +102,28 @@ def is_bias_before_batchnorm(run: RunView, entity: Entity) -> bool:
     """A bias whose layer feeds only batch norms: the norm subtracts the batch mean, so the
     bias cancels out and its gradient is zero by construction. (If the layer's output also
     goes elsewhere, a residual say, the bias matters there.)"""
-    if len(entity.get("shape") or []) != 1 or not entity.name.endswith("bias"):
+    is_bias = entity.name.endswith("bias") or entity.get("is_bias")  # TF1 names are free-form
+    shape = entity.get("shape") or []
+    if not shape or any(d != 1 for d in shape[:-1]) or not is_bias:  # (n,) or TF1's (1, n)
         return False
     consumers = [run.entity("module", c) for c in entity.get("feeds") or []]
     return bool(consumers) and all(
         m is not None and m.get("type") in BATCH_NORMS for m in consumers
     )
+
+
+def layer_weight(run: RunView, bias: Entity) -> str | None:
+    """The weight of a bias's layer: ``x.weight`` (PyTorch), ``x/kernel`` (Keras), or the one
+    matrix of the same module (TF1, where names are whatever the script chose)."""
+    stem = bias.name[: -len("bias")]
+    for candidate in (stem + "weight", stem + "kernel"):
+        if run.entity("param", candidate) is not None:
+            return candidate
+    module = bias.get("module")
+    same = [p.name for p in run.entities("param")
+            if module is not None and p.get("module") == module and p.name != bias.name
+            and not p.get("is_bias") and len(p.get("shape") or []) >= 2]
+    return same[0] if len(same) == 1 else None
 
 
 def forward_position(run: RunView, entity: Entity) -> tuple[int, int]:
@@ -144,7 +160,8 @@ def recommended_std(entity: Entity) -> float | None:
     shape = [int(n) for n in entity.get("shape") or []]
     if len(shape) < 2:
         return None
-    fan_in = max(int(np.prod(shape[1:])), 1)
+    # PyTorch weights are (out, in, ...); TF kernels are (..., in, out): TF says its fan_in
+    fan_in = int(entity.get("fan_in") or 0) or max(int(np.prod(shape[1:])), 1)
     return ACTIVATION_GAINS.get(entity.get("followed_by"), 1.0) / fan_in ** 0.5
 
 
@@ -202,7 +219,9 @@ def init_advice(run: RunView, entity: Entity) -> list[str]:
 
 def init_recipe(run: Any, entity: Entity) -> list[str]:
     """The init code for this layer and its activation. ``run`` needs only ``entity()`` (the
-    probe passes its own model's names)."""
+    probe passes its own model's names) and, for TensorFlow wording, ``meta``."""
+    if "tensorflow" in str(getattr(run, "meta", {}).get("framework")):
+        return _tf_init_advice(entity)
     ref = code_ref(entity.name, model_label(run, entity))
     bias_ref = ref[: -len("weight")] + "bias" if ref.endswith("weight") else None
     act = entity.get("followed_by")
@@ -221,6 +240,28 @@ def init_recipe(run: Any, entity: Entity) -> list[str]:
         return [f'LeCun init for SELU: torch.nn.init.kaiming_normal_({ref}, nonlinearity="linear")']
     gain = f', gain=torch.nn.init.calculate_gain("{act}")' if act in ("tanh", "sigmoid") else ""
     return [f"Xavier/Glorot init: torch.nn.init.xavier_normal_({ref}{gain})"]
+
+
+def _tf_init_advice(entity: Entity) -> list[str]:
+    """The same advice in TensorFlow's words: Keras initializers, or TF1 ``get_variable``."""
+    act = entity.get("followed_by")
+    relu = act in ("relu", "leaky_relu")
+    keras_name = "he_normal" if relu else "glorot_normal"
+    layer = entity.get("module") or entity.name
+    if entity.name.endswith("kernel"):  # Keras 3
+        line = (f'{"He" if relu else "Xavier/Glorot"} init for {layer}'
+                f'{", since a ReLU follows" if relu else ""}: '
+                f'keras.layers.{entity.get("module_type") or "Dense"}(..., '
+                f'kernel_initializer="{keras_name}")')
+        bias = 'bias_initializer=keras.initializers.Constant(0.1)'
+    else:  # TF1 graph: the variable as the script creates it
+        line = (f'{"He" if relu else "Xavier/Glorot"} init'
+                f'{", since a ReLU follows" if relu else ""}: tf.get_variable("{entity.name}", '
+                f'..., initializer=tf.initializers.{keras_name}())')
+        bias = "initializer=tf.constant_initializer(0.1) for its bias"
+    if relu:
+        return [line, f"small positive bias so ReLUs start active: {bias}"]
+    return [line]
 
 
 def fmt(x: float) -> str:

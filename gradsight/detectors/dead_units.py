@@ -138,12 +138,18 @@ def _producers(run: RunView, module: Entity) -> list[str]:
 
 
 def feeding_params(run: RunView, module: Entity) -> list[str]:
-    """Parameters of the layer(s) feeding ``module``, in recorded order."""
+    """Parameters of the layer(s) feeding ``module``, in recorded order; a layer with its own
+    activation (Keras ``Dense(..., activation="relu")``) is its own producer."""
+    own = [p.name for p in run.entities("param") if p.get("module") == module.name]
+    if own:
+        return own
     producers = set(_producers(run, module))
     return [p.name for p in run.entities("param") if p.get("module") in producers]
 
 
 def _producer_label(run: RunView, module: Entity) -> str:
+    if any(p.get("module") == module.name for p in run.entities("param")):
+        return module.name
     producers = _producers(run, module)
     return f"{producers[0]} ({module.name})" if producers else module.name
 
@@ -155,6 +161,8 @@ def _units(run: RunView, module: Entity) -> int | None:
         shape = entity.get("shape") if entity is not None else None
         if name.endswith("weight") and shape:
             return int(shape[0])
+        if entity is not None and entity.get("fan_in") and shape:  # TF layout: (..., out)
+            return int(shape[-1])
     return None
 
 

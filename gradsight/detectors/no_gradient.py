@@ -31,11 +31,14 @@ def detect(run: RunView) -> list[Finding]:
     module = run.entity("module", module_name) if module_name is not None else None
     unused_output = module is not None and not first.entity.get("feeds")
     what = f"{module_name} ({module.get('type')})" if module is not None else first.name
-    reason = (
-        "its output is never used by the rest of the model, so it does not reach the loss"
-        if unused_output
-        else "it is not connected to the loss (unused, detached, or computed outside autograd)"
-    )
+    reaches = first.entity.get("reaches_loss")  # TF1: a backward walk of the graph from the loss
+    if reaches is True:
+        reason = ("it reaches the loss only through non-differentiable ops (tf.stop_gradient, "
+                  "argmax, rounding, integer casts), so no gradient flows back")
+    elif unused_output:
+        reason = "its output is never used by the rest of the model, so it does not reach the loss"
+    else:
+        reason = "it is not connected to the loss (unused, detached, or computed outside autograd)"
     summary = f"{what} never receives a gradient in {len(first.steps)} recorded steps: {reason}"
     fixes = [
         "use the layer's result: write `x = layer(x)`, not a bare `layer(x)` whose output is "
@@ -51,6 +54,10 @@ def detect(run: RunView) -> list[Finding]:
         "module_output_used": not unused_output if module is not None else None,
         "optimized": bool(first.entity.get("optimized")),
     }
+    known = {p.name: p.entity.get("reaches_loss") for p in missing
+             if p.entity.get("reaches_loss") is not None}
+    if known:
+        evidence["reaches_loss"] = known
     severity = Severity.WARNING
     return [Finding(KIND, severity, [p.name for p in missing], int(first.steps[0]), summary,
                     evidence, fixes)]

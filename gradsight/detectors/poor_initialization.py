@@ -67,7 +67,8 @@ class _Layer:
                  rms: float | None) -> None:
         shape = [int(n) for n in weight.get("shape") or []]
         numel = max(int(np.prod(shape)), 1)
-        fan_in = max(int(np.prod(shape[1:])), 1)
+        # PyTorch weights are (out, in, ...); adapters of other layouts say so (TF: (..., out))
+        fan_in = max(int(weight.get("fan_in") or np.prod(shape[1:])), 1)
         self.module = module
         self.weight = weight
         self.params = [p.name for p in run.entities("param")
@@ -94,7 +95,8 @@ def _weight_layers(run: RunView) -> list[_Layer]:
     for p in run.entities("param"):
         shape = p.get("shape") or []
         mtype = str(p.get("module_type") or "")
-        if len(shape) < 2 or not p.name.endswith("weight") or mtype in _SKIPPED_TYPES:
+        is_weight = p.name.endswith("weight") or p.get("is_bias") is False  # TF: kernel, W
+        if len(shape) < 2 or not is_weight or mtype in _SKIPPED_TYPES:
             continue
         if "Norm" in mtype:
             continue

@@ -11,7 +11,14 @@ import numpy as np
 
 from ..core.finding import Finding, Severity
 from ..core.run_view import RunView
-from ._common import fmt, forward_position, is_bias_before_batchnorm, param_series, ratio
+from ._common import (
+    fmt,
+    forward_position,
+    is_bias_before_batchnorm,
+    layer_weight,
+    param_series,
+    ratio,
+)
 
 KIND = "redundant_bias"
 PRIORITY = 90
@@ -26,7 +33,8 @@ def detect(run: RunView) -> list[Finding]:
     for name, p in series.items():
         if not is_bias_before_batchnorm(run, p.entity):
             continue
-        weight = series.get(name[: -len("bias")] + "weight")
+        weight_name = layer_weight(run, p.entity)
+        weight = series.get(weight_name) if weight_name is not None else None
         if weight is None or len(weight.grad) != len(p.grad):
             continue
         rel = ratio(np.nan_to_num(p.grad, nan=0.0), weight.grad)
@@ -49,7 +57,9 @@ def detect(run: RunView) -> list[Finding]:
             f"cancels and its gradient is ~0 by construction (|g_bias|/|g_weight| = "
             f"{fmt(evidence[first.name])}); redundant, not a vanishing gradient",
             {"bias_to_weight_grad_median": evidence},
-            ["drop the bias of layers followed by batch norm: torch.nn.Linear(..., bias=False) / "
-             "torch.nn.Conv2d(..., bias=False)"],
+            ["drop the bias of layers followed by batch norm: "
+             + ("keras.layers.Dense(..., use_bias=False) / keras.layers.Conv2D(..., use_bias=False)"
+                if "tensorflow" in str(run.meta.get("framework"))
+                else "torch.nn.Linear(..., bias=False) / torch.nn.Conv2d(..., bias=False)")],
         )
     ]
