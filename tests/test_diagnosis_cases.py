@@ -28,14 +28,7 @@ FAST_CASES = score.discover(fast=True)
 
 # Cases the current detectors get wrong, with what is wrong (the lead removes these as the
 # detectors are fixed; strict=False so a fix does not break the suite).
-KNOWN_WRONG: dict[str, str] = {
-    "exploding_sgd_high_lr_regression": (
-        "no loss_diverging (the loss grows 267 -> 3e16 in 4 steps before NaN) and nonfinite "
-        "(step 4) is put before exploding_gradient (step 3)"),
-    "confounder_embedding_sparse_rows": (
-        "vanishing_gradient error on an EmbeddingBag whose |grad|/|weight| is small only because "
-        "most rows are absent from each batch; the loss falls 0.66 -> 0.005"),
-}
+KNOWN_WRONG: dict[str, str] = {}  # case -> why the detectors still get it wrong (xfail)
 
 
 # ----------------------------------------------------------------------------- labels
