@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import socket
 import subprocess
 import sys
@@ -16,7 +15,7 @@ from tests.conftest import read_json, run_gradsight
 pytest.importorskip("torch")
 
 DDP_SCRIPT = """
-    import os, socket
+    import os, socket, sys
     import torch
     import torch.distributed as dist
     import torch.multiprocessing as mp
@@ -24,7 +23,7 @@ DDP_SCRIPT = """
     from torch.nn.parallel import DistributedDataParallel as DDP
 
 
-    def worker(rank, world, port):
+    def worker(rank, world, port, out):
         os.environ["MASTER_ADDR"] = "127.0.0.1"
         os.environ["MASTER_PORT"] = str(port)
         dist.init_process_group("gloo", rank=rank, world_size=world)
@@ -41,6 +40,8 @@ DDP_SCRIPT = """
             loss.backward()
             opt.step()
         print(f"rank {rank} final loss {loss.item():.6f}")
+        with open(os.path.join(out, f"rank{rank}.txt"), "w") as f:
+            f.write(repr(loss.item()))
         dist.destroy_process_group()
 
 
@@ -48,25 +49,28 @@ DDP_SCRIPT = """
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        mp.spawn(worker, args=(2, port), nprocs=2)
+        mp.spawn(worker, args=(2, port, sys.argv[1]), nprocs=2)
 """
 
 
-def _lines(text: str) -> list[str]:
-    """The workers' reports (two processes writing at once may share a line)."""
-    return sorted(re.findall(r"rank \d final loss [\d.]+", text))
+def _reports(folder: Path) -> dict[str, str]:
+    """What each worker wrote (files: two processes printing at once interleave)."""
+    return {p.name: p.read_text() for p in sorted(folder.glob("rank*.txt"))}
 
 
 def test_ddp_workers_started_by_mp_spawn_are_watched(write_script, tmp_path: Path) -> None:
     script = write_script(DDP_SCRIPT)
-    plain = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                           timeout=300)
+    plain_out, watched_out = tmp_path / "plain", tmp_path / "watched"
+    plain_out.mkdir()
+    watched_out.mkdir()
+    plain = subprocess.run([sys.executable, str(script), str(plain_out)], capture_output=True,
+                           text=True, timeout=300)
     assert plain.returncode == 0, plain.stderr[-2000:]
     out = tmp_path / "run"
-    proc = run_gradsight("run", "--out", str(out), str(script), timeout=300)
+    proc = run_gradsight("run", "--out", str(out), str(script), str(watched_out), timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    # the workers trained exactly as without gradsight
-    assert _lines(proc.stdout) == _lines(plain.stdout) and len(_lines(plain.stdout)) == 2
+    # the workers trained exactly as without gradsight (the same final loss, to the bit)
+    assert _reports(watched_out) == _reports(plain_out) and len(_reports(plain_out)) == 2
     children = sorted((out / "processes").iterdir())
     assert len(children) == 2 and all((c / "run.sqlite").is_file() for c in children)
     doc = read_json(out / "findings.json")
@@ -128,7 +132,8 @@ def test_torchrun_workers_are_watched(write_script, tmp_path: Path) -> None:
             opt.zero_grad()
             nn.functional.mse_loss(model(x), x[:, :1]).backward()
             opt.step()
-        print("rank", dist.get_rank(), "done")
+        with open(__file__ + f".rank{dist.get_rank()}.txt", "w") as f:
+            f.write("done")
         dist.destroy_process_group()
     """)
     out = tmp_path / "run"
@@ -139,7 +144,8 @@ def test_torchrun_workers_are_watched(write_script, tmp_path: Path) -> None:
     proc = run_gradsight("run", "--out", str(out), "torchrun", "--nproc_per_node", "2",
                          "--master_port", str(port), str(script), env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert sorted(re.findall(r"rank \d done", proc.stdout)) == ["rank 0 done", "rank 1 done"]
+    assert sorted(p.name for p in script.parent.glob("*.rank*.txt")) == [
+        f"{script.name}.rank0.txt", f"{script.name}.rank1.txt"]
     doc = read_json(out / "findings.json")
     assert doc["steps"] == 30
     not_optimized = [f for f in doc["findings"] if f["kind"] == "not_optimized"]
