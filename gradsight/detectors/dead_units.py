@@ -11,7 +11,10 @@ When the windows show no such stretch (a short run, or units that died after the
 of the schedule, when one window spans 500 steps), the per-step ``dead_frac`` decides: the dead
 sets of the steps overlap in at least ``1 - sum(1 - dead_frac)`` of the units, a lower bound on
 the units dead throughout, so a small batch (whose units look dead by chance) cannot make a
-finding. LeakyReLU/GELU units keep a gradient for negative inputs and are not judged, and
+finding. A layer that is partly dead (under ``ERROR_FRACTION``) in a run whose loss still fell by
+``LEARNED_FACTOR`` or more is reported as info: the remaining units carried the learning (seed
+000/001's 2-layer net can lose half its 16 ReLUs during its plateau and still fit the identity
+400x better). LeakyReLU/GELU units keep a gradient for negative inputs and are not judged, and
 neither is a module whose outputs went NaN/Inf (NaN is never positive, but it is not death:
 that is ``nonfinite``'s finding).
 """
@@ -32,6 +35,10 @@ WARN_FRACTION = 0.5  # half the layer never fires: its width is wasted, and it u
 ERROR_FRACTION = 0.95  # essentially the whole layer is zero for every input: it passes nothing
 MIN_WINDOWS = 2  # one window can be a bad stretch of batches; two to the end of the run persist
 WINDOW = 5  # recorded steps per dead_frac_window (the torch adapter's DEAD_WINDOW)
+# The loss fell two orders of magnitude (median of the last tenth of the run against the first
+# tenth): the network learned despite its dead units. Healthy digits runs measure ~40-130x;
+# the dead-unit failures measured 1-12x.
+LEARNED_FACTOR = 100.0
 FAMILIES = ("relu",)  # exactly-zero outputs with a zero gradient; leaky variants cannot die
 
 
@@ -59,6 +66,7 @@ def detect(run: RunView) -> list[Finding]:
             if name not in where:
                 where.append(name)
     severity = Severity.ERROR if worst[1] >= ERROR_FRACTION else Severity.WARNING
+    fell = _loss_fell(run)
     units = _units(run, module)
     unit_text = f" ({round(fraction * units)} of {units} units)" if units else ""
     summary = (
@@ -75,7 +83,11 @@ def detect(run: RunView) -> list[Finding]:
         "window_recorded_steps": WINDOW,
         "warn_fraction": WARN_FRACTION,
         "error_fraction": ERROR_FRACTION,
+        "loss_fell_factor": fell,
     }
+    if severity == Severity.WARNING and fell is not None and fell >= LEARNED_FACTOR:
+        severity = Severity.INFO
+        summary += f"; the loss still fell {fmt(fell)}x, so the remaining units carried it"
     return [
         Finding(
             KIND,
@@ -87,6 +99,17 @@ def detect(run: RunView) -> list[Finding]:
             _fixes(run, module),
         )
     ]
+
+
+def _loss_fell(run: RunView) -> float | None:
+    """Median loss of the run's first tenth over its last tenth (None: too short or not
+    positive)."""
+    values = run.loss.values[np.isfinite(run.loss.values)]
+    if values.size < 20:
+        return None
+    n = max(values.size // 10, 1)
+    start, end = float(np.median(values[:n])), float(np.median(values[-n:]))
+    return start / end if start > 0 and end > 0 else None
 
 
 def _judge(windows: Series | None, per_step: Series | None) -> tuple[float, int, str] | None:

@@ -9,6 +9,7 @@ from gradsight.detectors._common import MIN_STEPS
 from gradsight.detectors.dead_units import (
     ERROR_FRACTION,
     KIND,
+    LEARNED_FACTOR,
     MIN_WINDOWS,
     WARN_FRACTION,
     WINDOW,
@@ -199,3 +200,22 @@ def test_nan_activations_are_not_dead_units(tmp_path):
     act = {"1": {"dead_frac": 1.0, "dead_frac_window": window(1.0),
                  "act_nonfinite": lambda s: 1.0 if s >= 20 else 0.0}}
     assert detect(mlp(tmp_path).steps(STEPS, act=act).open()) == []
+
+
+@pytest.mark.parametrize("fell, severity", [
+    (LEARNED_FACTOR * 1.01, Severity.INFO), (LEARNED_FACTOR * 0.99, Severity.WARNING)])
+def test_half_dead_layer_in_a_run_that_learned_anyway_is_info(tmp_path, fell, severity):
+    """Boundary at LEARNED_FACTOR: the loss (every step) falls from 1 to 1/fell."""
+    act = {"1": {"dead_frac": 0.6, "dead_frac_window": window(0.6)}}
+    run = mlp(tmp_path).steps(STEPS, act=act, loss=None)
+    run.loss(range(200), lambda s: 1.0 if s < 20 else 1.0 / fell)
+    finding = only(detect(run.open()))
+    assert finding.severity == severity
+    assert finding.evidence["loss_fell_factor"] == pytest.approx(fell)
+
+
+def test_a_whole_dead_layer_stays_an_error_however_the_loss_fell(tmp_path):
+    act = {"1": {"dead_frac": 1.0, "dead_frac_window": window(1.0)}}
+    run = mlp(tmp_path).steps(STEPS, act=act, loss=None)
+    run.loss(range(200), lambda s: 1.0 if s < 20 else 1e-4)
+    assert only(detect(run.open())).severity == Severity.ERROR

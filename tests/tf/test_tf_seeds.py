@@ -41,13 +41,13 @@ def test_tf1_two_layer_seed_as_posted_has_no_warning(tmp_path: Path) -> None:
     doc = gradsight_run(tmp_path, TF / "seed_000_001_two_layer_tf1.py")
     assert doc["framework"] == "tensorflow" and doc["steps"] == 10_000
     # The script seeds nothing. In about one run in three, half of the first layer's 16 ReLUs
-    # die during training (no input of the last ~3,000 steps makes them fire) and dead_units
-    # warns at its 50% threshold: that is measured, not noise. Nothing else may be reported.
-    others = [f for f in problems(doc) if f["kind"] != "dead_units"]
-    assert others == []
-    for finding in problems(doc):
-        assert finding["severity"] == "warning" and finding["where"][:2] == ["W", "b"]
-        assert finding["evidence"]["dead_fraction"]["O"] <= 0.5
+    # die during the plateau (no input of the last ~3,000 steps makes them fire); the loss
+    # still falls ~400x, so dead_units says so as info, never as a warning.
+    assert problems(doc) == []
+    for finding in doc["findings"]:
+        if finding["kind"] == "dead_units":
+            assert finding["severity"] == "info"
+            assert finding["evidence"]["loss_fell_factor"] >= 100
 
 
 def test_keras_seed_002_dangling_batchnorm_gets_no_gradient(tmp_path: Path) -> None:
