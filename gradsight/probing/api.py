@@ -19,7 +19,14 @@ def probe(model: Any, example_input: Any, loss_fn: Callable[[Any], Any] | None =
     starts from a unit-normal output gradient. The model is not changed: no parameter, buffer,
     ``.grad``, train/eval mode or global RNG state differs afterwards.
     ``predict``: also measure a copy re-initialized as recommended per layer.
+
+    A Keras 3 model (Sequential, functional, or a single layer) takes the Keras path: it is
+    replayed layer by layer under a ``tf.GradientTape`` and its prediction is measured on a
+    ``clone_model`` copy. Keras is detected only if already imported, so a torch user's probe
+    never imports TensorFlow.
     """
+    if _is_keras(model):
+        return _probe_keras(model, example_input, loss_fn, predict)
     import torch
 
     from .measure import measure
@@ -31,6 +38,27 @@ def probe(model: Any, example_input: Any, loss_fn: Callable[[Any], Any] | None =
     layers, loss = measure(model, args, kwargs, loss_fn)
     prediction = predict_profile(model, args, kwargs, layers, loss_fn) if predict else []
     return ProbeResult(layers, prediction, analyze.findings(layers, prediction, loss), loss)
+
+
+def _is_keras(model: Any) -> bool:
+    """A Keras layer/model, checked only if Keras is already imported (it must be, to have
+    built one), so probing a torch model never imports TensorFlow."""
+    import sys
+
+    keras = sys.modules.get("keras")
+    layer = getattr(getattr(keras, "layers", None), "Layer", None)
+    return layer is not None and isinstance(model, layer)
+
+
+def _probe_keras(model: Any, example_input: Any, loss_fn: Callable[[Any], Any] | None,
+                 predict: bool) -> "ProbeResult":
+    from . import keras as kp
+
+    kp.check_supported(model)
+    layers, loss = kp.measure(model, example_input, loss_fn)
+    prediction = kp.predict(model, example_input, layers, loss_fn) if predict else []
+    found = [kp.keras_fixes(f) for f in analyze.findings(layers, prediction, loss)]
+    return ProbeResult(layers, prediction, found, loss, detail={"framework": "keras"})
 
 
 def _split(example_input: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
