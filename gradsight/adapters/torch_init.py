@@ -14,15 +14,8 @@ from typing import Iterable
 import torch
 from torch import nn
 
-# What each scheme is, in the words a practitioner searches for.
-SCHEMES = {
-    "he": "He (Kaiming) normal, fan-in, for ReLU",
-    "xavier": "Xavier/Glorot uniform, gain for the activation that follows",
-    "lecun": "LeCun normal (std 1/sqrt(fan_in))",
-    "orthogonal": "orthogonal",
-    "auto": "per layer: He before ReLU, LeCun before SELU, Xavier otherwise",
-}
-_RELU_LIKE = ("relu", "leaky_relu", "gelu", "elu", "silu", "mish")
+from ..core.init_schemes import RELU_LIKE as _RELU_LIKE  # noqa: F401 (re-exported)
+from ..core.init_schemes import SCHEMES, scheme_for  # noqa: F401 (re-exported)
 
 
 def weight_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
@@ -37,17 +30,6 @@ def weight_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
         if any(p is not None and p.ndim >= 2 for p in module._parameters.values()):
             out.append((name, module))
     return out
-
-
-def scheme_for(activation: str | None, recurrent: bool = False) -> str:
-    """The init a layer should get for the activation that follows it."""
-    if recurrent:
-        return "orthogonal"
-    if activation in _RELU_LIKE:
-        return "he"
-    if activation == "selu":
-        return "lecun"
-    return "xavier"  # tanh/sigmoid (with their gain), or no activation: keeps variance both ways
 
 
 def recommended_std(scheme: str, fan_in: int, fan_out: int, activation: str | None) -> float:

@@ -23,7 +23,7 @@ from ..detectors.poor_initialization import CROSSING, DEPTH_ERROR, DEPTH_LIMIT, 
 from ..detectors.poor_initialization import WEIGHT_OFF
 
 if TYPE_CHECKING:
-    from .measure import LayerStats
+    from .layer_stats import LayerStats
 
 INIT_NAMES = {"he": "He (Kaiming)", "xavier": "Xavier/Glorot", "lecun": "LeCun",
               "orthogonal": "orthogonal"}

@@ -26,7 +26,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .measure import LayerStats, _ratio, _rms
+from .layer_stats import LayerStats, _ratio, _rms
 
 SATURATION_LEVEL = 0.99  # as torch_stats: |tanh| > 0.99, sigmoid outside (0.01, 0.99)
 _FAMILIES = {"relu": "relu", "relu6": "relu", "tanh": "tanh", "sigmoid": "sigmoid",

@@ -18,8 +18,9 @@ import torch
 from torch import nn
 
 from ..adapters import torch_stats as ts
-from ..adapters.torch_init import fan_in_out, init_model, scheme_for, weight_layers
+from ..adapters.torch_init import fan_in_out, init_model, weight_layers
 from ..adapters.torch_layout import activation_kind, is_watched_module
+from .layer_stats import LayerStats, _ratio, _rms  # noqa: F401 (LayerStats re-exported)
 
 F64 = torch.float64
 # A script that never steps may run forward for a long time: a probe of the initialization
@@ -27,55 +28,6 @@ F64 = torch.float64
 # are kept alive (for the data-flow edges) only up to a bound.
 MAX_CALLS = 8
 MAX_KEPT = 4096
-
-
-@dataclass
-class LayerStats:
-    """One module's numbers at initialization (averaged over the calls seen)."""
-
-    name: str
-    type: str
-    order: int
-    activation: str | None = None  # the module's own family if it is an activation
-    followed_by: str | None = None  # activation module that consumes its output
-    in_mean: float = math.nan
-    in_std: float = math.nan
-    in_rms: float = math.nan
-    out_mean: float = math.nan
-    out_std: float = math.nan
-    out_rms: float = math.nan
-    zero_frac: float = math.nan
-    saturated_frac: float | None = None
-    dead_frac: float | None = None
-    nonfinite: bool = False
-    out_grad_std: float | None = None
-    weight: str | None = None  # the weight parameter's name, for weight layers
-    params: list[str] = field(default_factory=list)
-    weight_std: float | None = None
-    grad_std: float | None = None  # of the weight's gradient
-    grad_to_weight: float | None = None  # |grad| / |weight|
-    fan_in: int | None = None
-    fan_out: int | None = None
-    recurrent: bool = False
-
-    @property
-    def gain(self) -> float:
-        """output std / input std (rms where the input has no spread, e.g. one value)."""
-        if self.in_std > 0 and math.isfinite(self.in_std) and self.in_std > 1e-3 * self.in_rms:
-            return _ratio(self.out_std, self.in_std)
-        return _ratio(self.out_rms, self.in_rms)
-
-    @property
-    def recommended(self) -> str | None:
-        if self.weight is None:
-            return None
-        return scheme_for(self.followed_by, self.recurrent)
-
-    def as_dict(self) -> dict[str, Any]:
-        out = {k: v for k, v in self.__dict__.items() if k != "params"}
-        out["gain"] = self.gain
-        out["recommended_init"] = self.recommended
-        return out
 
 
 @dataclass
@@ -328,17 +280,3 @@ def _detached(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _detached(v) for k, v in value.items()}
     return value
-
-
-def _rms(mean: float, std: float) -> float:
-    if math.isnan(mean) and math.isnan(std):
-        return math.nan
-    if not (math.isfinite(mean) and math.isfinite(std)):
-        return math.inf
-    return math.sqrt(mean * mean + std * std)
-
-
-def _ratio(a: float, b: float) -> float:
-    if not (math.isfinite(a) and math.isfinite(b)) or b == 0:
-        return math.nan
-    return a / b

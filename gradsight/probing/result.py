@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ..core.finding import Finding, _json_safe, findings_document
 
 if TYPE_CHECKING:
-    from .measure import LayerStats
+    from .layer_stats import LayerStats
 
 
 @dataclass
@@ -33,12 +33,17 @@ class ProbeResult:
         raise KeyError(name)
 
     @property
+    def framework(self) -> str:
+        """``tensorflow`` for a Keras model (the findings contract's name), else ``torch``."""
+        return "tensorflow" if self.detail.get("framework") in ("keras", "tensorflow") else "torch"
+
+    @property
     def first_nonfinite(self) -> str | None:
         return next((layer.name for layer in self.layers if layer.nonfinite), None)
 
     def document(self) -> dict[str, Any]:
         """The findings JSON (``gradsight.findings/1``, step 0) plus a ``probe`` section."""
-        doc = findings_document(self.findings, "torch", 0)
+        doc = findings_document(self.findings, self.framework, 0)
         predicted = {p.name: p for p in self.prediction}
         rows = []
         for layer in self.layers:

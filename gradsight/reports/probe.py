@@ -18,8 +18,8 @@ MAX_ROWS = 24  # a 100-layer stack shows its start, where it breaks, and its end
 def render_probe(result: Any, console: Console | None = None) -> None:
     console = console or Console()
     header = Text("gradsight probe", style="bold")
-    header.append(f" · torch · {len(result.layers)} modules measured at initialization · "
-                  f"{result.detail.get('stopped_at', result.status)}")
+    header.append(f" · {result.framework} · {len(result.layers)} modules measured at "
+                  f"initialization · {result.detail.get('stopped_at', result.status)}")
     if result.loss is not None:
         header.append(f" · loss {_num(result.loss)}")
     console.print(header)

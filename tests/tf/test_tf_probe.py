@@ -167,3 +167,26 @@ def test_functional_graph_and_chain() -> None:
     assert result.layer("a").followed_by == "relu" and result.layer("b").weight == "b/kernel"
     oracle = keras.Model(inp, out)(x).numpy()
     assert result.layer("out").out_std == pytest.approx(pstd(oracle), rel=1e-5)
+
+
+def test_keras_probe_needs_no_torch_and_says_tensorflow() -> None:
+    """A TensorFlow-only user probes a Keras model: torch is never imported, and the findings
+    document names the framework as the contract does."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np, keras, gradsight\n"
+        "model = keras.Sequential([keras.Input((32,))] + [keras.layers.Dense(32, use_bias=False,"
+        " kernel_initializer=keras.initializers.RandomNormal(stddev=1.0)) for _ in range(6)])\n"
+        "result = gradsight.probe(model, np.random.default_rng(0).normal(size=(16, 32))"
+        ".astype('float32'))\n"
+        "doc = result.document()\n"
+        "print(doc['framework'], [f['kind'] for f in doc['findings']], 'torch' in sys.modules)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    framework, rest = proc.stdout.strip().splitlines()[-1].split(" ", 1)
+    assert framework == "tensorflow"
+    assert "poor_initialization" in rest and rest.endswith("False")
