@@ -16,23 +16,23 @@ __all__ = ["watch", "run_script", "load_run", "probe", "Finding", "Severity"]
 
 if TYPE_CHECKING:
     from .probing.api import probe
-    from .runner import run_script
-    from .session import diagnose_folder as load_run
-    from .watching import watch
+    from .core.diagnosis import diagnose_folder as load_run
+    from .run.runner import run_script
+    from .run.watch import watch
 
 
 def __getattr__(name: str) -> Any:
     # Lazy: these pull in the store and detectors (numpy), not any framework.
     if name == "watch":
-        from .watching import watch
+        from .run.watch import watch
 
         return watch
     if name == "run_script":
-        from .runner import run_script
+        from .run.runner import run_script
 
         return run_script
     if name == "load_run":
-        from .session import diagnose_folder
+        from .core.diagnosis import diagnose_folder
 
         return diagnose_folder
     if name == "probe":

@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_fix(args.script, args.args, budget=args.budget, json_path=args.json,
                        out=args.out)
     if args.command == "demo":
-        from .demo import main as demo_main
+        from .run.demo import main as demo_main
 
         return demo_main()
     return 2
@@ -78,8 +78,8 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     from .core.store import RunDataError
     from .reports.terminal import render
-    from .runner import ScriptNotFound, exit_status, run_script
-    from .session import write_findings
+    from .core.diagnosis import write_findings
+    from .run.runner import ScriptNotFound, exit_status, run_script
 
     try:
         code, diagnosis = run_script(args.script, args.args, out=args.out, every=args.every,
@@ -99,7 +99,7 @@ def _run(args: argparse.Namespace) -> int:
 def _probe(args: argparse.Namespace) -> int:
     from .probing.script import probe_script
     from .reports.probe import render_probe
-    from .runner import ScriptNotFound
+    from .run.script import ScriptNotFound
 
     try:
         code, result = probe_script(args.script, args.args)
@@ -115,7 +115,7 @@ def _probe(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from .core.store import RunDataError
     from .reports.terminal import render
-    from .session import FINDINGS_FILE, diagnose_folder, write_findings
+    from .core.diagnosis import FINDINGS_FILE, diagnose_folder, write_findings
 
     try:
         diagnosis = diagnose_folder(args.dir)

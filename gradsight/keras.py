@@ -18,8 +18,8 @@ from typing import Any
 import keras
 
 from .core.finding import Finding
-from .session import Diagnosis
-from .watching import Watch
+from .core.diagnosis import Diagnosis
+from .run.watch import Watch
 
 
 class Callback(keras.callbacks.Callback):

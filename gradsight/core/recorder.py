@@ -1,190 +1,305 @@
-"""The recorder: the only door from a framework adapter into the core.
+"""The recorder: the one door from a framework adapter into the core.
 
-Adapters hand it numbers in two ways:
+An adapter calls five methods and reads the schedule:
 
-- ``record(step, role, name, stats)`` with plain Python floats, and
-- ``defer(keys, values)`` with a device-side vector (anything with ``.tolist()``) whose host
-  copy is taken only when the *next* batch arrives, or at ``close``. By then the device has long
-  finished computing it, so the training thread never waits on a device sync for statistics.
+- ``describe(ParamInfo | ModuleInfo)``: what a parameter or module is;
+- ``steps(first_step, names, rows)``: the always-on tier, rows of ``metrics.step_row_width``
+  numbers for consecutive optimizer steps (the loss, then each parameter's ``STEP_METRICS``);
+- ``record(step, role, names, metrics, values)``: a detail step's numbers, a matrix of
+  ``len(names) x len(metrics)``;
+- ``histograms(step, role, metric, names, values)``: ``len(names) x metrics.HIST_WIDTH``;
+- ``event(step, kind, name, detail)``: something that happened once (``adapter_error``, ...);
+- ``schedule.detail(step)`` / ``schedule.histogram(step)``: what to measure at a step.
 
-A histogram travels the same deferred path: its ``HIST_BINS + 2`` numbers ``[lo, hi, counts...]``
-under one key repeated, whose role is ``hist_role(role)``; the recorder reassembles it.
+``values`` may still be on an accelerator: anything with ``ready()`` and ``numpy()`` is kept
+until ``ready()`` says its copy to the host has finished (the adapter started it without
+waiting), so the training thread never waits on the device for statistics. Items are taken in
+the order they came, when a later call finds them ready, or all at ``flush``/``close``.
+
+The recorder also decides, from the always-on rows as they arrive, what the schedule cannot
+know in advance: a value that leaves its band (``trigger``) or turns non-finite forces detail
+on the next steps; and which chunks of the always-on tier are stored in full (the first
+``FULL_STEPS`` steps, and every chunk near a forced window) or as summaries (min, max, mean).
 """
 
 from __future__ import annotations
 
 import math
+import time
+from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Protocol, Sequence
+from typing import Any, Protocol, Sequence
 
-from .store import HistRow, RunStore, StatRow
+import numpy as np
 
-LOSS_ROLE = "loss"
+from . import metrics as m
+from .records import ModuleInfo, ParamInfo
+from .schedule import NONFINITE_STEPS, TRIGGERED_STEPS, Schedule
+from .store import RunStore
+from .trigger import Band
 
-# Default cadence: every step at first, when initialization problems show and when they are
-# cheapest to localize, then one step in DEFAULT_EVERY: a recorded step costs ~0.6-0.8 of a
-# plain step on a 2-core CPU (benchmarks/overhead.py), so 1 in 100 keeps watching under 1%.
-DENSE_START = 10
-DEFAULT_EVERY = 100
-# Histograms (the report's distribution views) on one recorded step in HIST_EVERY, and no more
-# often than every HIST_MIN_GAP steps: the histograms of a 3M-parameter MLP (weights, gradients,
-# activations) cost ~25% of a plain step on a loaded 2-core CPU, ~0.5% spread over 50 steps, and
-# a distribution changes slowly. Default schedule: steps 0, 5, then one in 500; --every 1: one
-# step in 50.
-HIST_EVERY = 5
-HIST_MIN_GAP = 50
-HIST_BINS = 30
-_HIST_PREFIX = "hist:"
+FULL_STEPS = 10_000  # every step of every parameter kept in full up to here
+CHUNK_STEPS = 64  # steps per stored chunk of the always-on tier
+SUMMARY_CHUNKS = 4  # past FULL_STEPS, quiet chunks are summarized this many at a time
+FLUSH_S = 0.5  # rows waiting longer than this go to the store (what a kill -9 can lose)
+MAX_TRIGGER_EVENTS = 1000  # a noisy run keeps its first triggers, not an unbounded list
 
-
-def hist_role(role: str) -> str:
-    """The key role under which a histogram of a ``role`` entity is deferred."""
-    return _HIST_PREFIX + role
+_M = len(m.STEP_METRICS)
+_HEAD = len(m.STEP_ROW_HEAD)
+_GRAD = m.STEP_METRICS.index(m.GRAD_NORM)
+_WEIGHT = m.STEP_METRICS.index(m.WEIGHT_NORM)
+_UPDATE = m.STEP_METRICS.index(m.UPDATE_NORM)
 
 
-class SupportsToList(Protocol):
-    def tolist(self) -> Any: ...
+class Deferred(Protocol):
+    """Numbers whose copy to the host was started but may not have finished."""
 
+    def ready(self) -> bool: ...
 
-Key = tuple[int, str, str, str]  # (step, role, name, metric); role "loss" for losses
+    def numpy(self) -> np.ndarray: ...
 
 
 @dataclass
-class Schedule:
-    """Which optimizer steps get full statistics.
+class _Now:
+    values: np.ndarray
 
-    >>> Schedule().is_recorded(3), Schedule().is_recorded(51), Schedule(every=1).is_recorded(51)
-    (True, False, True)
-    """
+    def ready(self) -> bool:
+        return True
 
-    every: int | None = None
-    forced: set[int] = field(default_factory=set)
+    def numpy(self) -> np.ndarray:
+        return self.values
 
-    def __post_init__(self) -> None:
-        if self.every is not None and self.every < 1:
-            raise ValueError(f"every must be a positive number of steps, got {self.every}")
 
-    def is_recorded(self, step: int) -> bool:
-        if step in self.forced:
-            return True
-        if self.every is not None:
-            return step % self.every == 0
-        return step < DENSE_START or step % DEFAULT_EVERY == 0
+@dataclass
+class _Item:
+    kind: str  # "steps", "record", "hist"
+    values: Deferred
+    args: tuple[Any, ...]
 
-    def is_histogram(self, step: int) -> bool:
-        """Whether a recorded step also gets histograms: every HIST_EVERY-th scheduled one
-        (by its rank among scheduled steps, so it is a pure function of the step), at least
-        HIST_MIN_GAP steps apart after the dense start."""
-        if self.every is not None:
-            gap = self.every * max(HIST_EVERY, -(-HIST_MIN_GAP // self.every))
-            return step % gap == 0
-        if step < DENSE_START:
-            rank = step
-        else:
-            rank = DENSE_START - 1 + step // DEFAULT_EVERY if step % DEFAULT_EVERY == 0 else None
-        return rank is not None and rank % HIST_EVERY == 0
 
-    def force(self, step: int) -> None:
-        self.forced.add(step)
+@dataclass
+class _Layout:
+    """One set of parameter names, in the order their rows hold them."""
+
+    id: int
+    names: tuple[str, ...]
+    band: Band
+    optimized: np.ndarray  # per name: its weight and update are measured
+    rows: list[np.ndarray] = field(default_factory=list)  # (steps, params, metrics)
+    first: int | None = None  # step of rows[0][0]
+    count: int = 0
+    held: list[tuple[int, np.ndarray, bool]] = field(default_factory=list)  # (first, block, full)
+    last_write: float = field(default_factory=time.monotonic)
 
 
 class Recorder:
-    """Turns adapter measurements into store rows; owns the schedule."""
+    """Turns adapter measurements into store rows; owns the schedule's forced windows."""
 
     def __init__(self, store: RunStore, schedule: Schedule | None = None) -> None:
         self.store = store
         self.schedule = schedule or Schedule()
         self.nonfinite_seen = False
         self.last_step = -1
-        self._pending: list[tuple[list[Key], SupportsToList]] = []
-        self._incoming: list[tuple[list[Key], SupportsToList]] = []
-        self._described: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
+        self._described: dict[tuple[str, str], Any] = {}
+        self._layouts: dict[tuple[str, ...], _Layout] = {}
+        self._queue: deque[_Item] = deque()
+        self._loss_band = Band(1)
+        self._triggers = 0
+        self._loss_rows: list[tuple[int, float]] = []
+        self._last_loss_write = time.monotonic()
 
-    def wants(self, step: int) -> bool:
-        return self.schedule.is_recorded(step)
-
-    def wants_histogram(self, step: int) -> bool:
-        return self.schedule.is_histogram(step)
-
-    def describe(self, role: str, name: str, order: int, info: Mapping[str, Any]) -> None:
+    # -- the door -------------------------------------------------------------------------
+    def describe(self, info: ParamInfo | ModuleInfo) -> None:
         """Declare a parameter or module; written again only when what is known changes."""
-        key = (role, name)
-        value = (order, dict(info))
-        if self._described.get(key) != value:
-            self._described[key] = value
-            self.store.add_entities([(role, name, order, dict(info))])
+        role = "param" if isinstance(info, ParamInfo) else "module"
+        key = (role, info.name)
+        if self._described.get(key) != info:
+            self._described[key] = info
+            self.store.add_entities([(role, info.name, info.order, info.as_info())])
+            for layout in self._layouts.values():
+                if info.name in layout.names:
+                    layout.optimized = self._optimized(layout.names)
 
-    def record(self, step: int, role: str, name: str, stats: Mapping[str, float]) -> None:
-        self.last_step = max(self.last_step, step)
-        self.store.add_stats([(step, role, name, m, float(v)) for m, v in stats.items()])
+    def _optimized(self, names: Sequence[str]) -> np.ndarray:
+        infos = [self._described.get(("param", n)) for n in names]
+        return np.array([info is None or bool(info.optimized) for info in infos], dtype=bool)
 
-    def record_rows(self, rows: Sequence[StatRow]) -> None:
-        """Many ``(step, role, name, metric, value)`` rows of plain numbers at once."""
-        if rows:
-            self.last_step = max(self.last_step, max(r[0] for r in rows))
-            self.store.add_stats(rows)
+    def steps(self, first_step: int, names: Sequence[str], rows: Any) -> None:
+        """Always-on rows for steps ``first_step, first_step + 1, ...``."""
+        self._queue.append(_Item("steps", _deferred(rows), (first_step, tuple(names))))
+        self.poll()
 
-    def loss(self, step: int, value: float) -> None:
-        self.last_step = max(self.last_step, step)
-        self.store.add_losses([(step, float(value))])
+    def record(self, step: int, role: str, names: Sequence[str], metrics: Sequence[str],
+               values: Any) -> None:
+        """A detail step's numbers: ``values[i][j]`` is ``metrics[j]`` of ``names[i]``."""
+        if names:
+            self._queue.append(_Item("record", _deferred(values),
+                                     (step, role, tuple(names), tuple(metrics))))
+            self.poll()
 
-    def defer(self, keys: Sequence[Key], values: SupportsToList) -> None:
-        """Queue device values for ``keys`` (one call per device); see ``end_batch``."""
-        if keys:
-            self._incoming.append((list(keys), values))
+    def histograms(self, step: int, role: str, metric: str, names: Sequence[str],
+                   values: Any) -> None:
+        """Rows of ``[lo, hi, counts...]`` (``metrics.HIST_WIDTH`` numbers) per name."""
+        if names:
+            self._queue.append(_Item("hist", _deferred(values), (step, role, metric,
+                                                                 tuple(names))))
 
-    def end_batch(self) -> None:
-        """Close the batch of one recorded step: the *previous* batch is converted now."""
-        self.convert_pending()
-        self._pending, self._incoming = self._incoming, []
-
-    def event(self, step: int, kind: str, name: str, detail: Mapping[str, Any]) -> None:
+    def event(self, step: int, kind: str, name: str, detail: dict[str, Any]) -> None:
         self.store.add_event(step, kind, name, dict(detail))
 
-    def convert_pending(self) -> None:
-        pending, self._pending = self._pending, []
-        for keys, values in pending:
-            self._convert(keys, values.tolist())
+    def error(self, part: str, exc: BaseException, step: int | None = None) -> None:
+        """An exception inside gradsight's own watching: recorded, never raised."""
+        self.event(self.last_step if step is None else step, "adapter_error", part,
+                   {"error": f"{type(exc).__name__}: {exc}"})
 
-    def _convert(self, keys: list[Key], numbers: list[float]) -> None:
-        if len(numbers) != len(keys):
-            raise ValueError(f"deferred batch has {len(numbers)} values for {len(keys)} keys")
-        stats: list[StatRow] = []
-        losses: list[tuple[int, float]] = []
-        hists: list[HistRow] = []
-        i = 0
-        while i < len(keys):
-            step, role, name, metric = keys[i]
-            if role.startswith(_HIST_PREFIX):  # [lo, hi, counts...] under one repeated key
-                end = i + HIST_BINS + 2
-                lo, hi, *counts = numbers[i:end]
-                hists.append((step, role[len(_HIST_PREFIX):], name, metric, lo, hi, counts))
-                i = end
-                continue
-            value = float(numbers[i])
-            i += 1
-            if not math.isfinite(value) and metric in _FINITE_EXPECTED:
-                self._on_nonfinite()
-            self.last_step = max(self.last_step, step)
-            if role == LOSS_ROLE:
-                losses.append((step, value))
-            else:
-                stats.append((step, role, name, metric, value))
-        self.store.add_stats(stats)
-        self.store.add_losses(losses)
-        if hists:
-            self.store.add_hists(hists)
+    # -- taking values in -----------------------------------------------------------------
+    def poll(self) -> None:
+        """Take in the queued values whose copies have finished, in order."""
+        while self._queue and self._queue[0].values.ready():
+            self._take(self._queue.popleft())
+        self._write_due(force=False)
 
-    def _on_nonfinite(self) -> None:
-        # Record the very next step in full: its activations show where the values break.
-        if not self.nonfinite_seen:
-            self.nonfinite_seen = True
-            self.schedule.force(self.last_step + 1)
+    def flush(self) -> None:
+        """Take in everything queued (waiting for its copies) and hand it all to the store."""
+        while self._queue:
+            self._take(self._queue.popleft())
+        self._write_due(force=True)
 
     def close(self) -> None:
-        self.end_batch()
-        self.convert_pending()
+        self.flush()
+
+    def _take(self, item: _Item) -> None:
+        values = np.asarray(item.values.numpy(), dtype=np.float64)
+        if item.kind == "steps":
+            self._take_steps(*item.args, values)
+        elif item.kind == "record":
+            step, role, names, metrics = item.args
+            values = values.reshape(len(names), len(metrics))
+            self.store.add_stats([(step, role, n, k, float(v)) for n, row in zip(names, values)
+                                  for k, v in zip(metrics, row)])
+            self.last_step = max(self.last_step, step)
+        else:
+            step, role, metric, names = item.args
+            values = values.reshape(len(names), m.HIST_WIDTH)
+            self.store.add_hists([(step, role, n, metric, row[0], row[1], row[2:])
+                                  for n, row in zip(names, values)])
+
+    def _take_steps(self, first: int, names: tuple[str, ...], rows: np.ndarray) -> None:
+        layout = self._layout(names)
+        rows = rows.reshape(-1, m.step_row_width(len(names)))
+        seen, losses = rows[:, 0] > 0.5, rows[:, 1]
+        per_param = rows[:, _HEAD:].reshape(len(rows), len(names), _M)
+        for i in range(len(rows)):
+            loss = float(losses[i]) if seen[i] else None
+            self._watch_step(first + i, loss, per_param[i], layout)
+            if loss is not None:
+                self._loss_rows.append((first + i, loss))
+        if layout.first is None or layout.first + layout.count != first:
+            self._end_chunk(layout)  # a gap: steps are only ever appended in order
+            layout.first = first
+        layout.rows.append(per_param)
+        layout.count += len(rows)
+        self.last_step = max(self.last_step, first + len(rows) - 1)
+        if layout.count >= CHUNK_STEPS:
+            self._end_chunk(layout)
+
+    def _watch_step(self, step: int, loss: float | None, params: np.ndarray,
+                    layout: _Layout) -> None:
+        """Non-finite values and band triggers of one step: detail on the next steps."""
+        grads = params[:, _GRAD]
+        broken = loss is not None and not math.isfinite(loss)
+        broken = broken or bool((layout.optimized & ~np.isfinite(params[:, _WEIGHT])).any())
+        if broken and not self.nonfinite_seen:  # NaN gradients alone: a skipped AMP step
+            self.nonfinite_seen = True
+            self.schedule.force(step + 1, NONFINITE_STEPS)
+            self.event(step, "nonfinite", "", {"loss": loss})
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = params[:, _UPDATE] / params[:, _WEIGHT]
+        fired = layout.band.update(np.concatenate([grads, ratio]))
+        loss_fired = loss is not None and bool(self._loss_band.update(np.array([loss]))[0])
+        if (fired.any() or loss_fired) and not self.schedule.forced(step + 1):
+            self.schedule.force(step + 1, TRIGGERED_STEPS)
+            if self._triggers < MAX_TRIGGER_EVENTS:
+                self._triggers += 1
+                n = len(layout.names)
+                series = (["loss"] if loss_fired else []) + [
+                    f"{m.GRAD_NORM}:{layout.names[i]}" for i in np.nonzero(fired[:n])[0][:8]
+                ] + [f"update_ratio:{layout.names[i]}" for i in np.nonzero(fired[n:])[0][:8]]
+                self.event(step, "trigger", series[0], {"series": series})
+
+    # -- writing the always-on tier -------------------------------------------------------
+    def _layout(self, names: tuple[str, ...]) -> _Layout:
+        layout = self._layouts.get(names)
+        if layout is None:
+            layout = _Layout(len(self._layouts), names, Band(2 * len(names)),
+                             self._optimized(names))
+            self._layouts[names] = layout
+            self.store.add_layout(layout.id, names, m.STEP_METRICS)
+        return layout
+
+    def _end_chunk(self, layout: _Layout) -> None:
+        """Close the rows gathered so far into a chunk, held until it can be judged."""
+        if layout.rows and layout.first is not None:
+            block = np.concatenate(layout.rows)
+            full = layout.first < FULL_STEPS or any(
+                self.schedule.forced(s) for s in range(layout.first, layout.first + len(block)))
+            layout.held.append((layout.first, block, full))
+        layout.rows, layout.first, layout.count = [], None, 0
+
+    def _write_due(self, force: bool) -> None:
+        now = time.monotonic()
+        if self._loss_rows and (force or now - self._last_loss_write >= FLUSH_S):
+            self.store.add_losses(self._loss_rows)
+            self._loss_rows, self._last_loss_write = [], now
+        for layout in self._layouts.values():
+            due = force or now - layout.last_write >= FLUSH_S
+            if due:
+                self._end_chunk(layout)
+            held = layout.held
+            if held and (due or len(held) >= SUMMARY_CHUNKS or any(h[2] for h in held)):
+                self._write_held(layout)
+                layout.last_write = now
+
+    def _write_held(self, layout: _Layout) -> None:
+        """Full chunks as they are, with the chunk before each (the lead-up to what made it
+        full); runs of quiet chunks as one summary each."""
+        held = layout.held
+        full = [h[2] or (i + 1 < len(held) and held[i + 1][2]) for i, h in enumerate(held)]
+        quiet: list[tuple[int, np.ndarray]] = []
+        for (first, block, _), keep in zip(held, full):
+            if keep:
+                if quiet:
+                    self._write_summary(layout, quiet)
+                    quiet = []
+                self.store.add_param_steps(first, len(block), layout.id, False, block)
+            else:
+                quiet.append((first, block))
+        if quiet:
+            self._write_summary(layout, quiet)
+        layout.held = []
+
+    def _write_summary(self, layout: _Layout, chunks: list[tuple[int, np.ndarray]]) -> None:
+        block = np.concatenate([b for _, b in chunks])
+        with np.errstate(all="ignore"), _quiet():
+            stats = np.stack([np.nanmin(block, 0), np.nanmax(block, 0), np.nanmean(block, 0)])
+        self.store.add_param_steps(chunks[0][0], len(block), layout.id, True, stats)
 
 
-# Metrics whose non-finite value means the numbers broke (a "nonfinite" count of 0 is fine).
-_FINITE_EXPECTED = frozenset({"value", "grad_norm", "weight_norm", "update_norm", "act_std"})
+def _deferred(values: Any) -> Deferred:
+    if hasattr(values, "ready") and hasattr(values, "numpy"):
+        return values  # type: ignore[no-any-return]
+    return _Now(np.asarray(values, dtype=np.float64))
+
+
+class _quiet:
+    """numpy's all-NaN-slice warnings are expected for metrics a parameter never has."""
+
+    def __enter__(self) -> None:
+        import warnings
+
+        self._catch = warnings.catch_warnings()
+        self._catch.__enter__()
+        warnings.simplefilter("ignore", RuntimeWarning)
+
+    def __exit__(self, *exc: Any) -> None:
+        self._catch.__exit__(*exc)

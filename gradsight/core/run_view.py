@@ -15,18 +15,32 @@ from typing import Any
 
 import numpy as np
 
+from .codec import decode
+from .records import legacy_kind, optimizer_kind
+from .metrics import GRAD_NORM, GRAD_NORM_PRECLIP, HAS_GRAD, LR, UPDATE_NORM, WEIGHT_NORM
 from .store import DB_NAME, SCHEMA_VERSION, RunDataError
 
 
 @dataclass(frozen=True)
 class Series:
-    """Values of one metric for one entity, ordered by step (NaN where the value was NaN)."""
+    """Values of one metric for one entity, ordered by step (NaN where the value was NaN).
+
+    Past ``recorder.FULL_STEPS``, quiet stretches of the always-on tier are stored as
+    summaries: one point at the stretch's first step holding its mean, with its maximum in
+    ``peaks`` (``peaks`` equals ``values`` wherever every step is kept; None: no summaries).
+    """
 
     steps: np.ndarray
     values: np.ndarray
+    peaks: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.steps)
+
+    @property
+    def highs(self) -> np.ndarray:
+        """The largest value each point stands for (its own value where kept in full)."""
+        return self.values if self.peaks is None else self.peaks
 
 
 @dataclass(frozen=True)
@@ -113,7 +127,7 @@ class RunView:
     @cached_property
     def _entities(self) -> dict[tuple[str, str], Entity]:
         rows = self._con.execute("SELECT role, name, ord, info FROM entities ORDER BY ord")
-        return {(r, n): Entity(r, n, o, json.loads(i)) for r, n, o, i in rows}
+        return {(r, n): Entity(r, n, o, _with_kinds(r, json.loads(i))) for r, n, o, i in rows}
 
     def entities(self, role: str) -> list[Entity]:
         """Entities of a role in their recorded order (forward order for modules)."""
@@ -133,6 +147,71 @@ class RunView:
         return cached
 
     def _read_metric(self, role: str, metric: str) -> dict[str, Series]:
+        detail = self._read_stats(role, metric)
+        if role != "param" or metric not in self._always_on:
+            return detail
+        out = {name: kept for name, series in self._always_on[metric].items()
+               if len(kept := self._present(metric, name, series))}
+        for name, exact in detail.items():  # detail steps' exact values win over estimates
+            out[name] = _overlay(out[name], exact) if name in out else exact
+        return out
+
+    @cached_property
+    def _always_on(self) -> dict[str, dict[str, Series]]:
+        """Every step's ``STEP_METRICS`` per parameter (schema 2), decoded once."""
+        if not self._has_table("param_steps"):
+            return {}
+        layouts = {i: (json.loads(n), json.loads(k)) for i, n, k in
+                   self._con.execute("SELECT id, names, metrics FROM layouts")}
+        parts: dict[str, dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]]] = {}
+        rows = self._con.execute(
+            "SELECT first, count, layout, summary, data FROM param_steps ORDER BY first, rowid")
+        for first, count, layout, summary, data in rows:
+            names, metrics = layouts[layout]
+            if summary:
+                block = decode(data, (3, len(names), len(metrics)))
+                steps = np.array([first], dtype=np.int64)
+                values, peaks = block[2][None], block[1][None]
+            else:
+                values = decode(data, (count, len(names), len(metrics)))
+                steps, peaks = np.arange(first, first + count, dtype=np.int64), values
+            for j, metric in enumerate(metrics):
+                per = parts.setdefault(metric, {})
+                for i, name in enumerate(names):
+                    per.setdefault(name, []).append((steps, values[:, i, j], peaks[:, i, j]))
+        out: dict[str, dict[str, Series]] = {}
+        for metric, per in parts.items():
+            out[metric] = {}
+            for name, pieces in per.items():
+                series = _joined(pieces)
+                if len(series):
+                    out[metric][name] = series
+        return out
+
+    def _present(self, metric: str, name: str, series: Series) -> Series:
+        """The steps where ``metric`` exists for ``name``: a gradient norm where there was a
+        gradient, a pre-clip norm where clipping ran, weight/update/lr of optimized parameters
+        only (elsewhere NaN means "not measured"; a NaN where the metric exists is a value)."""
+        if metric == GRAD_NORM:
+            has = self._always_on.get(HAS_GRAD, {}).get(name)
+            keep = has.values > 0.5 if has is not None else np.isfinite(series.values)
+        elif metric == GRAD_NORM_PRECLIP:
+            keep = ~np.isnan(series.values)
+        elif metric in (WEIGHT_NORM, UPDATE_NORM, LR):
+            entity = self.entity("param", name)
+            if entity is not None and entity.get("optimized") is False:
+                return Series(series.steps[:0], series.values[:0])
+            return series
+        else:
+            return series
+        return Series(series.steps[keep], series.values[keep],
+                      series.peaks[keep] if series.peaks is not None else None)
+
+    def _has_table(self, name: str) -> bool:
+        return self._con.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?",
+                                 (name,)).fetchone() is not None
+
+    def _read_stats(self, role: str, metric: str) -> dict[str, Series]:
         rows = self._con.execute(
             "SELECT name, step, value FROM stats WHERE metric=? AND role=? "
             "ORDER BY name, step, rowid",
@@ -158,10 +237,7 @@ class RunView:
 
         Stores written before histograms existed have no ``hists`` table: they read as empty.
         """
-        has_table = self._con.execute(
-            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='hists'"
-        ).fetchone()
-        if not has_table:
+        if not self._has_table("hists"):
             return {}
         rows = self._con.execute(
             "SELECT name, step, lo, hi, counts FROM hists WHERE role=? AND metric=? "
@@ -211,6 +287,10 @@ class RunView:
         (loss_max,) = self._con.execute("SELECT MAX(step) FROM loss").fetchone()
         (stat_max,) = self._con.execute("SELECT MAX(step) FROM stats").fetchone()
         known = [v for v in (loss_max, stat_max) if v is not None]
+        if self._has_table("param_steps"):
+            (chunk_max,) = self._con.execute(
+                "SELECT MAX(first + count - 1) FROM param_steps").fetchone()
+            known += [chunk_max] if chunk_max is not None else []
         return int(max(known)) + 1 if known else 0
 
     def events(self, kind: str | None = None) -> list[dict[str, Any]]:
@@ -224,6 +304,41 @@ class RunView:
 
 
 _Row = tuple[str, int, "float | None"]
+
+
+def _with_kinds(role: str, info: dict[str, Any]) -> dict[str, Any]:
+    """Records of an older gradsight carry class names only: fill in the neutral kinds."""
+    if role == "param":
+        if "module_kind" not in info:
+            info["module_kind"] = legacy_kind(info.get("module_type"))
+        if "optimizer_kind" not in info:
+            info["optimizer_kind"] = optimizer_kind(info.get("optimizer_type"))
+    elif "kind" not in info:
+        info["kind"] = legacy_kind(info.get("type"))
+    return info
+
+
+def _joined(pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> Series:
+    """One series from its chunks, in step order."""
+    steps = np.concatenate([p[0] for p in pieces])
+    values = np.concatenate([p[1] for p in pieces])
+    peaks = np.concatenate([p[2] for p in pieces])
+    summarized = not np.array_equal(values, peaks, equal_nan=True)
+    return Series(steps, values, peaks if summarized else None)
+
+
+def _overlay(base: Series, exact: Series) -> Series:
+    """``base`` with ``exact``'s values at the steps ``exact`` has (steps of both, sorted)."""
+    steps = np.union1d(base.steps, exact.steps)
+    values = np.full(len(steps), np.nan)
+    values[np.searchsorted(steps, base.steps)] = base.values
+    values[np.searchsorted(steps, exact.steps)] = exact.values
+    peaks = None
+    if base.peaks is not None:
+        peaks = values.copy()
+        peaks[np.searchsorted(steps, base.steps)] = base.peaks
+        peaks[np.searchsorted(steps, exact.steps)] = exact.values
+    return Series(steps, values, peaks)
 
 
 def _nan_if_none(value: float | None) -> float:

@@ -14,10 +14,17 @@ Tables (long format, so a new statistic is a new ``metric`` value, not a schema 
 - ``hists(step, role, name, metric, lo, hi, counts)``: compact value histograms on sampled steps
   (``counts`` a JSON list of equal-width bin counts over ``[lo, hi]``), what the report's
   distribution views are drawn from
+- ``layouts(id, names, metrics)`` and ``param_steps(first, count, layout, summary, data)``: the
+  always-on tier, every optimizer step's ``metrics.STEP_METRICS`` per parameter, a chunk of
+  consecutive steps per row (``data``: a ``codec`` blob of shape (count, parameters, metrics)
+  with the names and metrics of ``layout``). A ``summary`` chunk holds instead the minimum,
+  maximum and mean over its steps, shape (3, parameters, metrics): long runs keep every step
+  in full for their first ``recorder.FULL_STEPS`` steps and around every triggered window, and
+  summaries elsewhere.
 
-A table added later is optional to readers (a store without ``hists`` simply has no
-histograms), so adding one does not bump ``SCHEMA_VERSION``: older gradsight keeps reading
-newer runs, and newer gradsight reads older ones.
+Schema 2 added the always-on tables (schema 1 kept every parameter number in ``stats``); a
+reader of schema 2 reads schema 1 stores too. A table added later without changing what the
+others mean is optional to readers (a store without ``hists`` simply has no histograms).
 """
 
 from __future__ import annotations
@@ -31,7 +38,11 @@ import time
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-SCHEMA_VERSION = 1
+import numpy as np
+
+from .codec import encode
+
+SCHEMA_VERSION = 2
 DB_NAME = "run.sqlite"
 COMMIT_INTERVAL_S = 0.5  # bounds what a kill -9 can lose
 
@@ -50,6 +61,11 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE TABLE IF NOT EXISTS hists (
     step INTEGER NOT NULL, role TEXT NOT NULL, name TEXT NOT NULL, metric TEXT NOT NULL,
     lo REAL, hi REAL, counts TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS layouts (
+    id INTEGER PRIMARY KEY, names TEXT NOT NULL, metrics TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS param_steps (
+    first INTEGER NOT NULL, count INTEGER NOT NULL, layout INTEGER NOT NULL,
+    summary INTEGER NOT NULL, data BLOB NOT NULL);
 """
 
 StatRow = tuple[int, str, str, str, float]
@@ -129,6 +145,14 @@ class RunStore:
             for s, r, n, m, lo, hi, counts in rows
         ])
 
+    def add_layout(self, layout: int, names: Sequence[str], metrics: Sequence[str]) -> None:
+        self._put("layouts", [(layout, json.dumps(list(names)), json.dumps(list(metrics)))])
+
+    def add_param_steps(self, first: int, count: int, layout: int, summary: bool,
+                        values: np.ndarray) -> None:
+        """One chunk of the always-on tier; encoded by the writer thread, off the hot path."""
+        self._put("param_steps", [(first, count, layout, int(summary), values)])
+
     def add_event(self, step: int, kind: str, name: str, detail: dict[str, Any]) -> None:
         self._put("events", [(step, kind, name, json.dumps(detail, default=str))])
 
@@ -167,6 +191,8 @@ class RunStore:
         "loss": "INSERT INTO loss VALUES (?, ?)",
         "events": "INSERT INTO events VALUES (?, ?, ?, ?)",
         "hists": "INSERT INTO hists VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "layouts": "INSERT OR REPLACE INTO layouts VALUES (?, ?, ?)",
+        "param_steps": "INSERT INTO param_steps VALUES (?, ?, ?, ?, ?)",
     }
 
     def _write_loop(self) -> None:
@@ -193,6 +219,8 @@ class RunStore:
                     dirty = False
                     payload.set()
                     continue
+                if table == "param_steps":
+                    payload = [(*row[:4], encode(row[4])) for row in payload]
                 if table != "tick":
                     con.executemany(self._INSERTS[table], payload)
                     dirty = True

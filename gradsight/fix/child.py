@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .._after_import import AfterImport
-from ..runner import run_script
+from ..run.after_import import AfterImport
+from ..run.runner import run_script
 from .repairs import TrialHooks, by_name
 
 ENV = "GRADSIGHT_FIX_TRIAL"

@@ -16,7 +16,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
-from ..session import default_folder
+from ..run.session import default_folder
 from . import rank
 from .repairs import ModelInfo, by_name, candidates
 from .trials import Trial, run_trial

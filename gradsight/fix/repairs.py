@@ -71,7 +71,7 @@ class Init(Repair):
         return True
 
     def install(self, torch: Any, ctx: "TrialHooks") -> None:
-        from ..adapters.torch_init import init_model
+        from ..adapters.torch.init import init_model
 
         ctx.on_first_forward(lambda root, args, kwargs: init_model(
             root, self.scheme, ctx.activations, self.bias))
@@ -126,7 +126,7 @@ class LSUV(Repair):
 
 def lsuv(torch: Any, root: Any, args: Any, kwargs: Any, tol: float = 0.05,
          rounds: int = 5) -> None:
-    from ..adapters.torch_init import init_model, weight_layers
+    from ..adapters.torch.init import init_model, weight_layers
 
     init_model(root, "orthogonal")
     with torch.no_grad(), torch.random.fork_rng():

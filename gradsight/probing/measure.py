@@ -17,9 +17,9 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from ..adapters import torch_stats as ts
-from ..adapters.torch_init import fan_in_out, init_model, weight_layers
-from ..adapters.torch_layout import activation_kind, is_watched_module
+from ..adapters.torch import stats as ts
+from ..adapters.torch.init import fan_in_out, init_model, weight_layers
+from ..adapters.torch.layout import activation_kind, is_watched_module
 from .layer_stats import LayerStats, _ratio, _rms  # noqa: F401 (LayerStats re-exported)
 
 F64 = torch.float64

@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .._after_import import AfterImport
-from ..runner import ScriptNotFound, _exec_as_main, _exit_code
+from ..run.after_import import AfterImport
+from ..run.script import ScriptNotFound, exec_as_main as _exec_as_main, exit_code as _exit_code
 from . import analyze
 from .result import ProbeResult
 
@@ -67,7 +67,7 @@ class _ScriptProbe:
         if self.collector is None:
             return ProbeResult([], [], [], None, status,
                                {"note": "the script never imported torch: nothing to probe"})
-        from ..adapters.torch_layout import resolve_layout, roots_among
+        from ..adapters.torch.layout import resolve_layout, roots_among
         from .measure import predict as predict_profile
 
         main = sys.modules.get("__main__")

@@ -29,9 +29,9 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
-from ..core.recorder import HIST_BINS
+from ..core.metrics import HIST_BINS
 from ..core.run_view import Entity, Histograms, RunView, Series
-from ..session import Diagnosis
+from ..core.diagnosis import Diagnosis
 
 REPORT_FILE = "report.html"
 ECHARTS_VERSION = "6.1.0"
@@ -54,7 +54,7 @@ def write_report(folder: str | Path, diagnosis: Diagnosis | None = None) -> Path
 
     Written to a temporary file first, so a failed render never leaves half a report.
     """
-    from ..session import diagnose_folder
+    from ..core.diagnosis import diagnose_folder
 
     path = Path(folder)
     if diagnosis is None:

@@ -14,7 +14,7 @@ from rich.panel import Panel
 from rich.text import Text
 
 from ..core.finding import Finding, Severity
-from ..session import Diagnosis
+from ..core.diagnosis import Diagnosis
 
 STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "bold yellow", Severity.INFO: "cyan"}
 MAX_EVIDENCE_ITEMS = 4

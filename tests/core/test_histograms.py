@@ -8,33 +8,33 @@ import sqlite3
 import numpy as np
 import pytest
 
-from gradsight.core.recorder import HIST_BINS, HIST_EVERY, Recorder, Schedule, hist_role
+from gradsight.core.metrics import HIST_BINS
+from gradsight.core.recorder import Recorder
+from gradsight.core.schedule import HIST_EVERY, Schedule
 from gradsight.core.run_view import RunView
 from gradsight.core.store import RunStore
 
 
 def test_schedule_samples_one_recorded_step_in_hist_every():
     default = Schedule()
-    recorded = [s for s in range(5000) if default.is_recorded(s)]
-    sampled = [s for s in recorded if default.is_histogram(s)]
+    recorded = [s for s in range(5000) if default.detail(s)]
+    sampled = [s for s in recorded if default.histogram(s)]
     assert sampled[:3] == [0, HIST_EVERY, 100]
     assert len(sampled) == -(-len(recorded) // HIST_EVERY)
     every = Schedule(every=3)  # at least HIST_MIN_GAP apart, on recorded steps
-    assert [s for s in range(160) if every.is_histogram(s)] == [0, 51, 102, 153]
-    assert [s for s in range(200) if Schedule(every=1).is_histogram(s)] == [0, 50, 100, 150]
-    assert [s for s in range(2000) if Schedule(every=20).is_histogram(s)] == [
+    assert [s for s in range(160) if every.histogram(s)] == [0, 51, 102, 153]
+    assert [s for s in range(200) if Schedule(every=1).histogram(s)] == [0, 50, 100, 150]
+    assert [s for s in range(2000) if Schedule(every=20).histogram(s)] == [
         0, 100, 200, 300, 400, 500, 600, 700, 800, 900, 1000, 1100, 1200, 1300, 1400, 1500,
         1600, 1700, 1800, 1900]
 
 
-def test_deferred_histograms_are_reassembled_and_read_back(tmp_path):
+def test_recorded_histograms_are_read_back(tmp_path):
     store = RunStore.create(tmp_path / "run")
     recorder = Recorder(store)
-    key = (0, hist_role("param"), "<w>", "weight")
     counts = list(range(HIST_BINS))
-    values = [-1.0, 2.0, *counts] + [0.5]  # a histogram, then an ordinary stat
-    keys = [key] * (HIST_BINS + 2) + [(0, "param", "<w>", "grad_norm")]
-    recorder.defer(keys, np.array(values))
+    recorder.histograms(0, "param", "weight", ["<w>"], np.array([[-1.0, 2.0, *counts]]))
+    recorder.record(0, "param", ["<w>"], ["grad_norm"], [[0.5]])
     recorder.close()
     store.close()
     view = RunView.open(tmp_path / "run")
@@ -63,7 +63,7 @@ def test_store_without_hists_table_reads_as_no_histograms(tmp_path):
 
 def test_torch_histogram_matches_numpy_and_skips_nonfinite():
     torch = pytest.importorskip("torch")
-    from gradsight.adapters.torch_stats import histogram
+    from gradsight.adapters.torch.stats import histogram
 
     x = torch.randn(1000, dtype=torch.float32)
     x[3] = float("nan")

@@ -9,7 +9,7 @@ import sqlite3
 import numpy as np
 import pytest
 
-from gradsight.core.recorder import DEFAULT_EVERY, DENSE_START, Schedule
+from gradsight.core.schedule import DEFAULT_EVERY, DENSE_START, Schedule
 from gradsight.core.run_view import RunView
 from gradsight.core.store import DB_NAME, SCHEMA_VERSION, RunDataError, RunStore
 
@@ -236,23 +236,23 @@ def test_entity_info_round_trips_through_json(tmp_path):
 
 def test_default_schedule_dense_start_then_every_default_every():
     schedule = Schedule()
-    recorded = [s for s in range(3 * DEFAULT_EVERY + 1) if schedule.is_recorded(s)]
+    recorded = [s for s in range(3 * DEFAULT_EVERY + 1) if schedule.detail(s)]
     expected = sorted(set(range(DENSE_START)) | set(range(0, 3 * DEFAULT_EVERY + 1, DEFAULT_EVERY)))
     assert recorded == expected
-    assert schedule.is_recorded(DENSE_START - 1)
-    assert not schedule.is_recorded(DENSE_START) or DENSE_START % DEFAULT_EVERY == 0
-    assert not schedule.is_recorded(DEFAULT_EVERY + 1)
-    assert schedule.is_recorded(100 * DEFAULT_EVERY)
+    assert schedule.detail(DENSE_START - 1)
+    assert not schedule.detail(DENSE_START) or DENSE_START % DEFAULT_EVERY == 0
+    assert not schedule.detail(DEFAULT_EVERY + 1)
+    assert schedule.detail(100 * DEFAULT_EVERY)
 
 
 def test_every_one_records_every_step():
     schedule = Schedule(every=1)
-    assert all(schedule.is_recorded(s) for s in range(500))
+    assert all(schedule.detail(s) for s in range(500))
 
 
 def test_every_n_records_multiples_of_n():
     schedule = Schedule(every=7)
-    assert [s for s in range(30) if schedule.is_recorded(s)] == [0, 7, 14, 21, 28]
+    assert [s for s in range(30) if schedule.detail(s)] == [0, 7, 14, 21, 28]
 
 
 @pytest.mark.parametrize("every", [0, -1])
@@ -264,6 +264,6 @@ def test_every_below_one_is_refused(every):
 def test_forced_steps_are_recorded():
     schedule = Schedule()
     step = DEFAULT_EVERY + 1
-    assert not schedule.is_recorded(step)
+    assert not schedule.detail(step)
     schedule.force(step)
-    assert schedule.is_recorded(step)
+    assert schedule.detail(step)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gradsight.adapters.tf import tf1_mode
+from gradsight.adapters.tf_common import tf1_mode
 
 SEEDS = Path(__file__).resolve().parents[2] / "examples" / "tf"
 

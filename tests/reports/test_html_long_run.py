@@ -9,7 +9,7 @@ import sqlite3
 import numpy as np
 import pytest
 
-from gradsight.core.recorder import HIST_BINS
+from gradsight.core.metrics import HIST_BINS
 from gradsight.core.store import DB_NAME, RunStore
 from gradsight.reports.html import MAX_COLUMNS, MAX_LOSS_POINTS, write_report
 from tests.reports.browser import Browser, Page, chromium_path

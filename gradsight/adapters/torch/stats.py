@@ -1,24 +1,20 @@
-"""Batched statistics on the tensors' own device, shipped to the host once per recorded step.
+"""Batched statistics on the tensors' own device; nothing here reads a value back to the host.
 
-Norms are computed in float64: a float32 norm squares its inputs first, and the 1e-32-scale
-gradients of a collapsed deep stack (seed 003) square to 1e-64, below float32's range, giving 0.
+Norms are computed in float64 where it matters: a float32 norm squares its inputs first, and
+the 1e-32-scale gradients of a collapsed deep stack (seed 003) square to 1e-64, below float32's
+range, giving 0.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from typing import Sequence
+from typing import Any, Sequence
 
+import numpy as np
 import torch
 
-from ..core.recorder import HIST_BINS, Key, Recorder
+from ...core.metrics import HIST_BINS, HIST_SAMPLE, SATURATION_LEVEL
 
 F64 = torch.float64
-
-# Layout of the per-call activation vector.
-ACT_METRICS = ("act_mean", "act_std", "act_zero_frac", "act_nonfinite", "act_saturated_frac")
-# act_nonfinite is 1 when any output value of the step was NaN/Inf, else 0
-SATURATION_LEVEL = 0.99  # |tanh| or sigmoid distance from its asymptotes, per the usual 0.99/0.01
 
 
 # float32 represents a norm exactly enough inside this range; outside it (underflowing
@@ -64,7 +60,8 @@ def nonfinite_counts(tensors: Sequence[torch.Tensor]) -> list[torch.Tensor]:
 
 
 def activation_vector(output: torch.Tensor, family: str | None) -> torch.Tensor:
-    """mean, std, fraction exactly zero, any non-finite (1/0), fraction saturated (float64).
+    """``metrics.ACT_METRICS`` of one output: mean, std, fraction exactly zero, any non-finite
+    (1/0), fraction saturated (float64).
 
     Two float64-accumulated passes give mean and std (sum and sum of squares), so no float64
     copy of the activation is made; a non-finite value makes the sum non-finite, which is how
@@ -99,9 +96,6 @@ def active_units(output: torch.Tensor) -> torch.Tensor:
     if d.ndim == 3:
         return d.amax(dim=(0, 1)) > 0
     return d.amax(dim=tuple(i for i in range(d.ndim) if i != 1)) > 0
-
-
-HIST_SAMPLE = 1 << 14  # larger tensors are histogrammed on a uniform strided sample
 
 
 def hist_sample(tensor: torch.Tensor, copy: bool = False) -> torch.Tensor:
@@ -152,43 +146,29 @@ def histogram(tensor: torch.Tensor, bins: int = HIST_BINS) -> torch.Tensor:
     return histograms([hist_sample(tensor)], bins)[0]
 
 
-class _HostCopy:
-    """A device->pinned-host copy started now and read later, waiting only on its own event."""
+class HostCopy:
+    """Device values on their way to the host: the copy starts now (to pinned memory, without
+    waiting) and ``ready`` tells, without waiting, whether it has finished. The recorder takes
+    it only then (or at the end), so no statistic ever makes the training wait on the device.
+    On the CPU the values are already on the host."""
 
     def __init__(self, values: torch.Tensor) -> None:
-        self._host = torch.empty(values.shape, dtype=values.dtype, pin_memory=True)
-        self._host.copy_(values, non_blocking=True)
-        self._event = torch.cuda.Event()
-        self._event.record()
+        self._event: Any = None
+        values = values.detach()
+        if values.device.type == "cuda":
+            self._host = torch.empty(values.shape, dtype=values.dtype, pin_memory=True)
+            self._host.copy_(values, non_blocking=True)
+            self._event = torch.cuda.Event()
+            self._event.record()
+        elif values.device.type == "cpu":  # taken now: the values may be a buffer reused later
+            self._host = values.to(F64, copy=True)
+        else:  # another accelerator: copied when asked for
+            self._host = values.clone()
 
-    def tolist(self) -> list[float]:
-        self._event.synchronize()
-        return self._host.tolist()
+    def ready(self) -> bool:
+        return self._event is None or bool(self._event.query())
 
-
-class Batch:
-    """Collects (keys, device values) for one recorded step, one vector per device."""
-
-    def __init__(self) -> None:
-        self._keys: dict[torch.device, list[Key]] = defaultdict(list)
-        self._values: dict[torch.device, list[torch.Tensor]] = defaultdict(list)
-
-    def add(self, keys: Sequence[Key], values: Sequence[torch.Tensor] | torch.Tensor) -> None:
-        if isinstance(values, torch.Tensor):
-            vector = values.reshape(-1).to(F64)
-        elif values:
-            vector = torch.stack([v.reshape(()) for v in values]).to(F64)
-        else:
-            return
-        if vector.numel() != len(keys):
-            raise ValueError(f"{vector.numel()} values for {len(keys)} keys")
-        self._keys[vector.device].extend(keys)
-        self._values[vector.device].append(vector)
-
-    def submit(self, recorder: Recorder) -> None:
-        for device, keys in self._keys.items():
-            values = torch.cat(self._values[device])
-            recorder.defer(keys, _HostCopy(values) if values.is_cuda else values)
-        recorder.end_batch()
-        self._keys.clear()
-        self._values.clear()
+    def numpy(self) -> np.ndarray:
+        if self._event is not None:
+            self._event.synchronize()
+        return self._host.to("cpu", F64).numpy()

@@ -14,8 +14,8 @@ from typing import Iterable
 import torch
 from torch import nn
 
-from ..core.init_schemes import RELU_LIKE as _RELU_LIKE  # noqa: F401 (re-exported)
-from ..core.init_schemes import SCHEMES, scheme_for  # noqa: F401 (re-exported)
+from ...core.init_schemes import RELU_LIKE as _RELU_LIKE  # noqa: F401 (re-exported)
+from ...core.init_schemes import SCHEMES, scheme_for  # noqa: F401 (re-exported)
 
 
 def weight_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:

@@ -1,6 +1,6 @@
 """Start-up hook for the worker processes of a script run by ``gradsight run``.
 
-This folder is put first on ``PYTHONPATH`` (see ``gradsight/processes.py``), so every child
+This folder is put first on ``PYTHONPATH`` (see ``gradsight/run/workers.py``), so every child
 interpreter imports this module at start-up. It arranges for the child to be watched if it
 imports torch, then runs the ``sitecustomize`` this one shadows, if there is one. Any failure
 leaves the child exactly as it would be without gradsight.
@@ -12,7 +12,7 @@ import sys as _sys
 
 def _watch() -> None:
     try:
-        from gradsight.processes import attach_child
+        from gradsight.run.workers import attach_child
 
         attach_child()
     except Exception:

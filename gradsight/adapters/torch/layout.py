@@ -15,6 +15,8 @@ from typing import Any, Iterable, Mapping
 import torch
 from torch import nn
 
+from ...core import records
+
 # Activation modules by family: what "dead" or "saturated" means depends on the family.
 RELU_FAMILY: tuple[type[nn.Module], ...] = (nn.ReLU, nn.ReLU6, nn.RReLU, nn.Threshold)
 SATURATING: dict[type[nn.Module], str] = {
@@ -30,6 +32,29 @@ NORMALIZATION = (
     nn.modules.batchnorm._BatchNorm, nn.GroupNorm, nn.LayerNorm,
     nn.modules.instancenorm._InstanceNorm,
 )
+
+
+_KINDS: tuple[tuple[tuple[type[nn.Module], ...], str], ...] = (
+    ((nn.modules.batchnorm._BatchNorm,), records.BATCH_NORM),
+    ((nn.LayerNorm,), records.LAYER_NORM),
+    ((nn.GroupNorm, nn.modules.instancenorm._InstanceNorm, *(
+        (nn.RMSNorm,) if hasattr(nn, "RMSNorm") else ())), records.OTHER_NORM),
+    ((nn.Embedding, nn.EmbeddingBag), records.EMBEDDING),
+    ((nn.RNNBase, nn.RNNCellBase), records.RECURRENT),
+    ((nn.modules.conv._ConvNd,), records.CONV),
+    ((nn.Linear, nn.Bilinear), records.LINEAR),
+    ((nn.MultiheadAttention,), records.ATTENTION),
+)
+
+
+def module_kind(module: nn.Module) -> str:
+    """The framework-neutral kind of a module (``records.LINEAR``, ``records.CONV``, ...)."""
+    for classes, kind in _KINDS:
+        if isinstance(module, classes):
+            return kind
+    if activation_kind(module) is not None:
+        return records.ACTIVATION
+    return records.OTHER
 
 
 def activation_kind(module: nn.Module) -> str | None:

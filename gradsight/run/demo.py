@@ -23,9 +23,9 @@ def main(out_root: str | Path = "gradsight-runs", steps: int = STEPS) -> int:
     except ImportError:
         print("gradsight demo needs PyTorch: pip install 'gradsight[torch]'", file=sys.stderr)
         return 2
-    from .reports.terminal import render
+    from ..reports.terminal import render
     from .session import default_folder
-    from .watching import watch
+    from .watch import watch
 
     console = Console()
     results = {}

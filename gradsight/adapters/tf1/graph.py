@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from .tf_stats import ACTIVATIONS
+from ...core import records
+from ..tf_ops import ACTIVATIONS
 
 LINEAR_OPS = {
     "MatMul", "BatchMatMul", "BatchMatMulV2", "BatchMatMulV3", "Conv1D", "Conv2D", "Conv3D",
@@ -26,6 +27,7 @@ _BN_MARKERS = ("/batchnorm/", "/moments/", "/FusedBatchNorm")
 class VarInfo:
     module: str | None = None
     module_type: str | None = None
+    module_kind: str | None = None
     followed_by: str | None = None
     feeds: list[str] = field(default_factory=list)
     is_bias: bool = False
@@ -35,7 +37,7 @@ class VarInfo:
 @dataclass
 class GraphLayout:
     variables: dict[str, VarInfo]
-    modules: dict[str, dict[str, Any]]  # name -> {"type", "activation", "order"}
+    modules: dict[str, dict[str, Any]]  # name -> {"type", "kind", "activation", "order", ...}
 
 
 def ancestors(tensors: Iterable[Any]) -> set[Any]:
@@ -80,11 +82,13 @@ def _place(info: VarInfo, layer: Any, tail: Any, forward: set[Any] | None,
     act_op, norms = _after(tail, forward, modules)
     info.module = act_op.name if act_op is not None else layer.name
     info.module_type = layer.type
+    info.module_kind = records.CONV if "Conv" in layer.type else records.LINEAR
     info.followed_by = ACTIVATIONS.get(act_op.type.lower()) if act_op is not None else None
     info.feeds = norms
     if info.module not in modules:
         modules[info.module] = {
-            "type": layer.type, "activation": info.followed_by, "order": layer._id,
+            "type": layer.type, "kind": info.module_kind, "activation": info.followed_by,
+            "order": layer._id,
             "output": (act_op if act_op is not None else tail).outputs[0],
         }
 
@@ -99,8 +103,8 @@ def _after(op: Any, forward: set[Any] | None,
         norm = _batch_norm_scope(c)
         if norm is not None:
             norms.append(norm)
-            modules.setdefault(norm, {"type": "BatchNormalization", "activation": None,
-                                      "order": c._id, "output": None})
+            modules.setdefault(norm, {"type": "BatchNormalization", "kind": records.BATCH_NORM,
+                                      "activation": None, "order": c._id, "output": None})
     return activation, sorted(set(norms))
 
 

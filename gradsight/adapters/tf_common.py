@@ -55,13 +55,17 @@ class TFWatcher:
     def __init__(self) -> None:
         self.parts: list[Any] = []
 
-    @property
-    def framework(self) -> str:
-        return "tensorflow"
+    framework = "tensorflow"
 
     @property
     def step(self) -> int:
         return max((p.step for p in self.parts), default=0)
+
+    @property
+    def api(self) -> str:
+        """``keras`` or ``tf1``: the part that stepped most (the words its advice is in)."""
+        stepped = [p for p in self.parts if p.step > 0]
+        return max(stepped, key=lambda p: p.step).api if stepped else "keras"
 
     def add(self, part: Any) -> None:
         self.parts.append(part.start())
@@ -88,7 +92,7 @@ class TFAttachment:
             self._watcher = TFWatcher()
             self.session.attach(self._watcher)
         if module.__name__ == "tensorflow" and self._real is None:
-            from .tf1 import TF1Watcher
+            from .tf1.watcher import TF1Watcher
 
             self._real = module
             # Always: a script that imports tensorflow.compat.v1 itself is a TF1 script too,
@@ -100,7 +104,7 @@ class TFAttachment:
         elif module.__name__ == "keras" and not self._keras:
             self._keras = True
             if module.config.backend() == "tensorflow":
-                from .tf_keras import KerasWatcher
+                from .keras.watcher import KerasWatcher
 
                 self._watcher.add(KerasWatcher(self.session.recorder))
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from .core.finding import Finding
+from ..core.finding import Finding
+from .frameworks import adapter_for
 from .session import Diagnosis, Session, default_folder
 
 
@@ -24,8 +24,7 @@ class Watch:
         self.session = Session(out or default_folder(type(model).__name__.lower()), every,
                                tensorboard=tensorboard, mode="watch",
                                model=type(model).__name__)
-        adapter = _adapter_for(model, optimizer, self.session)
-        self.session.attach(adapter)
+        self.session.attach(adapter_for(self.session, model, optimizer))
         self.diagnosis: Diagnosis | None = None
 
     @property
@@ -64,23 +63,3 @@ def watch(model: Any, optimizer: Any = None, *, out: str | Path | None = None,
     ``tensorboard=LOGDIR`` also exports the run as TensorBoard scalars and histograms on close.
     """
     return Watch(model, optimizer, out=out, every=every, tensorboard=tensorboard)
-
-
-def _adapter_for(model: Any, optimizer: Any, session: Session) -> Any:
-    torch = sys.modules.get("torch")
-    if torch is not None and isinstance(model, torch.nn.Module):
-        from .adapters.torch import TorchWatcher
-
-        return TorchWatcher(session.recorder, model=model, optimizer=optimizer).start()
-    keras = sys.modules.get("keras")
-    if keras is not None and isinstance(model, keras.Model):
-        from .adapters.tf import TFWatcher
-        from .adapters.tf_keras import KerasWatcher
-
-        watcher = TFWatcher()
-        watcher.add(KerasWatcher(session.recorder, model=model, optimizer=optimizer))
-        return watcher
-    raise TypeError(
-        f"gradsight.watch got a {type(model).__module__}.{type(model).__name__}; expected a "
-        "torch.nn.Module or a keras.Model."
-    )

@@ -1,4 +1,4 @@
-"""What the detectors are told about each parameter and module (the store's ``entities``).
+"""What the detectors are told about each parameter and module: ``ParamInfo``/``ModuleInfo``.
 
 Besides shapes and optimizers, this carries the data flow seen in a forward pass: which module
 consumed which module's output. That is how a detector knows a ReLU follows a layer (to advise
@@ -11,8 +11,9 @@ from typing import Mapping
 
 import torch
 
-from ..core.recorder import Recorder
-from .torch_layout import Layout, activation_kind
+from ...core.records import ModuleInfo, ParamInfo, optimizer_kind
+from ...core.recorder import Recorder
+from .layout import Layout, activation_kind, module_kind
 
 
 def describe(
@@ -24,23 +25,22 @@ def describe(
 ) -> None:
     """Declare every module and parameter of ``layout`` to the recorder."""
     kinds: dict[str, str | None] = {}
+    neutral: dict[str, str] = {}
     consumers: dict[str, list[str]] = {}
     for name, ref in layout.modules.items():
         module = ref()
         if module is None:
             continue
         kinds[name] = activation_kind(module)
+        neutral[name] = module_kind(module)
         producers = sorted(
             layout.module_names[p] for p in edges.get(id(module), ()) if p in layout.module_names
         )
         for producer in producers:
             consumers.setdefault(producer, []).append(name)
-        recorder.describe("module", name, forward_order.get(id(module), len(forward_order)), {
-            "type": type(module).__name__,
-            "activation": kinds[name],
-            "inputs_from": producers,
-            "owner": _owner_label(name, layout.owners),
-        })
+        recorder.describe(ModuleInfo(
+            name, forward_order.get(id(module), len(forward_order)), type(module).__name__,
+            neutral[name], kinds[name], tuple(producers), _owner_label(name, layout.owners)))
     opt_of = {
         id(p): (index, type(o).__name__)
         for o, index in optimizers.items() for group in o.param_groups for p in group["params"]
@@ -53,29 +53,43 @@ def describe(
         ref = layout.modules.get(module) if module is not None else None
         owner_module = ref() if ref is not None else None
         index, optimizer_type = opt_of.get(id(p), (None, None))
-        recorder.describe("param", name, i, {
-            "shape": list(p.shape),
-            "numel": p.numel(),
-            "requires_grad": p.requires_grad,
-            "module": module,
-            "module_type": type(owner_module).__name__ if owner_module is not None else None,
-            "followed_by": following[0] if following else None,
-            "feeds": feeds,
-            "optimizer": index,
-            "optimizer_type": optimizer_type,
-            "lr": lrs.get(id(p)),
-            "optimized": id(p) in layout.optimized,
-        })
+        recorder.describe(ParamInfo(
+            name, i, tuple(int(d) for d in p.shape),
+            requires_grad=p.requires_grad,
+            module=module,
+            module_type=type(owner_module).__name__ if owner_module is not None else None,
+            module_kind=neutral.get(module or "") if owner_module is not None else None,
+            followed_by=following[0] if following else None,
+            feeds=tuple(feeds),
+            optimizer=index,
+            optimizer_type=optimizer_type,
+            optimizer_kind=optimizer_kind(optimizer_type),
+            lr=lrs.get(id(p)),
+            optimized=id(p) in layout.optimized,
+        ))
 
 
 def learning_rates(optimizer: torch.optim.Optimizer) -> dict[int, float]:
     """Each parameter's learning rate; NaN where it is a device tensor (reading it would sync)."""
     out = {}
+    for group, lr in zip(optimizer.param_groups, group_learning_rates(optimizer)):
+        for p in group["params"]:
+            out[id(p)] = lr
+    return out
+
+
+def group_learning_rates(optimizer: torch.optim.Optimizer) -> list[float]:
+    """Each param group's learning rate, as a host number (NaN: a device tensor)."""
+    out = []
     for group in optimizer.param_groups:
         lr = group.get("lr", float("nan"))
-        value = float(lr) if not isinstance(lr, torch.Tensor) or not lr.is_cuda else float("nan")
-        for p in group["params"]:
-            out[id(p)] = value
+        if isinstance(lr, torch.Tensor):
+            out.append(float(lr) if not lr.is_cuda else float("nan"))
+        else:
+            try:
+                out.append(float(lr))
+            except (TypeError, ValueError):
+                out.append(float("nan"))
     return out
 
 

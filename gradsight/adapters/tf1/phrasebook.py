@@ -1,0 +1,95 @@
+"""Advice (``core.advice.Fix``) in the words of TF1 graph code (``tf`` is
+``tensorflow.compat.v1``): variables made with the right initializer, optimizers with the right
+rate; code that runs as written in the script's graph. Imports no TensorFlow."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+from ...core import advice as a
+from ...core.advice import Phrase, fmt
+
+_INITIALIZERS = {"he": "tf.initializers.he_normal()", "xavier": "tf.initializers.glorot_normal()",
+                 "lecun": "tf.initializers.lecun_normal()"}
+_NAMES = {"he": "He", "xavier": "Xavier/Glorot", "lecun": "LeCun"}
+
+
+def variable(name: str | None, shape: Any, initializer: str) -> str:
+    shape = list(shape or [])
+    return f'tf.get_variable("{name}", shape={shape}, initializer={initializer})'
+
+
+def _init_layer(args: Mapping[str, Any]) -> Phrase:
+    layer, scheme = args["layer"], args.get("scheme", "he")
+    why = ", since a ReLU follows" if scheme == "he" else ""
+    return Phrase(f"{_NAMES.get(scheme, scheme)} init{why}",
+                  variable(layer.get("param"), layer.get("shape"),
+                           _INITIALIZERS.get(scheme, _INITIALIZERS["xavier"])))
+
+
+def _positive_bias(args: Mapping[str, Any]) -> Phrase:
+    layer = args["layer"]
+    name = layer.get("bias") or f"{layer.get('param')}_bias"
+    shape = layer.get("bias_shape") or [layer.get("units") or 1]
+    return Phrase("small positive bias so ReLUs start active",
+                  variable(name, shape, f"tf.constant_initializer({fmt(args.get('value', 0.1))})"))
+
+
+def _optimizer(lr: Any, kind: str = "GradientDescentOptimizer") -> str:
+    return f"optimizer = tf.train.{kind}(learning_rate={fmt(lr)})"
+
+
+def _simple(text: str, code: str | None = None) -> Callable[[Mapping[str, Any]], Phrase]:
+    return lambda args: Phrase(text, code)
+
+
+PHRASES: dict[str, Callable[[Mapping[str, Any]], Phrase]] = {
+    a.INIT_LAYER: _init_layer,
+    a.INIT_ALL: lambda args: Phrase(
+        "create every weight with the initializer for the activation that follows it instead of "
+        "tf.random_normal(..., stddev=s): he_normal before a ReLU, glorot_normal before "
+        "tanh/sigmoid and at the output",
+        variable(args["layer"].get("param"), args["layer"].get("shape"), _INITIALIZERS["he"])),
+    a.POSITIVE_BIAS: _positive_bias,
+    a.KEEP_DEFAULT_INIT: _simple("or let tf.get_variable use its default glorot_uniform "
+                                 "initializer instead of a fixed-std normal"),
+    a.ADD_NORMALIZATION: _simple(
+        "add batch normalization (or residual connections) between the layers, so the scale "
+        "is reset at each one", "h = tf.layers.batch_normalization(h, training=True)"),
+    a.USE_OPTIMIZER: lambda args: Phrase(
+        "use an adaptive optimizer: it scales each update to the learning rate",
+        _optimizer(args.get("lr", 1e-3), "AdamOptimizer")),
+    a.LOWER_LR: lambda args: Phrase(a.GENERIC[a.LOWER_LR](args).text,
+                                    _optimizer(args["new"]) if args.get("new") else None),
+    a.RAISE_LR: lambda args: Phrase(a.GENERIC[a.RAISE_LR](args).text,
+                                    _optimizer(args["new"]) if args.get("new") else None),
+    a.CLIP_GRAD_NORM: lambda args: Phrase(
+        "clip the global gradient norm between compute_gradients and apply_gradients",
+        "grads, variables = zip(*optimizer.compute_gradients(loss))\n"
+        f"grads, _ = tf.clip_by_global_norm(grads, {fmt(args.get('max_norm', 1.0))})\n"
+        "train_op = optimizer.apply_gradients(zip(grads, variables))"),
+    a.FIND_DETACH: _simple("look for tf.stop_gradient, argmax, rounding or integer casts "
+                           "between this variable and the loss: no gradient flows through them"),
+    a.FREEZE_EXPLICITLY: lambda args: Phrase(
+        "if the variable is meant to be frozen, create it with trainable=False",
+        f'tf.get_variable("{args["layer"].get("param")}_frozen", '
+        f'shape={list(args["layer"].get("shape") or [])}, trainable=False)'),
+    a.OPTIMIZE_ALL: _simple("build the train op after every variable exists, or pass them "
+                            "all: optimizer.minimize(loss, var_list=tf.trainable_variables())"),
+    a.CHECK_INPUTS_FINITE: _simple("check the inputs and targets",
+                                   'x = tf.debugging.check_numerics(x, "inputs")'),
+    a.GUARD_NUMERICS: _simple("guard log/sqrt/division with an epsilon (tf.log(x + 1e-8)); "
+                              "check ops name the operation that produced the NaN",
+                              "check = tf.add_check_numerics_ops()"),
+    a.CHANGE_ACTIVATION: lambda args: Phrase(
+        f"use {args.get('to', 'relu')} instead of {args.get('current', 'sigmoid')} in the "
+        "hidden layers", "h = tf.nn.relu(h)"),
+    a.LEAKY_ACTIVATION: _simple("use an activation that cannot die",
+                                "h = tf.nn.leaky_relu(h, alpha=0.01)"),
+    a.DROP_BIAS: _simple("drop the bias variable added before a batch norm: the norm "
+                         "subtracts the batch mean, which cancels it"),
+    a.SATURATION_NORM: _simple("add batch normalization before the activation",
+                               "h = tf.layers.batch_normalization(h, training=True)"),
+    a.RESET_GRADIENTS: _simple("apply each step's own gradients (accumulators must be reset "
+                               "with an assign op after apply_gradients)"),
+}

@@ -1,0 +1,115 @@
+"""In-graph statistics shared by the Keras and TF1 adapters.
+
+Everything here builds TensorFlow ops; nothing reads a value back. Norms are sums of squares in
+the tensor's own dtype, redone in float64 (in one ``tf.cond`` for all of them) only when one
+falls outside float32's safe range: the 1e-32-scale gradients of a collapsed deep stack square
+below float32's range, but casting every gradient to float64 on every step would double the
+memory the step reads.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from ..core import metrics as m
+
+F64 = tf.float64
+NAN64 = float("nan")
+
+# Keras layer classes / TF ops -> the activation family the detectors know.
+ACTIVATIONS = {
+    "relu": "relu", "relu6": "relu", "leaky_relu": "leaky_relu", "leakyrelu": "leaky_relu",
+    "elu": "elu", "selu": "selu", "gelu": "gelu", "silu": "silu", "swish": "silu",
+    "tanh": "tanh", "sigmoid": "sigmoid", "softmax": "softmax", "softplus": "softplus",
+}
+_SAFE = (2.0 ** -100, 2.0 ** 100)  # sums of squares float32 holds with room to spare
+
+
+def dense_values(t: Any) -> tf.Tensor:
+    """A gradient's values (``IndexedSlices`` of embedding lookups carry only touched rows), or
+    a variable's (Keras 3 variables are no tensors themselves)."""
+    return t.values if isinstance(t, tf.IndexedSlices) else tf.convert_to_tensor(t)
+
+
+def norm64(t: Any) -> tf.Tensor:
+    """L2 norm in float64 as a scalar."""
+    return tf.norm(tf.reshape(tf.cast(dense_values(t), F64), [-1]))
+
+
+def norms(tensors: Sequence[Any]) -> tf.Tensor:
+    """L2 norms (float64 vector) of ``tensors``, float64 arithmetic only where needed."""
+    if not tensors:
+        return tf.zeros([0], F64)
+    squares = []
+    for t in tensors:
+        v = dense_values(t)
+        v = v if v.dtype.is_floating else tf.cast(v, tf.float32)
+        squares.append(tf.cast(tf.reduce_sum(tf.square(v)), F64))
+    fast = tf.stack(squares)
+    # (an exact 0 may be an underflow, so it is redone too: a run with a dead layer pays the
+    # float64 pass, a healthy one never does)
+    risky = tf.reduce_any(tf.logical_not((fast > _SAFE[0]) & (fast < _SAFE[1])))
+    return tf.cond(risky, lambda: tf.stack([norm64(t) for t in tensors]),
+                   lambda: tf.sqrt(fast))
+
+
+def nonfinite64(t: Any) -> tf.Tensor:
+    """Count of NaN/Inf elements, float64 (0 for integer tensors)."""
+    values = dense_values(t)
+    if not values.dtype.is_floating:
+        return tf.constant(0.0, F64)
+    return tf.reduce_sum(tf.cast(tf.logical_not(tf.math.is_finite(values)), F64))
+
+
+def scalar64(value: Any) -> tf.Tensor:
+    return tf.reshape(tf.cast(value, F64), [])
+
+
+def sample_indices(shape: Sequence[int], k: int = m.UPDATE_SAMPLE) -> tuple[np.ndarray, float]:
+    """Positions (in the flattened tensor) of the fixed update sample and the factor turning
+    the sample's norm into the tensor's: every ``stride``-th element, the stride coprime with
+    the last dimension so the sample visits every row and column (see ``metrics``)."""
+    n = int(np.prod(shape)) if len(shape) else 1
+    if n <= k:
+        return np.arange(n, dtype=np.int64), 1.0
+    stride = max(n // k, 1)
+    last = int(shape[-1]) if len(shape) else 1
+    while math.gcd(stride, last) != 1 and (k - 1) * (stride + 1) < n:
+        stride += 1
+    return np.arange(k, dtype=np.int64) * stride, math.sqrt(n / k)
+
+
+def sample(variable: Any, indices: np.ndarray, k: int = m.UPDATE_SAMPLE) -> tf.Tensor:
+    """The variable's sampled elements as float64, zero-padded to ``k``."""
+    flat = tf.reshape(tf.convert_to_tensor(variable), [-1])
+    picked = tf.cast(tf.gather(flat, indices), F64)
+    return tf.pad(picked, [[0, k - len(indices)]]) if len(indices) < k else picked
+
+
+def activation_row(output: Any, family: str | None) -> tuple[list[Any], Any]:
+    """A layer output's ``metrics.ACT_METRICS`` (float64 ops), and for the ReLU family the
+    per-unit "fired for some input" op (units on the last axis: channels-last)."""
+    d = tf.stop_gradient(output)
+    x = tf.reshape(tf.cast(d, F64), [-1])
+    n = tf.cast(tf.maximum(tf.size(x), 1), F64)
+    total = tf.reduce_sum(x)
+    mean = total / n
+    std = tf.sqrt(tf.maximum(tf.reduce_sum(x * x) / n - mean * mean, 0.0))
+    zero = tf.reduce_sum(tf.cast(tf.equal(x, 0.0), F64)) / n
+    nonfinite = tf.cast(tf.logical_not(tf.math.is_finite(total)), F64)
+    level = m.SATURATION_LEVEL
+    if family == "tanh":
+        saturated = tf.reduce_sum(tf.cast(tf.abs(x) > level, F64)) / n
+    elif family == "sigmoid":
+        saturated = tf.reduce_sum(tf.cast(tf.logical_or(x < 1 - level, x > level), F64)) / n
+    else:
+        saturated = tf.constant(0.0, F64)
+    units = None
+    if family in m.RELU_FAMILY and d.shape.rank:
+        axes = list(range(d.shape.rank - 1))
+        units = tf.reduce_any(d > 0, axis=axes) if axes else d > 0
+    return [mean, std, zero, nonfinite, saturated], units

@@ -1,0 +1,168 @@
+"""Advice (``core.advice.Fix``) in PyTorch's words: code that runs as written against the
+user's model. Imports no torch (the diagnosis of a stored run needs no framework)."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+from ...core import advice as a
+from ...core.advice import Phrase, fmt
+
+_NAMES = {"he": "He (Kaiming)", "xavier": "Xavier/Glorot", "lecun": "LeCun"}
+
+
+def ref(name: str | None, owner: str | None = None) -> str:
+    """``0.weight`` -> ``model[0].weight``: how a parameter or module is written in Python."""
+    label = owner if owner and owner.isidentifier() and owner[0].islower() else "model"
+    if not name:
+        return label
+    parts = [f"[{p}]" if p.isdigit() else f".{p}" for p in name.split(".")]
+    return label + "".join(parts)
+
+
+def _weight(layer: Mapping[str, Any]) -> str:
+    return ref(layer.get("param"), layer.get("owner"))
+
+
+def _init_code(weight: str, scheme: str, activation: str | None) -> str:
+    if scheme == "he":
+        act = activation if activation in ("relu", "leaky_relu") else "relu"
+        return f'torch.nn.init.kaiming_normal_({weight}, nonlinearity="{act}")'
+    if scheme == "lecun":
+        return f'torch.nn.init.kaiming_normal_({weight}, nonlinearity="linear")'
+    gain = f', gain=torch.nn.init.calculate_gain("{activation}")' \
+        if activation in ("tanh", "sigmoid") else ""
+    return f"torch.nn.init.xavier_normal_({weight}{gain})"
+
+
+def _init_layer(args: Mapping[str, Any]) -> Phrase:
+    scheme, act = args.get("scheme", "he"), args.get("activation")
+    why = {"he": ", since a ReLU follows", "lecun": " for SELU"}.get(scheme, "")
+    if scheme == "xavier" and act in ("tanh", "sigmoid"):
+        why = f" with the {act} gain"
+    return Phrase(f"{_NAMES.get(scheme, scheme)} init{why}",
+                  _init_code(_weight(args["layer"]), scheme, act))
+
+
+def _init_all(args: Mapping[str, Any]) -> Phrase:
+    owner = ref(None, args["layer"].get("owner"))
+    return Phrase(
+        "initialize every layer for the activation that follows it instead of a fixed std "
+        "(xavier_normal_ before tanh/sigmoid or at the output)",
+        f"for m in {owner}.modules():\n"
+        "    if isinstance(m, (torch.nn.Linear, torch.nn.Conv1d, torch.nn.Conv2d)):\n"
+        '        torch.nn.init.kaiming_normal_(m.weight, nonlinearity="relu")\n'
+        "        if m.bias is not None: torch.nn.init.zeros_(m.bias)")
+
+
+def _positive_bias(args: Mapping[str, Any]) -> Phrase:
+    layer = args["layer"]
+    bias = ref(layer.get("bias") or layer.get("param"), layer.get("owner"))
+    return Phrase("small positive bias so ReLUs start active",
+                  f"torch.nn.init.constant_({bias}, {fmt(args.get('value', 0.1))})")
+
+
+def _lower_lr(args: Mapping[str, Any]) -> Phrase:
+    new = args.get("new")
+    text = a.GENERIC[a.LOWER_LR](args).text
+    return Phrase(text, f'for group in optimizer.param_groups: group["lr"] = {fmt(new)}'
+                  if new else None)
+
+
+def _raise_lr(args: Mapping[str, Any]) -> Phrase:
+    text = a.GENERIC[a.RAISE_LR](args).text
+    layer, new = args.get("layer"), args.get("new")
+    if layer and new:
+        return Phrase(text + " for these parameters, e.g. a param group",
+                      f'optimizer.add_param_group({{"params": [], "lr": {fmt(new)}}})  '
+                      f"# then move {_weight(layer)} into it")
+    return Phrase(text)
+
+
+def _clip(args: Mapping[str, Any]) -> Phrase:
+    text = "clip the gradient norm between backward() and step()"
+    if args.get("recurrent"):
+        text += " (recurrent nets multiply the same weights every time step: clip first)"
+    owner = ref(None, args.get("owner"))
+    return Phrase(text, f"torch.nn.utils.clip_grad_norm_({owner}.parameters(), "
+                        f"max_norm={fmt(args.get('max_norm', 1.0))})")
+
+
+def _norm_layer(layer: Mapping[str, Any] | None) -> str | None:
+    """The normalization for a layer's output: BatchNorm2d after a convolution, else
+    LayerNorm over its features."""
+    if not layer or not layer.get("units"):
+        return None
+    if layer.get("kind") == "conv":
+        return f"torch.nn.BatchNorm2d({layer['units']})"
+    return f"torch.nn.LayerNorm({layer['units']})"
+
+
+def _layer_without_bias(layer: Mapping[str, Any]) -> str | None:
+    units, inputs = layer.get("units"), layer.get("inputs")
+    if not units or not inputs:
+        return None
+    if layer.get("kind") == "conv":
+        size = tuple(layer.get("kernel_size") or (1,))
+        dims = len(size)
+        kernel = size[0] if len(set(size)) == 1 else size
+        return f"torch.nn.Conv{dims}d({inputs}, {units}, {kernel}, bias=False)"
+    return f"torch.nn.Linear({inputs}, {units}, bias=False)"
+
+
+def _simple(text: str, code: str | None = None) -> Callable[[Mapping[str, Any]], Phrase]:
+    return lambda args: Phrase(text, code)
+
+
+PHRASES: dict[str, Callable[[Mapping[str, Any]], Phrase]] = {
+    a.INIT_LAYER: _init_layer,
+    a.INIT_ALL: _init_all,
+    a.POSITIVE_BIAS: _positive_bias,
+    a.KEEP_DEFAULT_INIT: _simple("or keep PyTorch's default initialization (do not re-draw "
+                                 "weights from N(0, s))"),
+    a.ADD_NORMALIZATION: lambda args: Phrase(
+        "add normalization (BatchNorm, LayerNorm) or residual connections between the layers, "
+        "so the scale is reset at each one", _norm_layer(args.get("layer"))),
+    a.USE_OPTIMIZER: lambda args: Phrase(
+        "use an adaptive optimizer: it scales each update to the learning rate",
+        f"optimizer = torch.optim.Adam({ref(None, args.get('owner'))}.parameters(), "
+        f"lr={fmt(args.get('lr', 1e-3))})"),
+    a.LOWER_LR: _lower_lr,
+    a.RAISE_LR: _raise_lr,
+    a.CLIP_GRAD_NORM: _clip,
+    a.FIND_DETACH: _simple("look for `.detach()`, `torch.no_grad()`, `.item()`, `.numpy()` or "
+                           "`.data` between this layer and the loss"),
+    a.FREEZE_EXPLICITLY: lambda args: Phrase(
+        "if the layer is meant to be frozen, say so and leave it out of the optimizer",
+        f"{_weight(args['layer'])}.requires_grad_(False)"),
+    a.OPTIMIZE_ALL: lambda args: Phrase(
+        "create the optimizer after the whole model is built, from all its parameters",
+        f"optimizer = torch.optim.Adam({ref(None, args['layer'].get('owner'))}.parameters(), "
+        "lr=1e-3)"),
+    a.ADD_PARAM_GROUP: lambda args: Phrase(
+        "or add the missing ones",
+        f'optimizer.add_param_group({{"params": [{_weight(args["layer"])}]}})'),
+    a.CHECK_INPUTS_FINITE: _simple("check the inputs and targets",
+                                   "assert torch.isfinite(x).all()"),
+    a.GUARD_NUMERICS: _simple(
+        "guard log/sqrt/division with an epsilon (torch.log(x + 1e-8)); anomaly detection "
+        "names the operation that produced the NaN",
+        "torch.autograd.set_detect_anomaly(True)"),
+    a.CHECK_LR_SCHEDULE: _simple(
+        "check the learning-rate schedule: one that increases (or a warm-up that overshoots) "
+        "raises every step's size; print it at the step where it began",
+        'print([group["lr"] for group in optimizer.param_groups])'),
+    a.CHANGE_ACTIVATION: lambda args: Phrase(
+        f"use {args.get('to', 'relu')} instead of {args.get('current', 'sigmoid')} in the "
+        "hidden layers", "torch.nn.GELU()" if args.get("to") == "gelu" else "torch.nn.ReLU()"),
+    a.LEAKY_ACTIVATION: _simple("use an activation that cannot die",
+                                "torch.nn.LeakyReLU(0.01)"),
+    a.DROP_BIAS: lambda args: Phrase("drop the bias of layers followed by batch norm",
+                                     _layer_without_bias(args["layer"])),
+    a.SATURATION_NORM: lambda args: Phrase(
+        "add normalization before the activation to keep pre-activations near zero",
+        _norm_layer(args.get("layer"))),
+    a.RESET_GRADIENTS: lambda args: Phrase(
+        "reset the gradients once per optimizer step, before backward()",
+        "optimizer.zero_grad()"),
+}

@@ -1,0 +1,117 @@
+"""Taps on PyTorch functions whose inputs the optimizer hooks never see.
+
+- gradient clipping: the optimizer step hook sees the gradients *after* clipping, which hides
+  the very explosion the clipping contains. Norm clipping (``clip_grad_norm_``) scales every
+  gradient by one coefficient, ``min(max_norm / (total_norm + 1e-6), 1)``: the tap hands that
+  coefficient (a device tensor) to the watcher, which recovers each gradient's norm before
+  clipping from its norm after, with no extra pass over the gradients. Value clipping
+  (``clip_grad_value_``) clamps elements, so there the norms are taken before the original runs.
+- ``torch.amp.GradScaler.scale``: under mixed precision ``backward`` receives ``loss * scale``
+  (2**16 by default); the tap remembers which unscaled loss each scaled one came from, so the
+  recorded loss is the user's loss.
+
+Each wrapper calls the original with the same arguments (a generator of parameters is listed
+first, because both the tap and the original read it); the tap's own work runs in a ``Guard``.
+The taps are module attributes, so a script that imports the function after gradsight attached
+(``from torch.nn.utils import clip_grad_norm_``) gets the wrapper too, and norm clipping is tapped
+at ``clip_grad._clip_grads_with_norm_``, which ``clip_grad_norm_`` looks up at every call: that
+also catches a ``clip_grad_norm_`` imported by name before watching began.
+"""
+
+from __future__ import annotations
+
+import functools
+import weakref
+from typing import Any, Callable
+
+import torch
+
+from ..patching import Guard, Patches
+
+# on_clip(parameters, "norm", max_norm, coefficient) or (parameters, "value", clip_value, None)
+ClipCallback = Callable[[list[torch.Tensor], str, float, Any], None]
+
+
+def _clip_targets() -> list[tuple[Any, str, str]]:
+    import torch.nn.utils as utils
+    import torch.nn.utils.clip_grad as clip_grad
+
+    targets = [(utils, "clip_grad_value_", "value"), (clip_grad, "clip_grad_value_", "value")]
+    if hasattr(clip_grad, "_clip_grads_with_norm_"):
+        targets.append((clip_grad, "_clip_grads_with_norm_", "norm"))
+    return targets
+
+
+def install_clip_tap(patches: Patches, guard: Guard, on_clip: ClipCallback) -> None:
+    for module, name, kind in _clip_targets():
+        if getattr(getattr(module, name, None), "_gradsight_tap", False):
+            continue
+        patches.wrap(module, name, lambda original, kind=kind: _clip_wrapper(
+            original, kind, guard, on_clip))
+
+
+def _clip_wrapper(original: Callable[..., Any], kind: str, guard: Guard,
+                  on_clip: ClipCallback) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def clip(parameters: Any, limit: Any, *args: Any, **kwargs: Any) -> Any:
+        if not isinstance(parameters, torch.Tensor):
+            parameters = list(parameters)  # both the tap and the original read it
+        if guard.active:
+            guard.run(_tap, on_clip, kind, parameters, limit, args, kwargs)
+        return original(parameters, limit, *args, **kwargs)
+
+    clip._gradsight_tap = True  # type: ignore[attr-defined]
+    return clip
+
+
+def _tap(on_clip: ClipCallback, kind: str, parameters: Any, limit: Any, args: Any,
+         kwargs: Any) -> None:
+    tensors = [parameters] if isinstance(parameters, torch.Tensor) else parameters
+    tensors = [p for p in tensors if isinstance(p, torch.Tensor)]
+    value = float(limit) if not isinstance(limit, torch.Tensor) else float("nan")
+    coefficient = None
+    if kind == "norm":
+        total = args[0] if args else kwargs.get("total_norm")
+        if not isinstance(total, torch.Tensor):
+            return
+        coefficient = torch.clamp(float(limit) / (total.detach() + 1e-6), max=1.0)
+    on_clip(tensors, kind, value, coefficient)
+
+
+class ScalerTap:
+    """Maps each ``GradScaler.scale(loss)`` result back to ``loss``."""
+
+    def __init__(self) -> None:
+        self._scaled: dict[int, tuple[weakref.ref[torch.Tensor], torch.Tensor]] = {}
+
+    def install(self, patches: Patches, guard: Guard) -> None:
+        scaler_type = getattr(getattr(torch, "amp", None), "GradScaler", None)
+        if scaler_type is None or getattr(scaler_type.scale, "_gradsight_tap", False):
+            return
+        scaled = self._scaled
+
+        def make(original: Callable[..., Any]) -> Callable[..., Any]:
+            @functools.wraps(original)
+            def scale(scaler: Any, outputs: Any) -> Any:
+                result = original(scaler, outputs)
+                if guard.active and isinstance(outputs, torch.Tensor) and isinstance(
+                        result, torch.Tensor):
+                    if len(scaled) > 64:  # only the current step's losses matter
+                        scaled.clear()
+                    scaled[id(result)] = (weakref.ref(result), outputs.detach())
+                return result
+
+            scale._gradsight_tap = True  # type: ignore[attr-defined]
+            return scale
+
+        patches.wrap(scaler_type, "scale", make)
+
+    def unscaled(self, tensor: torch.Tensor) -> torch.Tensor:
+        """The loss ``tensor`` was scaled from, or ``tensor`` itself."""
+        entry = self._scaled.pop(id(tensor), None)
+        if entry is not None and entry[0]() is tensor:
+            return entry[1]
+        return tensor
+
+    def clear(self) -> None:
+        self._scaled.clear()

@@ -1,0 +1,81 @@
+"""Every number gradsight records, by name, with the levels and windows that define them.
+
+Adapters measure these, the store keeps them, detectors and reports read them: a new statistic
+is one line here, one in each adapter that measures it, and its reader.
+
+Two tiers:
+
+- **always-on**, every optimizer step, per parameter: ``STEP_METRICS``. The adapters ship them as
+  rows (``step_row_width``): ``STEP_ROW_HEAD`` (whether the step had a loss, the loss), then
+  for each parameter its ``STEP_METRICS`` in order, NaN where a value does not exist (no
+  gradient, no clipping, not optimized).
+- **detail**, on the steps the schedule picks (``schedule.py``): per module the activation
+  statistics (``ACT_METRICS``, dead units), per parameter the exact weight norm, the non-finite
+  counts once non-finite values appeared, and histograms.
+"""
+
+from __future__ import annotations
+
+# -- always-on: every optimizer step, per parameter -------------------------------------------
+HAS_GRAD = "has_grad"  # 1 when backward gave the parameter a gradient, else 0
+GRAD_NORM = "grad_norm"  # |g| as the optimizer received it (after any clipping)
+GRAD_NORM_PRECLIP = "grad_norm_preclip"  # |g| as backward computed it, where clipping ran
+WEIGHT_NORM = "weight_norm"  # |w| after the step (exact on detail steps, see UPDATE_SAMPLE)
+UPDATE_NORM = "update_norm"  # |w_after - w_before| of the step (see UPDATE_SAMPLE)
+LR = "lr"  # the learning rate the parameter's group had at the step
+STEP_METRICS = (HAS_GRAD, GRAD_NORM, GRAD_NORM_PRECLIP, WEIGHT_NORM, UPDATE_NORM, LR)
+LOSS = "loss"  # the step's training loss (the tensor backward() was called on)
+LOSS_SEEN = "loss_seen"  # 1 when the step had a loss (a NaN loss is a value, not a gap)
+STEP_ROW_HEAD = (LOSS_SEEN, LOSS)
+
+
+def step_row_width(params: int) -> int:
+    """Numbers in one always-on row: ``STEP_ROW_HEAD``, then each parameter's metrics."""
+    return len(STEP_ROW_HEAD) + params * len(STEP_METRICS)
+
+
+# The update and the weight norm of a large tensor are estimated every step from a fixed sample
+# of its elements (an exact update norm needs a copy of every weight, which would double the
+# memory read per step): UPDATE_SAMPLE elements taken at a stride coprime with the tensor's last
+# dimension, so the sample covers every row and column. ``sum of squares x numel / UPDATE_SAMPLE``
+# estimates the squared norm; the relative error of such an estimate is about
+# sqrt(kurtosis / UPDATE_SAMPLE), a few percent for dense updates (the adapters' tests measure
+# it against the exact value). Tensors of at most UPDATE_SAMPLE elements are measured exactly,
+# and the weight-norm estimate is recalibrated to the exact norm on every detail step.
+UPDATE_SAMPLE = 4096
+
+# -- detail: per parameter --------------------------------------------------------------------
+WEIGHT_NORM_INIT = "weight_norm_init"  # |w| before the first update (the init, exactly)
+GRAD_NONFINITE = "grad_nonfinite"  # NaN/Inf elements of the gradient (once any appeared)
+WEIGHT_NONFINITE = "weight_nonfinite"
+CLIP_NORM_LIMIT = "clip_norm_limit"  # the max_norm of clip_grad_norm_ at that step
+CLIP_VALUE_LIMIT = "clip_value_limit"
+
+# -- detail: per module (layer outputs) ---------------------------------------------------------
+ACT_MEAN = "act_mean"
+ACT_STD = "act_std"
+ACT_ZERO_FRAC = "act_zero_frac"  # fraction of output values exactly 0
+ACT_NONFINITE = "act_nonfinite"  # 1 when any output value of the step was NaN/Inf, else 0
+ACT_SATURATED_FRAC = "act_saturated_frac"  # tanh/sigmoid family: within 0.01 of an asymptote
+ACT_METRICS = (ACT_MEAN, ACT_STD, ACT_ZERO_FRAC, ACT_NONFINITE, ACT_SATURATED_FRAC)
+DEAD_FRAC = "dead_frac"  # ReLU family: units positive for no input of the step
+DEAD_FRAC_WINDOW = "dead_frac_window"  # ... for no input over DEAD_WINDOW detail steps
+DEAD_METRICS = (DEAD_FRAC, DEAD_FRAC_WINDOW)
+
+# |tanh| above this, or sigmoid outside (1 - this, this): the usual 0.99/0.01; the local
+# gradient there is below ~0.02 (tanh) or ~0.01 (sigmoid).
+SATURATION_LEVEL = 0.99
+DEAD_WINDOW = 5  # detail steps over which a unit must never fire to count as dead
+RELU_FAMILY = ("relu",)  # exactly-zero outputs with a zero gradient: units that can die
+SATURATING = ("tanh", "sigmoid")
+
+# -- histograms -------------------------------------------------------------------------------
+# A histogram travels as HIST_BINS + 2 numbers: [lo, hi, counts...] with equal-width bins over
+# the finite range [lo, hi] of the values (non-finite values are not counted).
+HIST_BINS = 30
+HIST_WIDTH = HIST_BINS + 2
+HIST_SAMPLE = 1 << 14  # larger tensors are histogrammed on a uniform strided sample
+HIST_WEIGHT = "weight"
+HIST_GRAD = "grad"
+HIST_ACT = "act"
+
