@@ -44,17 +44,22 @@ def norms(tensors: Sequence[Any]) -> tf.Tensor:
     """L2 norms (float64 vector) of ``tensors``, float64 arithmetic only where needed."""
     if not tensors:
         return tf.zeros([0], F64)
-    squares = []
-    for t in tensors:
-        v = dense_values(t)
-        v = v if v.dtype.is_floating else tf.cast(v, tf.float32)
-        squares.append(tf.cast(tf.reduce_sum(tf.square(v)), F64))
-    fast = tf.stack(squares)
+    # One EuclideanNorm op per tensor: Grappler's arithmetic optimizer merges identical ops
+    # (a Square of the gradient is one the optimizer's update has too) and rewrites chains it
+    # is the sole consumer of; an op of our own kind shares nothing with the training's ops,
+    # so the training graph is optimized exactly as without gradsight.
+    fast = tf.stack([tf.cast(tf.math.reduce_euclidean_norm(_floating(t)), F64) ** 2
+                     for t in tensors])
     # (an exact 0 may be an underflow, so it is redone too: a run with a dead layer pays the
     # float64 pass, a healthy one never does)
     risky = tf.reduce_any(tf.logical_not((fast > _SAFE[0]) & (fast < _SAFE[1])))
     return tf.cond(risky, lambda: tf.stack([norm64(t) for t in tensors]),
                    lambda: tf.sqrt(fast))
+
+
+def _floating(t: Any) -> tf.Tensor:
+    v = dense_values(t)
+    return v if v.dtype.is_floating else tf.cast(v, tf.float32)
 
 
 def nonfinite64(t: Any) -> tf.Tensor:

@@ -7,12 +7,15 @@ is outside float32's normal range, e.g. a 1e-40 gradient norm), reordered so tha
 series' consecutive steps lie next to each other, byte-shuffled (the high bytes of similar
 floats are alike: grouping byte planes lets zlib find them, as Blosc and HDF5's shuffle
 filter do), and zlib-compressed. Constant columns (a learning rate, a flag) cost almost
-nothing; noisy norms about 2-3 bytes a value.
+nothing; noisy norms about 2-3 bytes a value. Columns named ``exact`` (settings such as the
+learning rate, which a reader compares with what the script set) are always kept as float64:
+constant, they compress to almost nothing anyway.
 """
 
 from __future__ import annotations
 
 import zlib
+from typing import Sequence
 
 import numpy as np
 
@@ -20,20 +23,44 @@ _F32_NORMAL = (np.finfo(np.float32).tiny, np.finfo(np.float32).max)
 _DTYPES = {4: np.float32, 8: np.float64}
 
 
-def encode(array: np.ndarray) -> bytes:
-    """Bytes for a float array of any shape (``decode`` needs the shape back)."""
-    values = np.ascontiguousarray(np.moveaxis(np.asarray(array, dtype=np.float64), 0, -1))
+def encode(array: np.ndarray, exact: Sequence[int] = ()) -> bytes:
+    """Bytes for a float array of any shape (``decode`` needs the shape back); the indices
+    ``exact`` of the last axis are stored as float64 whatever their values."""
+    values = np.asarray(array, dtype=np.float64)
+    if not exact or values.ndim == 0:
+        return _encode(values, _fits_float32(values))
+    keep = [i for i in range(values.shape[-1]) if i not in set(exact)]
+    first = _encode(values[..., keep], _fits_float32(values[..., keep]))
+    return len(first).to_bytes(4, "little") + first + _encode(values[..., list(exact)], False)
+
+
+def decode(blob: bytes, shape: tuple[int, ...], exact: Sequence[int] = ()) -> np.ndarray:
+    """The float64 array ``encode`` was given (with the same ``exact``)."""
+    if not exact or not shape:
+        return _decode(blob, shape)
+    size = int.from_bytes(blob[:4], "little")
+    keep = [i for i in range(shape[-1]) if i not in set(exact)]
+    out = np.empty(shape, dtype=np.float64)
+    out[..., keep] = _decode(blob[4:4 + size], (*shape[:-1], len(keep)))
+    out[..., list(exact)] = _decode(blob[4 + size:], (*shape[:-1], len(exact)))
+    return out
+
+
+def _fits_float32(values: np.ndarray) -> bool:
     magnitudes = np.abs(values[np.isfinite(values) & (values != 0)])
-    fits = not magnitudes.size or (
+    return not magnitudes.size or bool(
         magnitudes.min() >= _F32_NORMAL[0] and magnitudes.max() <= _F32_NORMAL[1])
-    stored = values.astype(np.float32) if fits else values
+
+
+def _encode(values: np.ndarray, as_float32: bool) -> bytes:
+    moved = np.ascontiguousarray(np.moveaxis(values, 0, -1)) if values.ndim else values
+    stored = moved.astype(np.float32 if as_float32 else np.float64)
     width = stored.dtype.itemsize
     planes = stored.reshape(-1).view(np.uint8).reshape(-1, width).T
     return bytes([width]) + zlib.compress(np.ascontiguousarray(planes).tobytes(), 6)
 
 
-def decode(blob: bytes, shape: tuple[int, ...]) -> np.ndarray:
-    """The float64 array ``encode`` was given."""
+def _decode(blob: bytes, shape: tuple[int, ...]) -> np.ndarray:
     width = blob[0]
     dtype = _DTYPES.get(width)
     if dtype is None:
@@ -42,6 +69,7 @@ def decode(blob: bytes, shape: tuple[int, ...]) -> np.ndarray:
     count = int(np.prod(shape))
     if raw.size != count * width:
         raise ValueError(f"an encoded block holds {raw.size // width} values, expected {count}")
-    values = raw.reshape(width, count).T.copy().view(dtype).reshape(-1)
-    moved = (*shape[1:], shape[0]) if shape else ()
-    return np.moveaxis(values.astype(np.float64).reshape(moved), -1, 0)
+    values = raw.reshape(width, count).T.copy().view(dtype).reshape(-1).astype(np.float64)
+    if not shape:
+        return values.reshape(shape)
+    return np.moveaxis(values.reshape((*shape[1:], shape[0])), -1, 0)

@@ -49,6 +49,7 @@ _HEAD = len(m.STEP_ROW_HEAD)
 _GRAD = m.STEP_METRICS.index(m.GRAD_NORM)
 _WEIGHT = m.STEP_METRICS.index(m.WEIGHT_NORM)
 _UPDATE = m.STEP_METRICS.index(m.UPDATE_NORM)
+_OPTIMIZED = m.STEP_METRICS.index(m.OPTIMIZED)
 
 
 class Deferred(Protocol):
@@ -84,7 +85,6 @@ class _Layout:
     id: int
     names: tuple[str, ...]
     band: Band
-    optimized: np.ndarray  # per name: its weight and update are measured
     rows: list[np.ndarray] = field(default_factory=list)  # (steps, params, metrics)
     first: int | None = None  # step of rows[0][0]
     count: int = 0
@@ -116,13 +116,6 @@ class Recorder:
         if self._described.get(key) != info:
             self._described[key] = info
             self.store.add_entities([(role, info.name, info.order, info.as_info())])
-            for layout in self._layouts.values():
-                if info.name in layout.names:
-                    layout.optimized = self._optimized(layout.names)
-
-    def _optimized(self, names: Sequence[str]) -> np.ndarray:
-        infos = [self._described.get(("param", n)) for n in names]
-        return np.array([info is None or bool(info.optimized) for info in infos], dtype=bool)
 
     def steps(self, first_step: int, names: Sequence[str], rows: Any) -> None:
         """Always-on rows for steps ``first_step, first_step + 1, ...``."""
@@ -208,7 +201,8 @@ class Recorder:
         """Non-finite values and band triggers of one step: detail on the next steps."""
         grads = params[:, _GRAD]
         broken = loss is not None and not math.isfinite(loss)
-        broken = broken or bool((layout.optimized & ~np.isfinite(params[:, _WEIGHT])).any())
+        optimized = params[:, _OPTIMIZED] > 0.5
+        broken = broken or bool((optimized & ~np.isfinite(params[:, _WEIGHT])).any())
         if broken and not self.nonfinite_seen:  # NaN gradients alone: a skipped AMP step
             self.nonfinite_seen = True
             self.schedule.force(step + 1, NONFINITE_STEPS)
@@ -231,8 +225,7 @@ class Recorder:
     def _layout(self, names: tuple[str, ...]) -> _Layout:
         layout = self._layouts.get(names)
         if layout is None:
-            layout = _Layout(len(self._layouts), names, Band(2 * len(names)),
-                             self._optimized(names))
+            layout = _Layout(len(self._layouts), names, Band(2 * len(names)))
             self._layouts[names] = layout
             self.store.add_layout(layout.id, names, m.STEP_METRICS)
         return layout

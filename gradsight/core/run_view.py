@@ -17,7 +17,8 @@ import numpy as np
 
 from .codec import decode
 from .records import legacy_kind, optimizer_kind
-from .metrics import GRAD_NORM, GRAD_NORM_PRECLIP, HAS_GRAD, LR, UPDATE_NORM, WEIGHT_NORM
+from .metrics import (EXACT_METRICS, GRAD_NORM, GRAD_NORM_PRECLIP, HAS_GRAD, LR, OPTIMIZED,
+                      UPDATE_NORM, WEIGHT_NORM)
 from .store import DB_NAME, SCHEMA_VERSION, RunDataError
 
 
@@ -168,12 +169,13 @@ class RunView:
             "SELECT first, count, layout, summary, data FROM param_steps ORDER BY first, rowid")
         for first, count, layout, summary, data in rows:
             names, metrics = layouts[layout]
+            exact = [metrics.index(k) for k in EXACT_METRICS if k in metrics]
             if summary:
-                block = decode(data, (3, len(names), len(metrics)))
+                block = decode(data, (3, len(names), len(metrics)), exact)
                 steps = np.array([first], dtype=np.int64)
                 values, peaks = block[2][None], block[1][None]
             else:
-                values = decode(data, (count, len(names), len(metrics)))
+                values = decode(data, (count, len(names), len(metrics)), exact)
                 steps, peaks = np.arange(first, first + count, dtype=np.int64), values
             for j, metric in enumerate(metrics):
                 per = parts.setdefault(metric, {})
@@ -198,10 +200,8 @@ class RunView:
         elif metric == GRAD_NORM_PRECLIP:
             keep = ~np.isnan(series.values)
         elif metric in (WEIGHT_NORM, UPDATE_NORM, LR):
-            entity = self.entity("param", name)
-            if entity is not None and entity.get("optimized") is False:
-                return Series(series.steps[:0], series.values[:0])
-            return series
+            stepped = self._always_on.get(OPTIMIZED, {}).get(name)
+            keep = stepped.values > 0.5 if stepped is not None else np.ones(len(series), bool)
         else:
             return series
         return Series(series.steps[keep], series.values[keep],
@@ -274,6 +274,15 @@ class RunView:
         )
 
     @cached_property
+    def watched_steps(self) -> np.ndarray:
+        """Every step with numbers: the always-on tier's steps (or, in a schema 1 store, the
+        recorded ones) and the detail steps."""
+        steps = [self.recorded_steps]
+        for series in self._always_on.get(HAS_GRAD, {}).values():
+            steps.append(series.steps)
+        return np.unique(np.concatenate(steps)) if steps else np.zeros(0, dtype=np.int64)
+
+    @cached_property
     def recorded_steps(self) -> np.ndarray:
         rows = self._con.execute("SELECT DISTINCT step FROM stats ORDER BY step").fetchall()
         return np.array([r[0] for r in rows], dtype=np.int64)
@@ -319,10 +328,18 @@ def _with_kinds(role: str, info: dict[str, Any]) -> dict[str, Any]:
 
 
 def _joined(pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> Series:
-    """One series from its chunks, in step order."""
+    """One series from its chunks, in step order. A step written twice (a parameter first
+    seen as held by no optimizer, then by the one that steps it) keeps its last measured
+    value, NaN only where no row measured it."""
     steps = np.concatenate([p[0] for p in pieces])
     values = np.concatenate([p[1] for p in pieces])
     peaks = np.concatenate([p[2] for p in pieces])
+    if len(pieces) > 1 and (len(np.unique(steps)) < len(steps) or np.any(np.diff(steps) < 0)):
+        measured = ~np.isnan(values)
+        order = np.lexsort((np.arange(len(steps)), measured, steps))  # measured rows last
+        steps, values, peaks = steps[order], values[order], peaks[order]
+        last = np.r_[steps[1:] != steps[:-1], True]
+        steps, values, peaks = steps[last], values[last], peaks[last]
     summarized = not np.array_equal(values, peaks, equal_nan=True)
     return Series(steps, values, peaks if summarized else None)
 

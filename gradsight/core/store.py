@@ -41,6 +41,9 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from .codec import encode
+from .metrics import EXACT_METRICS, STEP_METRICS
+
+_EXACT = [STEP_METRICS.index(k) for k in EXACT_METRICS]  # float64 columns of param_steps
 
 SCHEMA_VERSION = 2
 DB_NAME = "run.sqlite"
@@ -220,7 +223,7 @@ class RunStore:
                     payload.set()
                     continue
                 if table == "param_steps":
-                    payload = [(*row[:4], encode(row[4])) for row in payload]
+                    payload = [(*row[:4], encode(row[4], _EXACT)) for row in payload]
                 if table != "tick":
                     con.executemany(self._INSERTS[table], payload)
                     dirty = True

@@ -136,7 +136,7 @@ def build_data(view: RunView, diagnosis: Diagnosis) -> dict[str, Any]:
     modules = [m for m in view.entities("module") if _has_activation_stats(view, m.name)]
     width = max(1, 3 * len(params) + 3 * len(modules))
     columns = make_columns(
-        view.recorded_steps, max(MIN_COLUMNS, min(MAX_COLUMNS, MATRIX_BUDGET // width))
+        view.watched_steps, max(MIN_COLUMNS, min(MAX_COLUMNS, MATRIX_BUDGET // width))
     )
     grad = view.metric("param", "grad_norm")
     weight = view.metric("param", "weight_norm")

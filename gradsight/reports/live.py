@@ -19,6 +19,7 @@ Why it is built this way:
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import shutil
@@ -165,8 +166,8 @@ class LiveStatus:
         return text if len(text) <= width else text[: max(0, width - 1)] + "…"
 
     def _read_store(self) -> None:
-        """The latest loss, and the layer whose gradient is smallest against its weight at
-        the latest recorded step (the vanishing end; a non-finite ratio counts as worst)."""
+        """The latest loss, and the layer whose gradient is smallest against its weight at the
+        latest step the store holds (the vanishing end; a non-finite ratio counts as worst)."""
         if not self.db_path.exists():
             return
         con = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=0.2)
@@ -175,30 +176,35 @@ class LiveStatus:
             if row is not None and row[0] is not None:
                 self._loss = float(row[0])
             last = con.execute(
-                "SELECT step FROM stats WHERE rowid = (SELECT MAX(rowid) FROM stats)"
-            ).fetchone()
-            if last is None:
-                return
-            rows = con.execute(
-                "SELECT g.name, g.value, w.value FROM stats g JOIN stats w "
-                "ON w.metric = 'weight_norm' AND w.role = 'param' AND w.name = g.name "
-                "AND w.step = g.step WHERE g.metric = 'grad_norm' AND g.role = 'param' "
-                "AND g.step = (SELECT MAX(step) FROM stats WHERE metric = 'weight_norm' "
-                "AND role = 'param' AND step <= ?)",
-                (last[0],),
-            ).fetchall()
+                "SELECT p.count, p.summary, p.data, l.names, l.metrics FROM param_steps p "
+                "JOIN layouts l ON l.id = p.layout ORDER BY p.rowid DESC LIMIT 1").fetchone()
         except sqlite3.Error:
             return
         finally:
             con.close()
-        worst: tuple[str, float] | None = None
-        for name, g, w in rows:
-            ratio = math.nan if g is None or w in (None, 0) else g / w
-            key = -math.inf if not math.isfinite(ratio) else ratio
-            if worst is None or key < (-math.inf if not math.isfinite(worst[1]) else worst[1]):
-                worst = (name, ratio)
-        if worst is not None:
-            self._worst = worst
+        if last is not None:
+            self._worst = _worst_ratio(*last) or self._worst
+
+def _worst_ratio(count: int, summary: int, data: bytes, names: str, metrics: str
+                 ) -> tuple[str, float] | None:
+    from ..core.codec import decode
+    from ..core.metrics import EXACT_METRICS, GRAD_NORM, WEIGHT_NORM
+
+    names_, metrics_ = json.loads(names), json.loads(metrics)
+    exact = [metrics_.index(k) for k in EXACT_METRICS if k in metrics_]
+    shape = (3 if summary else count, len(names_), len(metrics_))
+    block = decode(data, shape, exact)
+    row = block[2] if summary else block[-1]
+    grad, weight = row[:, metrics_.index(GRAD_NORM)], row[:, metrics_.index(WEIGHT_NORM)]
+    worst: tuple[str, float] | None = None
+    for name, g, w in zip(names_, grad, weight):
+        if math.isnan(g) or math.isnan(w):
+            continue
+        ratio = g / w if w else math.inf
+        key = -math.inf if not math.isfinite(ratio) else ratio
+        if worst is None or key < (-math.inf if not math.isfinite(worst[1]) else worst[1]):
+            worst = (name, ratio)
+    return worst
 
 
 def _printable(name: str) -> str:

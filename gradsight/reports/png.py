@@ -33,7 +33,7 @@ def write_flow_png(folder: str | Path, target: str | Path, *, ratio: bool = Fals
     try:
         params = sorted(view.entities("param"), key=lambda e: _forward_key(view, e))
         names = [p.name for p in params]
-        columns = make_columns(view.recorded_steps, MAX_COLUMNS)
+        columns = make_columns(view.watched_steps, MAX_COLUMNS)
         grad = view.metric("param", "grad_norm")
         if ratio:
             from .html import _ratio

@@ -14,6 +14,7 @@ from torch.nn.utils import clip_grad_norm_  # noqa: E402  (bound before watch() 
 
 import gradsight  # noqa: E402
 from gradsight.core.finding import Severity  # noqa: E402
+from gradsight.core.run_view import RunView  # noqa: E402
 from tests.conftest import read_json, run_gradsight  # noqa: E402
 
 STEPS = 30
@@ -58,10 +59,12 @@ def _train(folder: Path | None, clip: str | None, scaler: bool = False,
 
 
 def _rows(folder: Path, metric: str, name: str = "0.weight") -> dict[int, float]:
-    with sqlite3.connect(folder / "run.sqlite") as db:
-        rows = db.execute("SELECT step, value FROM stats WHERE metric=? AND name=?",
-                          (metric, name)).fetchall()
-    return dict(rows)
+    view = RunView.open(folder)
+    try:
+        series = view.metric("param", metric).get(name)
+        return {} if series is None else dict(zip(series.steps.tolist(), series.values.tolist()))
+    finally:
+        view.close()
 
 
 @pytest.mark.parametrize("clip", ["norm", "value"])

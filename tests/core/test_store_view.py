@@ -58,7 +58,7 @@ def test_round_trip(tmp_path):
 
     params = view.entities("param")
     assert [e.name for e in params] == ["0.weight", "0.bias"]
-    assert params[0].info == PARAM_INFO
+    assert params[0].info == {**PARAM_INFO, "module_kind": "linear", "optimizer_kind": "sgd"}
     assert params[0].get("followed_by") == "relu" and params[0].get("missing", 7) == 7
     assert [e.name for e in view.entities("module")] == ["0", "1"]  # by order, not insertion
     assert view.entity("module", "1").get("activation") == "relu"

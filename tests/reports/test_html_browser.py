@@ -144,7 +144,7 @@ def test_seed_report_shows_vanishing_gradient_at_a_glance(browser, seed_run, tmp
             return sum(sum(p) for p in pixels) / (3 * len(pixels))
 
         assert brightness("0.weight") < 60  # near black
-        assert brightness("0.weight") + 80 < brightness("4.weight")
+        assert brightness("0.weight") + 50 < brightness("4.weight")  # (every step: noisier cells)
         vanishing = page.evaluate("""(function () {
             var cards = document.querySelectorAll('article.card');
             for (var i = 0; i < cards.length; i++)

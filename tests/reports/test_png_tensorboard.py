@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from gradsight.reports.png import WIDTH_PX, png_height
@@ -65,7 +66,9 @@ def test_tensorboard_logs_read_back_with_tensorboards_reader(seed_run_tb):
     assert [e.step for e in loss] == list(range(300))
     first = acc.Scalars("gradsight/grad_to_weight/0.weight")
     last = acc.Scalars("gradsight/grad_to_weight/4.weight")
-    assert max(e.value for e in first) < min(e.value for e in last) / 10  # vanishing
+    assert len(first) == 300  # every step, the always-on tier
+    median = lambda events: float(np.median([e.value for e in events]))  # noqa: E731
+    assert median(first) < median(last) / 10  # vanishing
     hist = acc.Histograms("gradsight/weights/0.weight")
     assert hist[0].step == 0 and hist[0].histogram_value.num == 16
 

@@ -62,11 +62,16 @@ def test_keras_seed_002_dangling_batchnorm_gets_no_gradient(tmp_path: Path) -> N
     assert info[0]["evidence"]["bias_to_weight_grad_median"]["actor/layer_1/bias"] < 1e-4
     assert "use_bias=False" in info[0]["fixes"][0]
     assert not any(f["kind"] == "vanishing_gradient" for f in doc["findings"])
-    # watching does not change the training: same final loss, to the last digit
-    final = [ln for ln in doc["_stdout"].splitlines() if ln.startswith("final imitation loss")]
-    plain = [ln for ln in python_run(script, "--steps", "60").splitlines()
+    # Watching does not change what the training computes. In a traced `fit` step the gradients
+    # gain one more reader (their norms), and TensorFlow's graph optimizer then skips a rewrite
+    # that needs a single reader (folding constant multiplications into the update), which
+    # moves float32 rounding by an ulp or so on some CPUs: equal to float32 precision here; the
+    # custom-loop tests in test_tf_adapters compare every step exactly.
+    final = [float(ln.split()[-1]) for ln in doc["_stdout"].splitlines()
              if ln.startswith("final imitation loss")]
-    assert final == plain and final
+    plain = [float(ln.split()[-1]) for ln in python_run(script, "--steps", "60").splitlines()
+             if ln.startswith("final imitation loss")]
+    assert final and plain and abs(final[0] - plain[0]) <= 1e-6 * abs(plain[0])
 
 
 def test_tf2_seed_004_is_not_diagnosed_as_vanishing(tmp_path: Path) -> None:

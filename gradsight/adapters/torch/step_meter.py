@@ -132,6 +132,8 @@ class StepMeter:
                                device=self.device)
         self._nan = torch.full((len(self.names),), math.nan, dtype=_F64, device=self.device)
         self._nan_scalar = self._nan[:1].reshape(())
+        self._optimized = torch.tensor([1.0] * optimized + [0.0] * (len(self.names) - optimized),
+                                       dtype=_F64, device=self.device)
         self._patterns: dict[tuple[bool, ...], tuple[torch.Tensor, torch.Tensor | None]] = {}
         self._first: int | None = None
         self._count = 0
@@ -173,7 +175,7 @@ class StepMeter:
                 weight = torch.cat([weight, self._nan[:tail]])
         else:
             update = weight = self._nan
-        columns = [self._has, self._grad, self._pre, weight, update, self._nan]
+        columns = [self._has, self._grad, self._pre, weight, update, self._nan, self._optimized]
         slot = self._count
         if self._first is None:
             self._first = step
