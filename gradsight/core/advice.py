@@ -91,6 +91,12 @@ def fmt(x: Any) -> str:
     return f"{x:.3g}" if isinstance(x, float) else str(x)
 
 
+def because(args: Mapping[str, Any], text: str) -> str:
+    """``text``, led by the reason a detector gave (``args["why"]``), if any."""
+    why = args.get("why")
+    return f"{why}: {text}" if why else text
+
+
 def _lr_span(args: Mapping[str, Any]) -> str:
     if args.get("current") and args.get("new"):
         return f" (from {fmt(args['current'])} to {fmt(args['new'])})"
@@ -113,9 +119,9 @@ GENERIC: dict[str, Callable[[Mapping[str, Any]], Phrase]] = {
                                     f"lr {fmt(a.get('lr', 1e-3))}): it scales each update to "
                                     "the learning rate whatever the gradient's size"),
     LOWER_LR: lambda a: Phrase(f"lower the learning rate about {fmt(a.get('factor', 10))}x"
-                               + _lr_span(a)),
+                               + _lr_span(a) + (f": {a['why']}" if a.get("why") else "")),
     RAISE_LR: lambda a: Phrase(f"raise the learning rate about {fmt(a.get('factor', 10))}x"
-                               + _lr_span(a)),
+                               + _lr_span(a) + (f" and {a['why']}" if a.get("why") else "")),
     CLIP_GRAD_NORM: lambda a: Phrase(f"clip the global gradient norm at "
                                      f"{fmt(a.get('max_norm', 1.0))}"),
     USE_OUTPUT: lambda a: Phrase("use the layer's result: x = layer(x), not a bare layer(x) "
@@ -141,16 +147,18 @@ GENERIC: dict[str, Callable[[Mapping[str, Any]], Phrase]] = {
     NORMALIZE_INPUTS: lambda a: Phrase("normalize the inputs (zero mean, unit variance per "
                                        "feature): large inputs drive pre-activations far past "
                                        "the linear range", "x = (x - x.mean(0)) / (x.std(0) + 1e-8)"),
-    CHANGE_ACTIVATION: lambda a: Phrase(f"use a {a.get('to', 'relu')} activation in the hidden "
-                                        f"layers instead of {a.get('current', 'sigmoid')}"),
+    CHANGE_ACTIVATION: lambda a: Phrase(because(a, f"use a {a.get('to', 'relu')} activation in "
+                                                   "the hidden layers instead of "
+                                                   f"{a.get('current', 'sigmoid')}")),
     LEAKY_ACTIVATION: lambda a: Phrase("use an activation that cannot die (LeakyReLU, GELU)"),
     CHECK_NEGATIVE_BIAS: lambda a: Phrase(
-        f"check {a['layer']['param']} for a large negative bias: pre-activations below zero "
+        f"check {a['layer'].get('bias') or a['layer']['param']} for a large negative bias: "
+        "pre-activations below zero "
         "for every input keep the units at zero for good"),
     DROP_BIAS: lambda a: Phrase("drop the bias of layers followed by batch norm"),
-    CHECK_OTHER_FINDINGS: lambda a: Phrase(
+    CHECK_OTHER_FINDINGS: lambda a: Phrase(a.get("why") or (
         "check the other findings first: a root cause (poor initialization, vanishing or "
-        "missing gradients, stalled weights, dead units) keeps the loss flat"),
+        "missing gradients, stalled weights, dead units) keeps the loss flat")),
     CHECK_LABELS: lambda a: Phrase(
         "check the data and labels pipeline: shuffled labels, inputs not normalized, the loss "
         "computed on the wrong outputs, targets that do not depend on the inputs"),

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from types import ModuleType
 from typing import Callable, Protocol
 
+from .advice import phrase
 from .finding import Finding, Severity
 from .run_view import RunView
 
@@ -67,6 +68,8 @@ def diagnose(run: RunView) -> list[Finding]:
         warnings.simplefilter("ignore", RuntimeWarning)
         for info in infos:
             found.extend((info, f) for f in info.detect(run))
+    api = api_of(run)
+    found = [(info, _worded(f, api)) for info, f in found]
     linked = [(info, _link_cause(info, f, found, run)) for info, f in found]
     linked.sort(
         key=lambda pair: (
@@ -77,6 +80,22 @@ def diagnose(run: RunView) -> list[Finding]:
         )
     )
     return [f for _, f in linked]
+
+
+def api_of(run: RunView) -> str:
+    """Whose words the advice is in: the store's ``api`` (``torch``, ``keras``, ``tf1``), or
+    for an older store, its framework's usual one."""
+    api = run.meta.get("api")
+    if isinstance(api, str) and api != "none":
+        return api
+    return "keras" if "tensorflow" in str(run.meta.get("framework")) else "torch"
+
+
+def _worded(finding: Finding, api: str) -> Finding:
+    """The finding's advice (``Fix`` data) as text and code in the run's framework."""
+    if not finding.advice:
+        return finding
+    return replace(finding, fixes=[*finding.fixes, *(str(phrase(f, api)) for f in finding.advice)])
 
 
 def _link_cause(

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Iterable, Mapping
 
+from .advice import Fix
+
 FINDINGS_SCHEMA = "gradsight.findings/1"
 
 
@@ -48,10 +50,11 @@ class Finding:
     step: int
     summary: str
     evidence: dict[str, Any] = field(default_factory=dict)
-    fixes: list[str] = field(default_factory=list)
+    fixes: list[str] = field(default_factory=list)  # the advice in the user's framework
+    advice: list[Fix] = field(default_factory=list)  # the same, as data (``core.advice``)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "kind": self.kind,
             "severity": self.severity.value,
             "where": list(self.where),
@@ -60,6 +63,9 @@ class Finding:
             "evidence": _json_safe(self.evidence),
             "fixes": list(self.fixes),
         }
+        if self.advice:
+            out["advice"] = [_json_safe(fix.to_dict()) for fix in self.advice]
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Finding":
@@ -71,6 +77,8 @@ class Finding:
             summary=str(data.get("summary", "")),
             evidence=dict(data.get("evidence", {})),
             fixes=[str(f) for f in data.get("fixes", [])],
+            advice=[Fix(str(a.get("action")), dict(a.get("args") or {}))
+                    for a in data.get("advice", []) if isinstance(a, Mapping)],
         )
 
 

@@ -23,3 +23,9 @@ def scheme_for(activation: str | None, recurrent: bool = False) -> str:
     if activation == "selu":
         return "lecun"
     return "xavier"  # tanh/sigmoid (with their gain), or no activation: keeps variance both ways
+
+
+# Gain of the activation after a layer, as He/Glorot/LeCun pick std = gain / sqrt(fan_in): a
+# layer initialized that way keeps the signal's scale through it and its activation.
+ACTIVATION_GAINS = {"relu": 2.0 ** 0.5, "leaky_relu": 2.0 ** 0.5, "gelu": 2.0 ** 0.5,
+                    "tanh": 5.0 / 3.0}

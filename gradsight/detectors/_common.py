@@ -7,15 +7,20 @@ from typing import Any
 
 import numpy as np
 
+from ..core import advice
+from ..core import records
+from ..core.advice import Fix
+from ..core.init_schemes import ACTIVATION_GAINS, scheme_for
 from ..core.run_view import Entity, RunView, Series
 
 # Fewer recorded steps than this and a trend is not a trend.
 MIN_STEPS = 3
 
-BATCH_NORMS = ("BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm", "BatchNormalization")
-# Lookup tables: a batch touches a few rows, so their gradient is small against the whole
-# table by construction; they are no layer in a depth-wise scale argument either.
-EMBEDDINGS = ("Embedding", "EmbeddingBag")
+
+def min_steps(run: RunView) -> int:
+    """Steps a judgement of scale (not of a trend) needs: a probe is one measured step at
+    initialization, judged as such."""
+    return 1 if run.meta.get("mode") == "probe" else MIN_STEPS
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,12 @@ def ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
         return num / den
 
 
+def is_embedding(entity: Entity) -> bool:
+    """A lookup table: a batch touches a few rows, so its gradient is small against the whole
+    table by construction; it is no layer in a depth-wise scale argument either."""
+    return entity.get("module_kind") == records.EMBEDDING
+
+
 def is_bias_before_batchnorm(run: RunView, entity: Entity) -> bool:
     """A bias whose layer feeds only batch norms: the norm subtracts the batch mean, so the
     bias cancels out and its gradient is zero by construction. (If the layer's output also
@@ -108,22 +119,21 @@ def is_bias_before_batchnorm(run: RunView, entity: Entity) -> bool:
         return False
     consumers = [run.entity("module", c) for c in entity.get("feeds") or []]
     return bool(consumers) and all(
-        m is not None and m.get("type") in BATCH_NORMS for m in consumers
+        m is not None and m.get("kind") == records.BATCH_NORM for m in consumers
     )
 
 
 def layer_weight(run: RunView, bias: Entity) -> str | None:
-    """The weight of a bias's layer: ``x.weight`` (PyTorch), ``x/kernel`` (Keras), or the one
-    matrix of the same module (TF1, where names are whatever the script chose)."""
-    stem = bias.name[: -len("bias")]
-    for candidate in (stem + "weight", stem + "kernel"):
-        if run.entity("param", candidate) is not None:
-            return candidate
+    """The weight of a bias's layer: the one matrix of the same module (``x.weight`` in
+    PyTorch, ``x/kernel`` in Keras; TF1 names are whatever the script chose)."""
     module = bias.get("module")
     same = [p.name for p in run.entities("param")
             if module is not None and p.get("module") == module and p.name != bias.name
             and not p.get("is_bias") and len(p.get("shape") or []) >= 2]
-    return same[0] if len(same) == 1 else None
+    if len(same) == 1:
+        return same[0]
+    stem = bias.name[: -len("bias")]
+    return next((c for c in (stem + "weight", stem + "kernel") if c in same), None)
 
 
 def forward_position(run: RunView, entity: Entity) -> tuple[int, int]:
@@ -133,24 +143,35 @@ def forward_position(run: RunView, entity: Entity) -> tuple[int, int]:
     return (m.order if m is not None else 10**9, entity.order)
 
 
-def code_ref(name: str, model_label: str | None = None) -> str:
-    """``0.weight`` -> ``model[0].weight``: how the parameter is written in Python."""
-    parts = []
-    for part in name.split("."):
-        parts.append(f"[{part}]" if part.isdigit() else f".{part}")
-    return (model_label or "model") + "".join(parts)
-
-
-def model_label(run: RunView, entity: Entity) -> str:
+def layer_ref(run: RunView, entity: Entity) -> dict[str, Any]:
+    """How advice names a layer (``core.advice``): its parameter and bias, module, the owning
+    model's variable name, class, kind, shape, and its width and inputs in either layout
+    (PyTorch weights are (out, in, ...), TF kernels (..., in, out): TF says its fan_in)."""
     module = entity.get("module")
     m = run.entity("module", module) if module is not None else None
-    label = m.get("owner") if m is not None else None
-    return label if label and label.isidentifier() and label[0].islower() else "model"
+    shape = [int(d) for d in entity.get("shape") or []]
+    tf_layout = entity.get("fan_in") is not None
+    bias = next((p.name for p in run.entities("param") if module is not None
+                 and p.get("module") == module and p.name != entity.name
+                 and len(p.get("shape") or []) <= 2 and (p.get("is_bias") or
+                                                          p.name.endswith("bias"))), None)
+    ref: dict[str, Any] = {"param": entity.name, "bias": bias, "module": module,
+                           "owner": m.get("owner") if m is not None else None,
+                           "type": entity.get("module_type"), "kind": entity.get("module_kind"),
+                           "shape": shape, "units": None, "inputs": None, "kernel_size": None}
+    if len(shape) >= 2:
+        if tf_layout:
+            ref.update(units=shape[-1], inputs=shape[-2], kernel_size=shape[:-2] or None)
+        else:
+            ref.update(units=shape[0], inputs=shape[1], kernel_size=shape[2:] or None)
+    elif shape:
+        ref.update(units=shape[-1])
+    if bias is not None:
+        b = run.entity("param", bias)
+        ref["bias_shape"] = b.get("shape") if b is not None else None
+    return ref
 
 
-# Gain of the activation after a layer, as He/Glorot/LeCun pick std = gain / sqrt(fan_in).
-ACTIVATION_GAINS = {"relu": 2.0 ** 0.5, "leaky_relu": 2.0 ** 0.5, "gelu": 2.0 ** 0.5,
-                    "tanh": 5.0 / 3.0}
 # Within this factor of the recommended std, a weight is already initialized for its activation.
 INIT_TOLERANCE = 2.0
 
@@ -160,7 +181,6 @@ def recommended_std(entity: Entity) -> float | None:
     shape = [int(n) for n in entity.get("shape") or []]
     if len(shape) < 2:
         return None
-    # PyTorch weights are (out, in, ...); TF kernels are (..., in, out): TF says its fan_in
     fan_in = int(entity.get("fan_in") or 0) or max(int(np.prod(shape[1:])), 1)
     return ACTIVATION_GAINS.get(entity.get("followed_by"), 1.0) / fan_in ** 0.5
 
@@ -194,7 +214,7 @@ def init_is_fine(run: RunView, entity: Entity) -> bool:
 
 
 def uses_clipping(run: RunView) -> bool:
-    """The script clips its gradients (the adapter saw clip_grad_norm_/clip_grad_value_)."""
+    """The script clips its gradients (the adapter saw clipping)."""
     return any(run.metric("param", m) for m in ("clip_norm_limit", "clip_value_limit"))
 
 
@@ -205,63 +225,34 @@ def peak_learning_rate(run: RunView) -> float | None:
     return max(peaks) if peaks else None
 
 
-def lower_lr_advice(run: RunView, factor: float = 10.0) -> str:
+def lower_lr_fix(run: RunView, factor: float = 10.0) -> Fix:
     lr = peak_learning_rate(run)
-    text = f"lower the learning rate about {factor:g}x"
-    return text + (f" (from {fmt(lr)} to {fmt(lr / factor)})" if lr else "")
+    args: dict[str, Any] = {"factor": factor}
+    if lr:
+        args.update(current=lr, new=lr / factor)
+    return Fix(advice.LOWER_LR, args)
 
 
-def init_advice(run: RunView, entity: Entity) -> list[str]:
+def owner_of(run: RunView) -> str | None:
+    """The variable name of the model that owns the parameters, where one model does."""
+    owners = {m.get("owner") for m in run.entities("module")} - {None}
+    return owners.pop() if len(owners) == 1 else None
+
+
+def init_fixes(run: RunView, entity: Entity) -> list[Fix]:
     """Initialization matched to the activation that follows the layer; nothing when the
     layer is already initialized that way."""
     return [] if init_is_fine(run, entity) else init_recipe(run, entity)
 
 
-def init_recipe(run: Any, entity: Entity) -> list[str]:
-    """The init code for this layer and its activation. ``run`` needs only ``entity()`` (the
-    probe passes its own model's names) and, for TensorFlow wording, ``meta``."""
-    if "tensorflow" in str(getattr(run, "meta", {}).get("framework")):
-        return _tf_init_advice(entity)
-    ref = code_ref(entity.name, model_label(run, entity))
-    bias_ref = ref[: -len("weight")] + "bias" if ref.endswith("weight") else None
+def init_recipe(run: RunView, entity: Entity) -> list[Fix]:
+    """The init for this layer and its activation (and a small positive bias before a ReLU)."""
     act = entity.get("followed_by")
-    if act == "relu" or act == "leaky_relu":
-        lines = [
-            f'He (Kaiming) init, since a ReLU follows: torch.nn.init.kaiming_normal_({ref}, '
-            f'nonlinearity="{act}")'
-        ]
-        if bias_ref:
-            lines.append(
-                "small positive bias so ReLUs start active: "
-                f"torch.nn.init.constant_({bias_ref}, 0.1)"
-            )
-        return lines
-    if act == "selu":
-        return [f'LeCun init for SELU: torch.nn.init.kaiming_normal_({ref}, nonlinearity="linear")']
-    gain = f', gain=torch.nn.init.calculate_gain("{act}")' if act in ("tanh", "sigmoid") else ""
-    return [f"Xavier/Glorot init: torch.nn.init.xavier_normal_({ref}{gain})"]
-
-
-def _tf_init_advice(entity: Entity) -> list[str]:
-    """The same advice in TensorFlow's words: Keras initializers, or TF1 ``get_variable``."""
-    act = entity.get("followed_by")
-    relu = act in ("relu", "leaky_relu")
-    keras_name = "he_normal" if relu else "glorot_normal"
-    layer = entity.get("module") or entity.name
-    if entity.name.endswith("kernel"):  # Keras 3
-        line = (f'{"He" if relu else "Xavier/Glorot"} init for {layer}'
-                f'{", since a ReLU follows" if relu else ""}: '
-                f'keras.layers.{entity.get("module_type") or "Dense"}(..., '
-                f'kernel_initializer="{keras_name}")')
-        bias = 'bias_initializer=keras.initializers.Constant(0.1)'
-    else:  # TF1 graph: the variable as the script creates it
-        line = (f'{"He" if relu else "Xavier/Glorot"} init'
-                f'{", since a ReLU follows" if relu else ""}: tf.get_variable("{entity.name}", '
-                f'..., initializer=tf.initializers.{keras_name}())')
-        bias = "initializer=tf.constant_initializer(0.1) for its bias"
-    if relu:
-        return [line, f"small positive bias so ReLUs start active: {bias}"]
-    return [line]
+    ref = layer_ref(run, entity)
+    fixes = [Fix(advice.INIT_LAYER, {"layer": ref, "scheme": scheme_for(act), "activation": act})]
+    if act in ("relu", "leaky_relu") and ref.get("bias"):
+        fixes.append(Fix(advice.POSITIVE_BIAS, {"layer": ref, "value": 0.1}))
+    return fixes
 
 
 def fmt(x: float) -> str:

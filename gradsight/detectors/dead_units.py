@@ -25,7 +25,10 @@ import numpy as np
 
 from ..core.finding import Finding, Severity
 from ..core.run_view import Entity, RunView, Series
-from ._common import MIN_STEPS, code_ref, fmt, model_label
+from ..core import advice
+from ..core.advice import Fix
+from ..core.metrics import DEAD_WINDOW, RELU_FAMILY
+from ._common import MIN_STEPS, fmt, layer_ref
 
 KIND = "dead_units"
 PRIORITY = 35
@@ -34,12 +37,12 @@ EXPLAINED_BY = ("poor_initialization",)
 WARN_FRACTION = 0.5  # half the layer never fires: its width is wasted, and it usually spreads
 ERROR_FRACTION = 0.95  # essentially the whole layer is zero for every input: it passes nothing
 MIN_WINDOWS = 2  # one window can be a bad stretch of batches; two to the end of the run persist
-WINDOW = 5  # recorded steps per dead_frac_window (the torch adapter's DEAD_WINDOW)
+WINDOW = DEAD_WINDOW  # detail steps per dead_frac_window
 # The loss fell two orders of magnitude (median of the last tenth of the run against the first
 # tenth): the network learned despite its dead units. Healthy digits runs measure ~40-130x;
 # the dead-unit failures measured 1-12x.
 LEARNED_FACTOR = 100.0
-FAMILIES = ("relu",)  # exactly-zero outputs with a zero gradient; leaky variants cannot die
+FAMILIES = RELU_FAMILY  # exactly-zero outputs with a zero gradient; leaky variants cannot die
 
 
 def detect(run: RunView) -> list[Finding]:
@@ -96,7 +99,7 @@ def detect(run: RunView) -> list[Finding]:
             min(s for _, _, s, _ in flagged),
             summary,
             evidence,
-            _fixes(run, module),
+            advice=_fixes(run, module),
         )
     ]
 
@@ -189,25 +192,18 @@ def _units(run: RunView, module: Entity) -> int | None:
     return None
 
 
-def _fixes(run: RunView, module: Entity) -> list[str]:
-    params = feeding_params(run, module)
-    weight = next((p for p in params if p.endswith("weight")), None)
-    bias = next((p for p in params if p.endswith("bias")), None)
-    label = _label(run, params)
-    weight_ref = code_ref(weight, label) if weight else "layer.weight"
-    bias_ref = code_ref(bias, label) if bias else "layer.bias"
-    return [
-        f"check {bias_ref} for a large negative bias: pre-activations below zero for every "
-        "input keep the units at zero for good",
-        f"small positive bias so ReLUs start active: torch.nn.init.constant_({bias_ref}, 0.01) "
-        "(0.01-0.1)",
-        f'He (Kaiming) init: torch.nn.init.kaiming_normal_({weight_ref}, nonlinearity="relu")',
-        "lower the learning rate: one large update can push a unit's pre-activation below zero "
-        "for every input, and a dead unit gets no gradient to recover",
-        "use an activation that cannot die: torch.nn.LeakyReLU(0.01) or torch.nn.GELU()",
+def _fixes(run: RunView, module: Entity) -> list[Fix]:
+    params = [run.entity("param", n) for n in feeding_params(run, module)]
+    weight = next((p for p in params if p is not None and len(p.get("shape") or []) >= 2), None)
+    ref = layer_ref(run, weight) if weight is not None else None
+    fixes = []
+    if ref is not None:
+        fixes += [Fix(advice.CHECK_NEGATIVE_BIAS, {"layer": ref}),
+                  Fix(advice.POSITIVE_BIAS, {"layer": ref, "value": 0.01}),
+                  Fix(advice.INIT_LAYER, {"layer": ref, "scheme": "he", "activation": "relu"})]
+    return fixes + [
+        Fix(advice.LOWER_LR, {"factor": 10, "why": "one large update can push a unit's "
+                              "pre-activation below zero for every input, and a dead unit gets "
+                              "no gradient to recover"}),
+        Fix(advice.LEAKY_ACTIVATION),
     ]
-
-
-def _label(run: RunView, params: list[str]) -> str:
-    entity = run.entity("param", params[0]) if params else None
-    return model_label(run, entity) if entity is not None else "model"

@@ -32,7 +32,10 @@ import numpy as np
 
 from ..core.finding import Finding, Severity
 from ..core.run_view import RunView
-from ._common import MIN_STEPS, ParamSeries, fmt, forward_position, param_series, ratio
+from ..core import advice, records
+from ..core.advice import Fix
+from ._common import (MIN_STEPS, ParamSeries, fmt, forward_position, lower_lr_fix, owner_of,
+                      param_series, ratio)
 
 KIND = "exploding_gradient"
 PRIORITY = 25
@@ -45,7 +48,6 @@ RATIO_LIMIT = 10.0  # |g|/|w|: an SGD step at lr 0.1 would exceed the weight
 UPDATE_LIMIT = 0.5  # |u|/|w_after|: the step was about as large as the weight itself
 ERROR_GROWTH = 1e4  # four orders of magnitude: training is broken, not merely shaky
 
-RECURRENT = ("LSTM", "GRU", "RNN", "LSTMCell", "GRUCell", "RNNCell")
 
 
 def detect(run: RunView) -> list[Finding]:
@@ -96,23 +98,15 @@ def detect(run: RunView) -> list[Finding]:
         f"that step moved the weight by {fmt(worst_numbers['update_ratio'])} of its size)"
         + (f", and the run went non-finite at step {nonfinite_step}" if nonfinite_step else "")
     )
-    clip = (
-        "clip the gradient norm between backward() and step(): "
-        "torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)"
-    )
+    recurrent = any(p.entity.get("module_kind") == records.RECURRENT for p, _, _ in flagged)
+    clip = Fix(advice.CLIP_GRAD_NORM, {"max_norm": 1.0, "recurrent": recurrent,
+                                       "owner": owner_of(run)})
     lr = worst.lr[np.isfinite(worst.lr)]
-    lower = "lower the learning rate about 10x" + (
-        f" (from {fmt(float(lr.max()))} to {fmt(float(lr.max()) / 10)})" if lr.size else ""
-    )
-    recurrent = any(p.entity.get("module_type") in RECURRENT for p, _, _ in flagged)
+    lower = Fix(advice.LOWER_LR, {"factor": 10, "current": float(lr.max()),
+                                  "new": float(lr.max()) / 10} if lr.size else {"factor": 10})
     fixes = [clip, lower] if recurrent or nonfinite_step is not None else [lower, clip]
-    if recurrent:
-        fixes[0] += " (recurrent nets multiply the same weights every time step: clip first)"
-    fixes.append(
-        "add normalization layers (torch.nn.LayerNorm / BatchNorm) so activations and their "
-        "gradients stay at unit scale through depth"
-    )
-    fixes.append("initialize for the activation that follows (Kaiming for ReLU, Xavier for tanh)")
+    fixes.append(Fix(advice.ADD_NORMALIZATION, {"layer": None}))
+    fixes.append(Fix(advice.INIT_ALL, {"layer": {"owner": owner_of(run)}}))
     severe = nonfinite_step is not None or growth >= ERROR_GROWTH
     severity = Severity.ERROR if severe else Severity.WARNING
     contained = nonfinite_step is None and all(
@@ -122,7 +116,7 @@ def detect(run: RunView) -> list[Finding]:
         severity = Severity.INFO
         summary += (f"; clipping held the applied gradient at {fmt(worst_numbers['applied'])}, "
                     "and training stayed stable")
-        fixes = [f for f in fixes if not f.startswith("clip the gradient norm")]
+        fixes = [f for f in fixes if f.action != advice.CLIP_GRAD_NORM]
     return [
         Finding(
             KIND,
@@ -131,7 +125,7 @@ def detect(run: RunView) -> list[Finding]:
             step,
             summary,
             evidence,
-            fixes,
+            advice=fixes,
         )
     ]
 

@@ -26,7 +26,9 @@ import numpy as np
 
 from ..core.finding import Finding, Severity
 from ..core.run_view import RunView
-from ._common import fmt, lower_lr_advice, uses_clipping
+from ..core import advice
+from ..core.advice import Fix
+from ._common import fmt, lower_lr_fix, owner_of, uses_clipping
 
 KIND = "loss_diverging"
 PRIORITY = 40
@@ -98,16 +100,11 @@ def detect(run: RunView) -> list[Finding]:
             f"the loss diverged: it fell to {fmt(minimum)} at step {int(steps[low])}, then grew "
             f"{fmt(growth)}x and ends at {fmt(end)}, above where it started ({fmt(start)})"
         )
-    fixes = [lower_lr_advice(run)]
+    fixes = [lower_lr_fix(run)]
     if not uses_clipping(run):
-        fixes.append("clip gradients before the step: "
-                     "torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)")
-    fixes += [
-        "check the learning-rate schedule: one that increases (or a warm-up that overshoots) "
-        "raises every step's size; print(scheduler.get_last_lr()) at the step where it began",
-        "check the data after that step: a shuffled-in batch of huge or mislabeled targets "
-        "shows as a jump",
-    ]
+        fixes.append(Fix(advice.CLIP_GRAD_NORM, {"max_norm": 1.0, "owner": owner_of(run)}))
+    fixes += [Fix(advice.CHECK_LR_SCHEDULE, {"step": int(steps[began])}),
+              Fix(advice.CHECK_DATA, {"step": int(steps[began])})]
     return [
         Finding(
             KIND,
@@ -116,7 +113,7 @@ def detect(run: RunView) -> list[Finding]:
             int(steps[began]),
             summary,
             evidence,
-            fixes,
+            advice=fixes,
         )
     ]
 

@@ -14,7 +14,9 @@ import numpy as np
 
 from ..core.finding import Finding, Severity
 from ..core.run_view import RunView
-from ._common import fmt
+from ..core import advice
+from ..core.advice import Fix
+from ._common import fmt, owner_of
 
 KIND = "loss_not_decreasing"
 PRIORITY = 50
@@ -73,14 +75,15 @@ def detect(run: RunView) -> list[Finding]:
         "loss_steps": n,
         "window": start_n,
     }
-    optimizers = {p.get("optimizer_type") for p in run.entities("param")} - {None}
+    optimizers = {p.get("optimizer_kind") for p in run.entities("param")} - {None}
     fixes = [
-        "check the other findings first: a root cause (poor initialization, vanishing or "
-        "missing gradients, stalled weights, dead units) keeps the loss flat",
-        "raise the learning rate (try 3x-10x) and check the loss moves in the first steps",
-        "check the data and labels pipeline: shuffled labels, inputs not normalized, the loss "
-        "computed on the wrong outputs, targets that do not depend on the inputs",
+        Fix(advice.CHECK_OTHER_FINDINGS),
+        Fix(advice.RAISE_LR, {"factor": "3-10", "why": "check the loss moves in the first "
+                              "steps"}),
+        Fix(advice.CHECK_LABELS),
     ]
-    if "SGD" in optimizers:
-        fixes.append("try an adaptive optimizer: torch.optim.Adam(model.parameters(), lr=1e-3)")
-    return [Finding(KIND, Severity.WARNING, where, int(loss.steps[0]), summary, evidence, fixes)]
+    if "sgd" in optimizers:
+        fixes.append(Fix(advice.USE_OPTIMIZER, {"name": "adam", "lr": 1e-3,
+                                                "owner": owner_of(run)}))
+    return [Finding(KIND, Severity.WARNING, where, int(loss.steps[0]), summary, evidence,
+                    advice=fixes)]

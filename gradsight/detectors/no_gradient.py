@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from ..core.finding import Finding, Severity
 from ..core.run_view import RunView
-from ._common import forward_position, param_series
+from ..core import advice
+from ..core.advice import Fix
+from ._common import forward_position, layer_ref, param_series
 
 KIND = "no_gradient"
 PRIORITY = 10
@@ -33,21 +35,16 @@ def detect(run: RunView) -> list[Finding]:
     what = f"{module_name} ({module.get('type')})" if module is not None else first.name
     reaches = first.entity.get("reaches_loss")  # TF1: a backward walk of the graph from the loss
     if reaches is True:
-        reason = ("it reaches the loss only through non-differentiable ops (tf.stop_gradient, "
+        reason = ("it reaches the loss only through non-differentiable ops (a stop-gradient, "
                   "argmax, rounding, integer casts), so no gradient flows back")
     elif unused_output:
         reason = "its output is never used by the rest of the model, so it does not reach the loss"
     else:
         reason = "it is not connected to the loss (unused, detached, or computed outside autograd)"
     summary = f"{what} never receives a gradient in {len(first.steps)} recorded steps: {reason}"
-    fixes = [
-        "use the layer's result: write `x = layer(x)`, not a bare `layer(x)` whose output is "
-        "dropped",
-        "look for `.detach()`, `torch.no_grad()`, `.item()`, `.numpy()` or `.data` between "
-        "this layer and the loss",
-        "if the layer is meant to be frozen, say so: `param.requires_grad_(False)` and leave it "
-        "out of the optimizer",
-    ]
+    ref = layer_ref(run, first.entity)
+    fixes = [Fix(advice.USE_OUTPUT, {"layer": ref}), Fix(advice.FIND_DETACH),
+             Fix(advice.FREEZE_EXPLICITLY, {"layer": ref})]
     evidence = {
         "recorded_steps": int(len(first.steps)),
         "by_module": by_module,
@@ -60,4 +57,4 @@ def detect(run: RunView) -> list[Finding]:
         evidence["reaches_loss"] = known
     severity = Severity.WARNING
     return [Finding(KIND, severity, [p.name for p in missing], int(first.steps[0]), summary,
-                    evidence, fixes)]
+                    evidence, advice=fixes)]

@@ -12,7 +12,9 @@ import numpy as np
 
 from ..core.finding import Finding, Severity
 from ..core.run_view import RunView
-from ._common import lower_lr_advice, uses_clipping
+from ..core import advice
+from ..core.advice import Fix
+from ._common import lower_lr_fix, owner_of, uses_clipping
 
 KIND = "nonfinite"
 PRIORITY = 0
@@ -56,19 +58,17 @@ def detect(run: RunView) -> list[Finding]:
         "first_nonfinite_activation_step": module_step,
         "first_nonfinite_weight_step": min(weight_bad.values()) if weight_bad else None,
         "modules_nonfinite_at_that_step": at_first,
+        "module_index": (list(modules).index(at_first[0]) if at_first and at_first[0] in modules
+                         else None),  # its position in forward order
         "last_finite_loss": last_finite,
         "max_finite_grad_norm": _max_finite(run.metric("param", "grad_norm")),
     }
-    fixes = [lower_lr_advice(run)]
+    fixes = [lower_lr_fix(run)]
     if not uses_clipping(run):
-        fixes.append("clip gradients before the step: "
-                     "torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)")
-    fixes += [
-        "check the inputs and targets: assert torch.isfinite(x).all()",
-        "guard log/sqrt/division with an epsilon (torch.log(x + 1e-8)); "
-        "torch.autograd.set_detect_anomaly(True) names the operation that produced the NaN",
-    ]
-    return [Finding(KIND, Severity.ERROR, where or ["loss"], step, summary, evidence, fixes)]
+        fixes.append(Fix(advice.CLIP_GRAD_NORM, {"max_norm": 1.0, "owner": owner_of(run)}))
+    fixes += [Fix(advice.CHECK_INPUTS_FINITE), Fix(advice.GUARD_NUMERICS)]
+    return [Finding(KIND, Severity.ERROR, where or ["loss"], step, summary, evidence,
+                    advice=fixes)]
 
 
 def _first_bad(steps: np.ndarray, bad: np.ndarray) -> int | None:

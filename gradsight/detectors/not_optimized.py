@@ -11,7 +11,9 @@ import numpy as np
 
 from ..core.finding import Finding, Severity
 from ..core.run_view import RunView
-from ._common import code_ref, forward_position, model_label, param_series
+from ..core import advice
+from ..core.advice import Fix
+from ._common import forward_position, layer_ref, param_series
 
 KIND = "not_optimized"
 PRIORITY = 20
@@ -30,7 +32,6 @@ def detect(run: RunView) -> list[Finding]:
     if outside:
         outside.sort(key=lambda p: forward_position(run, p.entity))
         first = outside[0]
-        label = model_label(run, first.entity)
         findings.append(
             Finding(
                 KIND,
@@ -43,13 +44,10 @@ def detect(run: RunView) -> list[Finding]:
                     "grad_norm_median": {p.name: float(np.nanmedian(p.grad)) for p in outside},
                     "reason": "not in any optimizer",
                 },
-                [
-                    "create the optimizer after the whole model is built, from all its "
-                    f"parameters: torch.optim.Adam({label}.parameters(), lr=...)",
-                    "or add the missing ones: optimizer.add_param_group({\"params\": "
-                    f"[{code_ref(first.name, label)}]}})",
-                    "if they are frozen on purpose, set requires_grad_(False) to skip their "
-                    "backward work",
+                advice=[
+                    Fix(advice.OPTIMIZE_ALL, {"layer": layer_ref(run, first.entity)}),
+                    Fix(advice.ADD_PARAM_GROUP, {"layer": layer_ref(run, first.entity)}),
+                    Fix(advice.FREEZE_EXPLICITLY, {"layer": layer_ref(run, first.entity)}),
                 ],
             )
         )
@@ -64,7 +62,7 @@ def detect(run: RunView) -> list[Finding]:
                 f"{zero_lr[0].name} receives gradients but its learning rate is 0 at every "
                 "recorded step",
                 {"reason": "learning rate 0", "recorded_steps": int(len(zero_lr[0].steps))},
-                ["give its param group a positive lr; check schedulers that multiply it to 0"],
+                advice=[Fix(advice.POSITIVE_LR)],
             )
         )
     return findings

@@ -23,7 +23,10 @@ import numpy as np
 
 from ..core.finding import Finding, Severity
 from ..core.run_view import Entity, RunView
-from ._common import ACTIVATION_GAINS, fmt, init_advice
+from ..core import advice, records
+from ..core.advice import Fix
+from ..core.init_schemes import ACTIVATION_GAINS
+from ._common import fmt, init_fixes, is_embedding, layer_ref
 
 KIND = "poor_initialization"
 PRIORITY = 5
@@ -47,7 +50,6 @@ OUTPUT_LIMIT = 1e2
 OUTPUT_ERROR = 1e4
 CROSSING = 1e3  # the activation profile "crosses" where rms is 1000x off the first layer's
 
-_SKIPPED_TYPES = ("Embedding", "EmbeddingBag")
 
 
 def detect(run: RunView) -> list[Finding]:
@@ -56,7 +58,8 @@ def detect(run: RunView) -> list[Finding]:
         return []
     findings = []
     for segment in _segments(run, layers):
-        finding = _judge(run, segment, is_last=segment[-1] is layers[-1])
+        finding = _judge(run, segment, is_last=segment[-1] is layers[-1],
+                         only=len(layers) == 1)
         if finding is not None:
             findings.append(finding)
     return findings[:1]  # the first stretch where the scale goes wrong is the root cause
@@ -94,11 +97,10 @@ def _weight_layers(run: RunView) -> list[_Layer]:
     out = []
     for p in run.entities("param"):
         shape = p.get("shape") or []
-        mtype = str(p.get("module_type") or "")
         is_weight = p.name.endswith("weight") or p.get("is_bias") is False  # TF: kernel, W
-        if len(shape) < 2 or not is_weight or mtype in _SKIPPED_TYPES:
+        if len(shape) < 2 or not is_weight or is_embedding(p):
             continue
-        if "Norm" in mtype:
+        if p.get("module_kind") in records.NORMS:
             continue
         w = _init_value(weight_norm_init.get(p.name) or weight_norm.get(p.name))
         if w is None or not w > 0:
@@ -134,8 +136,7 @@ def _init_value(series) -> float | None:
 
 def _segments(run: RunView, layers: list[_Layer]) -> list[list[_Layer]]:
     """Weight layers split at normalization modules, which reset the scale."""
-    norms = [m.order for m in run.entities("module")
-             if "Norm" in str(m.get("type") or "")]
+    norms = [m.order for m in run.entities("module") if m.get("kind") in records.NORMS]
     segments: list[list[_Layer]] = [[]]
     for layer in layers:
         order = layer.module.order if layer.module is not None else None
@@ -147,7 +148,8 @@ def _segments(run: RunView, layers: list[_Layer]) -> list[list[_Layer]]:
     return [s for s in segments if s]
 
 
-def _judge(run: RunView, layers: list[_Layer], is_last: bool) -> Finding | None:
+def _judge(run: RunView, layers: list[_Layer], is_last: bool, only: bool = False
+           ) -> Finding | None:
     scales = np.array([layer.scale for layer in layers])
     depth_gain = float(np.prod(scales[1:])) if len(layers) >= 2 else 1.0
     log_gain = math.log10(depth_gain) if depth_gain > 0 else -math.inf
@@ -175,6 +177,10 @@ def _judge(run: RunView, layers: list[_Layer], is_last: bool) -> Finding | None:
             direction = "explodes"
             if output_rms >= OUTPUT_ERROR:
                 severity = Severity.ERROR
+    if direction is None and only and (too_big or too_small):
+        # the model's one weight layer, 10x off on its own: it alone sets the output's scale
+        # (seed 003's 512x512 N(0, 1): output std 22.6 where He/Glorot give ~1)
+        direction = "explodes" if too_big else "collapses"
     if direction is None:
         return None
 
@@ -191,6 +197,8 @@ def _judge(run: RunView, layers: list[_Layer], is_last: bool) -> Finding | None:
     measured_gains = [b.rms / a.rms for a, b in zip(layers, layers[1:])
                       if a.rms and b.rms is not None and math.isfinite(a.rms)]
     evidence = {
+        "direction": direction,
+        "first_bad_layer": first.name,
         "depth_gain": depth_gain,
         "depth_gain_limit": DEPTH_LIMIT,
         "layers": len(layers),
@@ -219,18 +227,13 @@ def _judge(run: RunView, layers: list[_Layer], is_last: bool) -> Finding | None:
     )
     if output_rms is not None and output_rms >= OUTPUT_LIMIT and up:
         summary += f"; output rms {fmt(output_rms)} saturates a softmax"
-    advice = init_advice(run, first.weight)
+    fixes = init_fixes(run, first.weight)
     if up:  # a positive bias helps ReLUs that a collapsed signal left off, not an explosion
-        advice = [a for a in advice if not a.startswith("small positive bias")]
-    fixes = advice + [
-        "initialize every layer for the activation that follows it instead of a fixed std: "
-        "for m in model.modules(): if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d)): "
-        'torch.nn.init.kaiming_normal_(m.weight, nonlinearity="relu"); '
-        "torch.nn.init.zeros_(m.bias)  (xavier_normal_ before tanh/sigmoid or at the output)",
-        "or keep PyTorch's default initialization (do not re-draw weights from N(0, s))",
-        "add normalization (torch.nn.BatchNorm1d/2d, LayerNorm) between layers to reset the scale",
-    ]
-    return Finding(KIND, severity, where, 0, summary, evidence, fixes)
+        fixes = [f for f in fixes if f.action != advice.POSITIVE_BIAS]
+    ref = layer_ref(run, first.weight)
+    fixes += [Fix(advice.INIT_ALL, {"layer": ref, "activation": first.weight.get("followed_by")}),
+              Fix(advice.KEEP_DEFAULT_INIT), Fix(advice.ADD_NORMALIZATION, {"layer": ref})]
+    return Finding(KIND, severity, where, 0, summary, evidence, advice=fixes)
 
 
 def _crossing(layers: list[_Layer]) -> str | None:

@@ -11,7 +11,10 @@ import numpy as np
 
 from ..core.finding import Finding, Severity
 from ..core.run_view import RunView
+from ..core import advice
+from ..core.advice import Fix
 from ._common import (
+    layer_ref,
     fmt,
     forward_position,
     is_bias_before_batchnorm,
@@ -57,9 +60,13 @@ def detect(run: RunView) -> list[Finding]:
             f"cancels and its gradient is ~0 by construction (|g_bias|/|g_weight| = "
             f"{fmt(evidence[first.name])}); redundant, not a vanishing gradient",
             {"bias_to_weight_grad_median": evidence},
-            ["drop the bias of layers followed by batch norm: "
-             + ("keras.layers.Dense(..., use_bias=False) / keras.layers.Conv2D(..., use_bias=False)"
-                if "tensorflow" in str(run.meta.get("framework"))
-                else "torch.nn.Linear(..., bias=False) / torch.nn.Conv2d(..., bias=False)")],
+            advice=[Fix(advice.DROP_BIAS, {"layer": _weight_ref(run, first.entity)})],
         )
     ]
+
+
+def _weight_ref(run: RunView, bias) -> dict:  # type: ignore[no-untyped-def]
+    """The layer whose bias it is, named by its weight (what its constructor is built from)."""
+    weight = layer_weight(run, bias)
+    entity = run.entity("param", weight) if weight is not None else None
+    return layer_ref(run, entity if entity is not None else bias)

@@ -18,7 +18,9 @@ import numpy as np
 
 from ..core.finding import Finding, Severity
 from ..core.run_view import Entity, RunView
-from ._common import MIN_STEPS, code_ref, fmt, model_label
+from ..core import advice
+from ..core.advice import Fix
+from ._common import MIN_STEPS, fmt, layer_ref
 from .dead_units import feeding_params
 
 KIND = "saturated_activation"
@@ -90,7 +92,7 @@ def detect(run: RunView) -> list[Finding]:
             min(s for _, _, s, _ in flagged),
             summary,
             evidence,
-            _fixes(run, module),
+            advice=_fixes(run, module),
         )
     ]
 
@@ -99,18 +101,17 @@ def _finite(values: np.ndarray) -> np.ndarray:
     return values[np.isfinite(values)]
 
 
-def _fixes(run: RunView, module: Entity) -> list[str]:
+def _fixes(run: RunView, module: Entity) -> list[Fix]:
     params = [run.entity("param", n) for n in feeding_params(run, module)]
-    weight = next((p for p in params if p is not None and p.name.endswith("weight")), None)
-    ref = code_ref(weight.name, model_label(run, weight)) if weight else "layer.weight"
+    weight = next((p for p in params if p is not None and len(p.get("shape") or []) >= 2), None)
     kind = module.get("activation")
-    return [
-        f"Xavier/Glorot init with the {kind} gain: torch.nn.init.xavier_normal_({ref}, "
-        f'gain=torch.nn.init.calculate_gain("{kind}"))',
-        "normalize the inputs (zero mean, unit variance per feature): large inputs drive "
-        "pre-activations far past the linear range",
-        "add torch.nn.BatchNorm1d/LayerNorm before the activation to keep pre-activations "
-        "near zero",
-        "lower the learning rate: large updates push pre-activations out to the asymptotes",
-        "use a ReLU-family activation (torch.nn.ReLU, torch.nn.GELU) in hidden layers",
+    ref = layer_ref(run, weight) if weight is not None else None
+    fixes = [Fix(advice.INIT_LAYER, {"layer": ref, "scheme": "xavier", "activation": kind})] \
+        if ref is not None else []
+    return fixes + [
+        Fix(advice.NORMALIZE_INPUTS),
+        Fix(advice.SATURATION_NORM, {"layer": ref}),
+        Fix(advice.LOWER_LR, {"factor": 10, "why": "large updates push pre-activations out to "
+                              "the asymptotes"}),
+        Fix(advice.CHANGE_ACTIVATION, {"current": kind, "to": "relu"}),
     ]

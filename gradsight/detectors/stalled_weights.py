@@ -12,13 +12,15 @@ import numpy as np
 
 from ..core.finding import Finding, Severity
 from ..core.run_view import RunView
+from ..core import advice
+from ..core.advice import Fix
 from ._common import (
     MIN_STEPS,
-    code_ref,
     fmt,
     forward_position,
     is_bias_before_batchnorm,
-    model_label,
+    layer_ref,
+    owner_of,
     param_series,
     ratio,
 )
@@ -61,20 +63,21 @@ def detect(run: RunView) -> list[Finding]:
     first = stalled[0][0]
     lr0 = float(np.nanmax(first.lr)) if np.isfinite(first.lr).any() else float("nan")
     factor = min(HEALTHY_RATIO / max(medians[first.name], 1e-12), 1e4)
-    label = model_label(run, first.entity)
     summary = (
         f"{first.name} is optimized but moves only {fmt(medians[first.name])} of its size per "
         f"step (healthy training is near {HEALTHY_RATIO:g}), so it effectively does not train"
     )
     fixes = [
-        "if gradients vanish at these layers (see vanishing_gradient), fix the initialization "
-        "first: the updates follow",
-        f"raise the learning rate for these parameters (about {fmt(factor)}x would reach "
-        f"~{HEALTHY_RATIO:g} per step), e.g. a param group: "
-        f'{{"params": [{code_ref(first.name, label)}], "lr": {fmt(lr0 * min(factor, 100))}}}',
+        Fix(advice.CHECK_OTHER_FINDINGS, {"why": "if gradients vanish at these layers (see "
+                                          "vanishing_gradient), fix the initialization first: "
+                                          "the updates follow"}),
+        Fix(advice.RAISE_LR, {"factor": float(factor), "layer": layer_ref(run, first.entity),
+                              "current": lr0, "new": lr0 * min(factor, 100),
+                              "optimizer": first.entity.get("optimizer_type")}),
     ]
-    if first.entity.get("optimizer_type") == "SGD":
-        fixes.append("Adam scales each update to the learning rate: torch.optim.Adam(..., lr=1e-3)")
+    if first.entity.get("optimizer_kind") == "sgd":
+        fixes.append(Fix(advice.USE_OPTIMIZER, {"name": "adam", "lr": 1e-3,
+                                                "owner": owner_of(run)}))
     return [
         Finding(
             KIND,
@@ -88,6 +91,6 @@ def detect(run: RunView) -> list[Finding]:
                 "learning_rate": lr0,
                 "optimizer": first.entity.get("optimizer_type"),
             },
-            fixes,
+            advice=fixes,
         )
     ]

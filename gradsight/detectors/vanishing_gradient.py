@@ -13,14 +13,19 @@ import numpy as np
 
 from ..core.finding import Finding, Severity
 from ..core.run_view import RunView
+from ..core import advice
+from ..core.advice import Fix
 from ._common import (
-    EMBEDDINGS,
     MIN_STEPS,
     ParamSeries,
     fmt,
     forward_position,
-    init_advice,
+    init_fixes,
     is_bias_before_batchnorm,
+    is_embedding,
+    layer_ref,
+    min_steps,
+    owner_of,
     param_series,
     ratio,
 )
@@ -35,7 +40,7 @@ ERROR_LIMIT = 1e-3  # 1000x below: the layer is effectively not learning
 
 def detect(run: RunView) -> list[Finding]:
     params = [p for p in param_series(run) if not is_bias_before_batchnorm(run, p.entity)]
-    matrices = [p for p in params if p.ndim >= 2 and p.entity.get("module_type") not in EMBEDDINGS]
+    matrices = [p for p in params if p.ndim >= 2 and not is_embedding(p.entity)]
     if len(matrices) < 2:
         return []  # nothing to compare a single layer against
     steps = np.unique(np.concatenate([p.steps for p in matrices]))
@@ -46,7 +51,7 @@ def detect(run: RunView) -> list[Finding]:
     flagged_layers = set()
     flagged: list[ParamSeries] = []
     for p in matrices:
-        if medians[p.name] <= RELATIVE_LIMIT and _judged(relative[p.name]) >= MIN_STEPS:
+        if medians[p.name] <= RELATIVE_LIMIT and _judged(relative[p.name]) >= min_steps(run):
             flagged.append(p)
             flagged_layers.add(p.entity.get("module"))
     for p in params:  # a flagged layer's own bias/gain, when it vanishes too
@@ -75,21 +80,7 @@ def detect(run: RunView) -> list[Finding]:
         f"{fmt(_median(per_step[first.name]))}, {fmt(1 / medians[first.name])}x smaller than "
         f"{best.name} ({fmt(_median(per_step[best.name]))}), so it barely learns"
     )
-    fixes = init_advice(run, first.entity)
-    if fixes:
-        fixes.append(
-            "initialize every layer for the activation that follows it, not with a fixed small "
-            "std (e.g. N(0, 1e-3) shrinks the signal ~1000x per layer)")
-    elif first.entity.get("followed_by") in ("sigmoid", "tanh"):  # init is fine: the activation
-        fixes.append(
-            f"the init is already scaled for {first.entity.get('followed_by')}; its derivative "
-            "(at most 0.25 for sigmoid) still shrinks the gradient at every layer: use "
-            "torch.nn.ReLU/GELU in the hidden layers")
-    fixes.append(
-        "add normalization (torch.nn.BatchNorm1d/LayerNorm) or residual connections between "
-        "the affected layers")
-    if first.entity.get("optimizer_type") == "SGD":
-        fixes.append("use an adaptive optimizer: torch.optim.Adam(model.parameters(), lr=1e-3)")
+    fixes = _fixes(run, first)
     return [
         Finding(
             KIND,
@@ -98,9 +89,28 @@ def detect(run: RunView) -> list[Finding]:
             first_step,
             summary,
             evidence,
-            fixes,
+            advice=fixes,
         )
     ]
+
+
+def _fixes(run: RunView, first: ParamSeries) -> list[Fix]:
+    ref = layer_ref(run, first.entity)
+    act = first.entity.get("followed_by")
+    fixes = init_fixes(run, first.entity)
+    if fixes:
+        fixes.append(Fix(advice.INIT_ALL, {"layer": ref, "activation": act}))
+    elif act in ("sigmoid", "tanh"):  # the init is fine: the activation's derivative is not
+        fixes.append(Fix(advice.CHANGE_ACTIVATION, {
+            "current": act, "to": "relu",
+            "why": f"the init is already scaled for {act}; its derivative (at most "
+                   f"{'0.25' if act == 'sigmoid' else '1, less off zero'}) still shrinks the "
+                   "gradient at every layer"}))
+    fixes.append(Fix(advice.ADD_NORMALIZATION, {"layer": ref}))
+    if first.entity.get("optimizer_kind") == "sgd":
+        fixes.append(Fix(advice.USE_OPTIMIZER, {"name": "adam", "lr": 1e-3,
+                                                "owner": owner_of(run)}))
+    return fixes
 
 
 def _on_steps(p: ParamSeries, steps: np.ndarray) -> np.ndarray:

@@ -26,9 +26,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .layer_stats import LayerStats, _ratio, _rms
+from ..core.metrics import SATURATION_LEVEL
+from .layer_stats import LayerStats, ParamStats, _ratio, _rms
 
-SATURATION_LEVEL = 0.99  # as torch_stats: |tanh| > 0.99, sigmoid outside (0.01, 0.99)
 _FAMILIES = {"relu": "relu", "relu6": "relu", "tanh": "tanh", "sigmoid": "sigmoid",
              "hard_sigmoid": "sigmoid", "selu": "selu", "elu": "elu", "gelu": "gelu",
              "leaky_relu": "leaky_relu", "softmax": "softmax", "silu": "silu",
@@ -215,8 +215,8 @@ def _path(variable: Any, prefix: str) -> str:
     return path[len(prefix):] if prefix and path.startswith(prefix) else path
 
 
-def measure(model: Any, example_input: Any,
-            loss_fn: Callable[[Any], Any] | None = None) -> tuple[list[LayerStats], float | None]:
+def measure(model: Any, example_input: Any, loss_fn: Callable[[Any], Any] | None = None
+            ) -> tuple[list[LayerStats], list[ParamStats], float | None]:
     """One forward and backward pass of ``model`` on ``example_input``: per-layer rows, and the
     loss when ``loss_fn(output) -> scalar`` is given. Without it the backward pass starts from
     a unit-normal output gradient (a fixed numpy generator, so the global RNGs do not move)."""
@@ -244,7 +244,27 @@ def measure(model: Any, example_input: Any,
     by_path = {_path(v, prefix): g for v, g in zip(variables, grads[len(outs):])}
     layers = [_layer_stats(i, row, g, by_path, prefix)
               for i, (row, g) in enumerate(zip(rows, grads[:len(outs)]))]
-    return layers, loss_value
+    return layers, _param_stats(model, variables, by_path, prefix), loss_value
+
+
+def _param_stats(model: Any, variables: list[Any], grads: dict[str, Any],
+                 prefix: str) -> list[ParamStats]:
+    owner = {}
+    for layer in getattr(model, "layers", [model]):
+        for v in layer.weights:
+            owner[id(v)] = layer.name
+    out = []
+    for v in variables:
+        path = _path(v, prefix)
+        g = grads.get(path)
+        shape = tuple(int(d) for d in v.shape)
+        out.append(ParamStats(
+            path, shape, owner.get(id(v)), float(np.linalg.norm(np.asarray(v, np.float64))),
+            float(np.linalg.norm(np.asarray(g, np.float64))) if g is not None else None,
+            bool(getattr(v, "trainable", True)),
+            fan_in=int(np.prod(shape[:-1])) if len(shape) >= 2 else None,
+            is_bias=path.rsplit("/", 1)[-1] == "bias"))
+    return out
 
 
 def _as_input(example_input: Any) -> Any:
@@ -340,7 +360,7 @@ def predict(model: Any, example_input: Any, layers: list[LayerStats],
             loss_fn: Callable[[Any], Any] | None = None) -> list[LayerStats]:
     """Measure a copy re-initialized as recommended per layer, on the same batch."""
     clone = reinitialized_clone(model, example_input, layers)
-    measured, _ = measure(clone, example_input, loss_fn)
+    measured, _, _ = measure(clone, example_input, loss_fn)
     return measured
 
 
@@ -357,22 +377,3 @@ def check_supported(model: Any) -> None:
     if isinstance(model, keras.Model) and not isinstance(model, (keras.Sequential, Functional)):
         raise TypeError("gradsight.probe takes Sequential or functional Keras models; a "
                         f"subclassed {type(model).__name__} cannot be replayed layer by layer")
-
-
-def keras_fixes(finding: Any) -> Any:
-    """The analyzer's fixes are torch code; give the Keras equivalent for the same advice."""
-    if finding.kind == "nonfinite":
-        fixes = ["re-initialize the kernels for their activations (see poor_initialization)",
-                 "check the inputs: tf.debugging.assert_all_finite(x, 'input')"]
-    elif finding.kind == "poor_initialization":
-        schemes = sorted({v for v in finding.evidence.get("recommended_init", {}).values() if v})
-        init = {"he": "he_normal", "lecun": "lecun_normal"}.get(
-            schemes[0] if len(schemes) == 1 else "", "glorot_uniform")
-        fixes = [f'create the layers with kernel_initializer="{init}" (He before ReLU, '
-                 "Glorot otherwise, LeCun for SELU) and bias_initializer=\"zeros\"",
-                 "for layer in model.layers:\n    if hasattr(layer, \"kernel\"):\n"
-                 f"        init = keras.initializers.get(\"{init}\")\n"
-                 "        layer.kernel.assign(init(layer.kernel.shape))"]
-    else:
-        return finding
-    return dataclasses.replace(finding, fixes=fixes)

@@ -71,3 +71,17 @@ def _ratio(a: float, b: float) -> float:
     if not (math.isfinite(a) and math.isfinite(b)) or b == 0:
         return math.nan
     return a / b
+
+
+@dataclass
+class ParamStats:
+    """One parameter at initialization: what the one-step store of a probe records of it."""
+
+    name: str
+    shape: tuple[int, ...]
+    module: str | None
+    weight_norm: float
+    grad_norm: float | None  # None: backward gave it no gradient
+    requires_grad: bool = True
+    fan_in: int | None = None  # given where the layout is not PyTorch's (out, in, ...)
+    is_bias: bool | None = None

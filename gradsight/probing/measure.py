@@ -20,7 +20,7 @@ from torch import nn
 from ..adapters.torch import stats as ts
 from ..adapters.torch.init import fan_in_out, init_model, weight_layers
 from ..adapters.torch.layout import activation_kind, is_watched_module
-from .layer_stats import LayerStats, _ratio, _rms  # noqa: F401 (LayerStats re-exported)
+from .layer_stats import LayerStats, ParamStats, _ratio, _rms  # noqa: F401 (re-exported)
 
 F64 = torch.float64
 # A script that never steps may run forward for a long time: a probe of the initialization
@@ -192,13 +192,36 @@ def _add_weight(layer: LayerStats, module: nn.Module, mname: str,
             layer.grad_to_weight = _ratio(float(gd.norm()), float(wd.norm()))
 
 
+def param_stats(params: dict[str, torch.Tensor], grads: dict[str, torch.Tensor | None],
+                module_names: dict[int, str], root: nn.Module | None = None) -> list[ParamStats]:
+    """Each parameter's norm and its gradient's (None: it got none), and its module."""
+    owner: dict[int, str] = {}
+    modules = root.named_modules() if root is not None else ()
+    for mname, module in modules:
+        for p in module._parameters.values():
+            if p is not None:
+                owner.setdefault(id(p), mname)
+    out = []
+    with torch.no_grad():
+        for name, p in params.items():
+            g = grads.get(name)
+            module = owner.get(id(p), name.rsplit(".", 1)[0] if "." in name else "")
+            out.append(ParamStats(
+                name, tuple(int(d) for d in p.shape), module,
+                float(torch.linalg.vector_norm(p.detach(), dtype=F64)),
+                float(torch.linalg.vector_norm(g.detach(), dtype=F64)) if g is not None else None,
+                bool(p.requires_grad)))
+    return out
+
+
 def names_of(model: nn.Module) -> tuple[dict[int, str], dict[str, torch.Tensor]]:
     names = {id(m): n for n, m in model.named_modules()}
     return names, dict(model.named_parameters())
 
 
 def measure(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any],
-            loss_fn: Callable[[Any], torch.Tensor] | None) -> tuple[list[LayerStats], float | None]:
+            loss_fn: Callable[[Any], torch.Tensor] | None
+            ) -> tuple[list[LayerStats], list[ParamStats], float | None]:
     """One forward (and backward) of ``model`` on the batch; the model is left as it was.
 
     Gradients come from ``torch.autograd.grad`` (``.grad`` is not touched). Without a loss the
@@ -236,7 +259,8 @@ def measure(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any],
     names, named = names_of(model)
     by_name = {n: g for (n, p), g in zip(
         [(n, p) for n, p in named.items() if p.requires_grad], grads)}
-    return collector.layers(names, named, by_name), loss_value
+    return (collector.layers(names, named, by_name), param_stats(named, by_name, names, model),
+            loss_value)
 
 
 def predict(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any],
@@ -246,7 +270,7 @@ def predict(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any],
     clone = copy.deepcopy(model)
     activations = {layer.name: layer.followed_by for layer in layers}
     init_model(clone, "auto", activations)
-    measured, _ = measure(clone, args, kwargs, loss_fn)
+    measured, _, _ = measure(clone, args, kwargs, loss_fn)
     return measured
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..run.after_import import AfterImport
 from ..run.script import ScriptNotFound, exec_as_main as _exec_as_main, exit_code as _exit_code
-from . import analyze
+from .api import with_prediction
 from .result import ProbeResult
 
 
@@ -74,8 +74,14 @@ class _ScriptProbe:
         namespace = vars(main) if main is not None else {}
         optimizers = [self.optimizer] if self.optimizer is not None else []
         layout = resolve_layout(optimizers, roots_among(self.collector.seen()), namespace)
+        from .measure import param_stats
+        from .store import profile_findings
+
         grads = {name: p.grad for name, p in layout.params.items()}
         layers = self.collector.layers(layout.module_names, layout.params, grads)
+        params = param_stats(layout.params, grads, layout.module_names)
+        for p in params:  # the layout knows each parameter's module
+            p.module = layout.param_module.get(p.name, p.module)
         prediction = []
         root = self.collector.root() if self.collector.root is not None else None
         if predict and root is not None and self.collector.root_args is not None and layers:
@@ -89,8 +95,9 @@ class _ScriptProbe:
         loss = self.loss
         detail = {"stopped_at": "first optimizer step" if self.optimizer is not None
                   else "end of script (it never stepped an optimizer)"}
-        found = analyze.findings(layers, prediction, loss, owner if owner.isidentifier()
-                                 and owner[0].islower() else "model")
+        label = owner if owner.isidentifier() and owner[0].islower() else None
+        found = with_prediction(profile_findings(layers, params, loss, "torch", "torch", label),
+                                prediction)
         return ProbeResult(layers, prediction, found, loss, status, detail)
 
 

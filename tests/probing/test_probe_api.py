@@ -51,7 +51,7 @@ def test_seed_003_unit_normal_stack_overflows_in_the_late_thirties(seed: int) ->
     nonfinite, poor = result.findings
     assert nonfinite.where[0] == str(first_bad) and nonfinite.severity.value == "error"
     assert result.first_nonfinite == str(first_bad)
-    assert poor.where == ["0.weight"] and poor.evidence["direction"] == "explodes"
+    assert poor.where[0] == "0.weight" and poor.evidence["direction"] == "explodes"
     assert poor.evidence["first_bad_layer"] == "0"
     # growth x ~sqrt(100) = 10 per layer, as in the seed
     assert 9.0 < poor.evidence["gain_per_layer_median"] < 11.0
@@ -71,7 +71,7 @@ def test_seed_003_small_weights_collapse_to_zero() -> None:
     result = gradsight.probe(model, x)
     assert [f.kind for f in result.findings] == ["poor_initialization"]
     poor = result.findings[0]
-    assert poor.evidence["direction"] == "collapses" and poor.where == ["0.weight"]
+    assert poor.evidence["direction"] == "collapses" and poor.where[0] == "0.weight"
     last = result.layers[-1]
     assert last.out_std == pytest.approx(pstd(outs[-1]), rel=1e-6)
     assert last.out_std < 1e-25  # ~0.5 ** 100
@@ -89,7 +89,7 @@ def test_seed_003_one_wide_layer_std_is_sqrt_fan_in_and_scaling_fixes_it() -> No
     assert std == pytest.approx(pstd(raw(x)), rel=1e-6)
     assert abs(std - math.sqrt(512)) < 1.5  # the seed: 22.62 vs sqrt(512) = 22.63
     assert [f.kind for f in result.findings] == ["poor_initialization"]
-    assert result.findings[0].where == ["weight"]
+    assert result.findings[0].where[0] == "weight"
 
     with torch.no_grad():
         raw.weight.mul_(math.sqrt(1 / 512))
@@ -156,8 +156,8 @@ def test_probe_leaves_the_model_exactly_as_it_was() -> None:
         assert torch.equal(p, params[n]) and p.grad is None
     for n, b in model.named_buffers():
         assert torch.equal(b, buffers[n]), n
-    assert {f.kind for f in result.findings} <= {"poor_initialization"}  # default init: none
-    assert result.findings == []
+    # default init: no problem; the run's own detectors also see the bias before a batch norm
+    assert [(f.kind, f.severity.value) for f in result.findings] == [("redundant_bias", "info")]
 
 
 def test_probe_is_exported_lazily_without_importing_torch() -> None:

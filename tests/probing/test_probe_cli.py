@@ -28,7 +28,7 @@ def test_probe_names_seed_003_overflow_layer_and_first_layer(tmp_path: Path, see
     kinds = [f["kind"] for f in doc["findings"]]
     assert kinds == ["nonfinite", "poor_initialization"]
     assert doc["findings"][0]["where"][0] == str(printed)
-    assert doc["findings"][1]["where"] == ["0.weight"]
+    assert doc["findings"][1]["where"][0] == "0.weight"
     layers = doc["probe"]["layers"]
     assert len(layers) == 100 and doc["probe"]["status"] == "probed"
     assert 8.0 < layers[5]["gain"] < 12.0 and layers[5]["recommended_init"] == "xavier"

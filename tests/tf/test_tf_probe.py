@@ -59,7 +59,7 @@ def test_seed_003_unit_normal_stack_overflows_in_the_late_thirties(seed: int) ->
     assert nonfinite.where[0] == name and result.first_nonfinite == name
     assert nonfinite.evidence["module_index"] == first_bad
     first = model.layers[0].name
-    assert poor.where == [f"{first}/kernel"] and poor.evidence["direction"] == "explodes"
+    assert poor.where[0] == f"{first}/kernel" and poor.evidence["direction"] == "explodes"
     assert poor.severity.value == "error" and poor.evidence["first_bad_layer"] == first
     assert 8.5 < poor.evidence["gain_per_layer_median"] < 11.5  # ~sqrt(100) per layer
     for i in range(first_bad):
@@ -78,7 +78,7 @@ def test_seed_003_small_weights_collapse() -> None:
     assert [f.kind for f in result.findings] == ["poor_initialization"]
     poor = result.findings[0]
     first = model.layers[0].name
-    assert poor.evidence["direction"] == "collapses" and poor.where == [f"{first}/kernel"]
+    assert poor.evidence["direction"] == "collapses" and poor.where[0] == f"{first}/kernel"
     assert result.layers[-1].out_std == pytest.approx(pstd(outs[-1]), rel=1e-4)
     assert result.layers[-1].out_std < 1e-25  # ~0.5 ** 100
     assert 0.4 < poor.evidence["gain_per_layer_median"] < 0.6

@@ -130,9 +130,9 @@ PHRASES: dict[str, Callable[[Mapping[str, Any]], Phrase]] = {
         "check the learning-rate schedule: one that increases (or a warm-up that overshoots) "
         "raises every step's size; print it at the step where it began",
         "print(float(model.optimizer.learning_rate))"),
-    a.CHANGE_ACTIVATION: lambda args: Phrase(
+    a.CHANGE_ACTIVATION: lambda args: Phrase(a.because(args,
         f"use {args.get('to', 'relu')} instead of {args.get('current', 'sigmoid')} in the "
-        "hidden layers", f'keras.layers.Activation("{args.get("to", "relu")}")'),
+        "hidden layers"), f'keras.layers.Activation("{args.get("to", "relu")}")'),
     a.LEAKY_ACTIVATION: _simple("use an activation that cannot die",
                                 "keras.layers.LeakyReLU(negative_slope=0.01)"),
     a.DROP_BIAS: lambda args: Phrase("drop the bias of layers followed by batch norm",

@@ -49,7 +49,8 @@ PHRASES: dict[str, Callable[[Mapping[str, Any]], Phrase]] = {
         "create every weight with the initializer for the activation that follows it instead of "
         "tf.random_normal(..., stddev=s): he_normal before a ReLU, glorot_normal before "
         "tanh/sigmoid and at the output",
-        variable(args["layer"].get("param"), args["layer"].get("shape"), _INITIALIZERS["he"])),
+        variable(args["layer"]["param"], args["layer"].get("shape"), _INITIALIZERS["he"])
+        if (args.get("layer") or {}).get("param") else None),
     a.POSITIVE_BIAS: _positive_bias,
     a.KEEP_DEFAULT_INIT: _simple("or let tf.get_variable use its default glorot_uniform "
                                  "initializer instead of a fixed-std normal"),
@@ -81,9 +82,9 @@ PHRASES: dict[str, Callable[[Mapping[str, Any]], Phrase]] = {
     a.GUARD_NUMERICS: _simple("guard log/sqrt/division with an epsilon (tf.log(x + 1e-8)); "
                               "check ops name the operation that produced the NaN",
                               "check = tf.add_check_numerics_ops()"),
-    a.CHANGE_ACTIVATION: lambda args: Phrase(
+    a.CHANGE_ACTIVATION: lambda args: Phrase(a.because(args,
         f"use {args.get('to', 'relu')} instead of {args.get('current', 'sigmoid')} in the "
-        "hidden layers", "h = tf.nn.relu(h)"),
+        "hidden layers"), "h = tf.nn.relu(h)"),
     a.LEAKY_ACTIVATION: _simple("use an activation that cannot die",
                                 "h = tf.nn.leaky_relu(h, alpha=0.01)"),
     a.DROP_BIAS: _simple("drop the bias variable added before a batch norm: the norm "

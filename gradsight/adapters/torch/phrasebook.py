@@ -73,9 +73,13 @@ def _raise_lr(args: Mapping[str, Any]) -> Phrase:
     text = a.GENERIC[a.RAISE_LR](args).text
     layer, new = args.get("layer"), args.get("new")
     if layer and new:
-        return Phrase(text + " for these parameters, e.g. a param group",
-                      f'optimizer.add_param_group({{"params": [], "lr": {fmt(new)}}})  '
-                      f"# then move {_weight(layer)} into it")
+        owner = ref(None, layer.get("owner"))
+        kind = args.get("optimizer") or "SGD"
+        return Phrase(text + " for these parameters: a param group of their own",
+                      f"fast = [{_weight(layer)}]\n"
+                      f"rest = [p for p in {owner}.parameters() if all(p is not q for q in fast)]\n"
+                      f'optimizer = torch.optim.{kind}([{{"params": rest}}, '
+                      f'{{"params": fast, "lr": {fmt(new)}}}], lr={fmt(args.get("current"))})')
     return Phrase(text)
 
 
@@ -152,9 +156,9 @@ PHRASES: dict[str, Callable[[Mapping[str, Any]], Phrase]] = {
         "check the learning-rate schedule: one that increases (or a warm-up that overshoots) "
         "raises every step's size; print it at the step where it began",
         'print([group["lr"] for group in optimizer.param_groups])'),
-    a.CHANGE_ACTIVATION: lambda args: Phrase(
+    a.CHANGE_ACTIVATION: lambda args: Phrase(a.because(args,
         f"use {args.get('to', 'relu')} instead of {args.get('current', 'sigmoid')} in the "
-        "hidden layers", "torch.nn.GELU()" if args.get("to") == "gelu" else "torch.nn.ReLU()"),
+        "hidden layers"), "torch.nn.GELU()" if args.get("to") == "gelu" else "torch.nn.ReLU()"),
     a.LEAKY_ACTIVATION: _simple("use an activation that cannot die",
                                 "torch.nn.LeakyReLU(0.01)"),
     a.DROP_BIAS: lambda args: Phrase("drop the bias of layers followed by batch norm",
