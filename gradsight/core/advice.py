@@ -88,7 +88,16 @@ PHRASEBOOKS = {
 
 
 def fmt(x: Any) -> str:
+    """A number in a sentence: 3 significant digits."""
     return f"{x:.3g}" if isinstance(x, float) else str(x)
+
+
+def lit(x: Any) -> str:
+    """A number in code: 3 significant digits, and a float stays a float (``1.0``)."""
+    if not isinstance(x, float):
+        return str(x)
+    text = f"{x:.3g}"
+    return text if any(c in text for c in ".einfa") else text + ".0"
 
 
 def because(args: Mapping[str, Any], text: str) -> str:

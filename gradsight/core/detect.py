@@ -13,9 +13,9 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from types import ModuleType
-from typing import Callable, Protocol
+from typing import Any, Callable, Mapping, Protocol
 
 from .advice import phrase
 from .finding import Finding, Severity
@@ -36,6 +36,7 @@ class DetectorInfo:
     explained_by: tuple[str, ...]
     detect: Callable[[RunView], list[Finding]]
     explained_if_earlier: tuple[str, ...] = ()
+    scenarios: Mapping[str, Any] = field(default_factory=dict)  # its cases (core.scenarios)
 
 
 def detectors() -> list[DetectorInfo]:
@@ -54,6 +55,7 @@ def detectors() -> list[DetectorInfo]:
                     tuple(getattr(module, "EXPLAINED_BY", ())),
                     module.detect,
                     tuple(getattr(module, "EXPLAINED_IF_EARLIER", ())),
+                    dict(getattr(module, "SCENARIOS", {})),
                 )
             )
     return sorted(found, key=lambda d: (d.priority, d.kind))

@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.finding import Finding, Severity
+from ..core.scenarios import Scenario
 from ..core.run_view import Entity, RunView, Series
 from ..core import advice
 from ..core.advice import Fix
@@ -207,3 +208,24 @@ def _fixes(run: RunView, module: Entity) -> list[Fix]:
                               "no gradient to recover"}),
         Fix(advice.LEAKY_ACTIVATION),
     ]
+
+
+STEPS = range(0, 100, 5)
+
+
+def _dead(fraction: float) -> Scenario:
+    def build(run):  # type: ignore[no-untyped-def]
+        return run.mlp([4, 16, 16, 1]).steps(STEPS, act={"1": {
+            "dead_frac": fraction,
+            "dead_frac_window": lambda s: fraction if s % 25 == 20 else None}})
+    return Scenario(build)
+
+
+SCENARIOS = {
+    "positive_most_units_dead": Scenario(_dead(0.7).build, Severity.WARNING,
+                                         where=("0.weight", "1"), first="0.weight"),
+    "positive_layer_dead": Scenario(_dead(1.0).build, Severity.ERROR),
+    "healthy": _dead(0.05),
+    "boundary_below_half": _dead(0.45),
+    "boundary_above_half": Scenario(_dead(0.55).build, Severity.WARNING),
+}

@@ -31,6 +31,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.finding import Finding, Severity
+from ..core.scenarios import Scenario
+from ..core.synthetic import when
 from ..core.run_view import RunView
 from ..core import advice, records
 from ..core.advice import Fix
@@ -191,3 +193,21 @@ def _first_nonfinite(run: RunView) -> int | None:
         if broken.any():
             candidates.append(int(series.steps[np.argmax(broken)]))
     return min(candidates) if candidates else None
+
+
+STEPS = range(0, 100, 5)
+
+
+def _growing(peak: float) -> Scenario:
+    return Scenario(lambda run: run.mlp([4, 16, 16, 1]).steps(
+        STEPS, grad_norm={"0.weight": when(lambda s: s >= 50, peak, 1.0)}))
+
+
+SCENARIOS = {
+    "positive_thousandfold": Scenario(_growing(1e3).build, Severity.WARNING,
+                                      first="0.weight"),
+    "healthy": Scenario(lambda run: run.mlp([4, 16, 16, 1]).steps(STEPS)),
+    "boundary_below_the_growth_limit": _growing(0.5 * GROWTH_LIMIT),
+    "boundary_above_the_growth_limit": Scenario(_growing(2 * GROWTH_LIMIT).build,
+                                                Severity.WARNING),
+}

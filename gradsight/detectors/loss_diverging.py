@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.finding import Finding, Severity
+from ..core.scenarios import Scenario
 from ..core.run_view import RunView
 from ..core import advice
 from ..core.advice import Fix
@@ -130,3 +131,21 @@ def _moving_median(values: np.ndarray, window: int) -> np.ndarray:
 def _one_optimizer(run: RunView) -> bool:
     optimizers = {p.get("optimizer") for p in run.entities("param") if p.get("optimized")}
     return len(optimizers - {None}) <= 1
+
+
+LOSS_STEPS = range(200)
+
+
+def _regrowing(factor: float) -> Scenario:
+    """Falls from 1 to 0.1 by step 80, then grows ``factor``-fold by the end."""
+    def loss(s: int) -> float:
+        return 1.0 - 0.9 * s / 80 if s <= 80 else 0.1 * factor ** ((s - 80) / 119)
+    return Scenario(lambda run: run.mlp([4, 16, 1]).steps([0, 100], loss=None).loss(LOSS_STEPS, loss))
+
+
+SCENARIOS = {
+    "positive_grows_again": Scenario(_regrowing(30.0).build, Severity.WARNING),
+    "healthy": Scenario(lambda run: run.mlp([4, 16, 1]).steps([0, 100], loss=None).loss(LOSS_STEPS)),
+    "boundary_below_the_limit": _regrowing(8.0),  # smoothed: ~6x above its smoothed minimum
+    "boundary_above_the_limit": Scenario(_regrowing(20.0).build, Severity.WARNING),  # ~12x
+}

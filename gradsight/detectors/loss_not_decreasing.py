@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.finding import Finding, Severity
+from ..core.scenarios import Scenario
 from ..core.run_view import RunView
 from ..core import advice
 from ..core.advice import Fix
@@ -87,3 +88,20 @@ def detect(run: RunView) -> list[Finding]:
                                                 "owner": owner_of(run)}))
     return [Finding(KIND, Severity.WARNING, where, int(loss.steps[0]), summary, evidence,
                     advice=fixes)]
+
+
+LOSS_STEPS = range(300)
+
+
+def _ending_at(fraction: float) -> Scenario:
+    """A loss that goes from 1.0 straight down to ``fraction`` of it."""
+    return Scenario(lambda run: run.mlp([4, 16, 1]).steps([0, 100, 200], loss=None).loss(
+        LOSS_STEPS, lambda s: 1.0 - (1.0 - fraction) * s / 299))
+
+
+SCENARIOS = {
+    "positive_flat": Scenario(_ending_at(1.0).build, Severity.WARNING),
+    "healthy": Scenario(lambda run: run.mlp([4, 16, 1]).steps([0, 100, 200], loss=None).loss(LOSS_STEPS)),
+    "boundary_falls_enough": _ending_at(0.8),
+    "boundary_falls_too_little": Scenario(_ending_at(0.97).build, Severity.WARNING),
+}

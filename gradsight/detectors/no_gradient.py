@@ -8,6 +8,7 @@ detour through numpy. Parameters frozen on purpose (``requires_grad=False``) are
 from __future__ import annotations
 
 from ..core.finding import Finding, Severity
+from ..core.scenarios import Scenario
 from ..core.run_view import RunView
 from ..core import advice
 from ..core.advice import Fix
@@ -58,3 +59,17 @@ def detect(run: RunView) -> list[Finding]:
     severity = Severity.WARNING
     return [Finding(KIND, severity, [p.name for p in missing], int(first.steps[0]), summary,
                     evidence, advice=fixes)]
+
+
+STEPS = range(0, 100, 5)
+SCENARIOS = {
+    "positive_unused_batchnorm": Scenario(
+        lambda run: run.batchnorm("bn", 4, used=False).mlp([4, 16, 1]).steps(
+            STEPS, has_grad={"bn.weight": 0.0, "bn.bias": 0.0}),
+        Severity.WARNING, where=("bn.weight", "bn.bias"), first="bn.weight"),
+    "healthy": Scenario(lambda run: run.mlp([4, 16, 1]).steps(STEPS)),
+    "boundary_frozen_on_purpose": Scenario(
+        lambda run: run.layer("0", shape=(16, 4), requires_grad=False).act("1")
+        .layer("2", shape=(1, 16)).steps(STEPS),
+        why="requires_grad=False: no gradient is what was asked for"),
+}

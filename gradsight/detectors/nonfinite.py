@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.finding import Finding, Severity
+from ..core.scenarios import Scenario
+from ..core.synthetic import INF, NAN, healthy_loss, when
 from ..core.run_view import RunView
 from ..core import advice
 from ..core.advice import Fix
@@ -108,3 +110,19 @@ def _last_finite_loss(run: RunView, step: int) -> float | None:
 def _max_finite(series: dict) -> float | None:
     values = [v for s in series.values() for v in s.values if np.isfinite(v)]
     return float(max(values)) if values else None
+
+
+STEPS = range(0, 100, 5)
+SCENARIOS = {
+    "positive_nan_from_a_layer": Scenario(
+        lambda run: run.mlp([4, 16, 16, 1]).steps(
+            STEPS, act={"2": {"act_nonfinite": when(lambda s: s >= 50, 1, 0)}},
+            weight_norm={"2.weight": when(lambda s: s >= 55, NAN, 1.0)},
+            loss=when(lambda s: s >= 55, NAN, healthy_loss)),
+        Severity.ERROR, first="2"),
+    "healthy": Scenario(lambda run: run.mlp([4, 16, 16, 1]).steps(STEPS)),
+    "boundary_inf_gradients_alone": Scenario(  # loss scaling overflows: the step is skipped
+        lambda run: run.mlp([4, 16, 1]).steps(
+            STEPS, grad_norm={"0.weight": when(lambda s: s in (10, 20), INF, 0.1)}),
+        why="non-finite gradients with a finite loss and weights are AMP skipping a step"),
+}

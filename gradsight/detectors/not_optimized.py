@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.finding import Finding, Severity
+from ..core.scenarios import Scenario
+from ..core.synthetic import when
 from ..core.run_view import RunView
 from ..core import advice
 from ..core.advice import Fix
@@ -66,3 +68,19 @@ def detect(run: RunView) -> list[Finding]:
             )
         )
     return findings
+
+
+STEPS = range(0, 100, 5)
+SCENARIOS = {
+    "positive_in_no_optimizer": Scenario(
+        lambda run: run.layer("0", shape=(16, 4)).act("1")
+        .layer("2", shape=(1, 16), optimized=False).steps(STEPS),
+        Severity.WARNING, where=("2.weight",), first="2.weight"),
+    "positive_lr_zero": Scenario(
+        lambda run: run.mlp([4, 16, 1]).steps(STEPS, lr={"0.weight": 0.0, "0.bias": 0.0}),
+        Severity.WARNING, where=("0.weight",)),
+    "healthy": Scenario(lambda run: run.mlp([4, 16, 1]).steps(STEPS)),
+    "boundary_warmup_from_zero": Scenario(
+        lambda run: run.mlp([4, 16, 1]).steps(STEPS, lr=when(lambda s: s < 10, 0.0, 0.1)),
+        why="an lr that starts at 0 and rises is a warm-up, not a parameter left out"),
+}

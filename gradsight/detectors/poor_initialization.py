@@ -22,6 +22,7 @@ import math
 import numpy as np
 
 from ..core.finding import Finding, Severity
+from ..core.scenarios import Scenario
 from ..core.run_view import Entity, RunView
 from ..core import advice, records
 from ..core.advice import Fix
@@ -271,3 +272,21 @@ def _what_training_did(run: RunView, name: str) -> dict[str, float | int]:
         if ratios:
             out["first_layer_update_to_weight_median"] = float(np.median(ratios))
     return out
+
+
+STEPS = range(0, 100, 5)
+# The norms He/Glorot give a 4-16-16-1 ReLU MLP's weights (std x sqrt(numel)).
+_RIGHT = {"0.weight": (2 / 4) ** 0.5 * 8, "2.weight": (2 / 16) ** 0.5 * 16, "4.weight": 1.0}
+
+
+def _scaled(scale: float) -> Scenario:
+    return Scenario(lambda run: run.mlp([4, 16, 16, 1]).steps(
+        STEPS, weight_norm={n: scale * v for n, v in _RIGHT.items()}))
+
+
+SCENARIOS = {
+    "positive_n_0_1e-3": Scenario(_scaled(1e-3).build, Severity.ERROR, first="0.weight"),
+    "healthy": _scaled(1.0),
+    "boundary_just_inside": _scaled(0.035),  # depth gain 0.035**2 = 1.2e-3 > 1/DEPTH_LIMIT
+    "boundary_just_outside": Scenario(_scaled(0.03).build, Severity.WARNING),  # 9e-4
+}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.finding import Finding, Severity
+from ..core.scenarios import Scenario
 from ..core.run_view import RunView
 from ..core import advice
 from ..core.advice import Fix
@@ -70,3 +71,19 @@ def _weight_ref(run: RunView, bias) -> dict:  # type: ignore[no-untyped-def]
     weight = layer_weight(run, bias)
     entity = run.entity("param", weight) if weight is not None else None
     return layer_ref(run, entity if entity is not None else bias)
+
+
+STEPS = range(0, 100, 5)
+
+
+def _bias_before_norm(ratio: float) -> Scenario:
+    return Scenario(lambda run: run.layer("0", shape=(16, 4)).batchnorm("1", 16).act("2")
+                    .layer("3", shape=(1, 16)).steps(STEPS, grad_to_weight={"0.bias": ratio}))
+
+
+SCENARIOS = {
+    "positive_bias_before_batchnorm": Scenario(_bias_before_norm(1e-9).build, Severity.INFO,
+                                               where=("0.bias",), first="0.bias"),
+    "healthy": Scenario(lambda run: run.mlp([4, 16, 1]).steps(STEPS)),
+    "boundary_a_real_gradient": _bias_before_norm(1e-2),
+}

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.finding import Finding, Severity
+from ..core.scenarios import Scenario
 from ..core.run_view import Entity, RunView
 from ..core import advice
 from ..core.advice import Fix
@@ -115,3 +116,20 @@ def _fixes(run: RunView, module: Entity) -> list[Fix]:
                               "the asymptotes"}),
         Fix(advice.CHANGE_ACTIVATION, {"current": kind, "to": "relu"}),
     ]
+
+
+STEPS = range(0, 100, 5)
+
+
+def _saturated(fraction: float) -> Scenario:
+    return Scenario(lambda run: run.mlp([4, 16, 16, 1], activation="tanh").steps(
+        STEPS, act={"1": {"act_saturated_frac": fraction}}))
+
+
+SCENARIOS = {
+    "positive_hidden_tanh": Scenario(_saturated(0.6).build, Severity.WARNING,
+                                     where=("0.weight", "1"), first="0.weight"),
+    "positive_blocked": Scenario(_saturated(0.95).build, Severity.ERROR),
+    "healthy": _saturated(0.05),
+    "boundary_below": _saturated(0.45),
+}

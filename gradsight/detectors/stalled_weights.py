@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.finding import Finding, Severity
+from ..core.scenarios import Scenario
 from ..core.run_view import RunView
 from ..core import advice
 from ..core.advice import Fix
@@ -94,3 +95,20 @@ def detect(run: RunView) -> list[Finding]:
             advice=fixes,
         )
     ]
+
+
+STEPS = range(0, 100, 5)
+
+
+def _moving(ratio: float) -> Scenario:
+    return Scenario(lambda run: run.mlp([4, 16, 16, 1]).steps(
+        STEPS, update_to_weight={"2.weight": ratio}))
+
+
+SCENARIOS = {
+    "positive_stalled_layer": Scenario(_moving(1e-8).build, Severity.WARNING,
+                                       where=("2.weight",), first="2.weight"),
+    "healthy": Scenario(lambda run: run.mlp([4, 16, 16, 1]).steps(STEPS)),
+    "boundary_below": Scenario(_moving(0.5 * STALL_RATIO).build, Severity.WARNING),
+    "boundary_above": _moving(2 * STALL_RATIO),
+}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.finding import Finding, Severity
+from ..core.scenarios import Scenario
 from ..core.run_view import RunView
 from ..core import advice
 from ..core.advice import Fix
@@ -137,3 +138,24 @@ def _judged(values: np.ndarray) -> int:
 def _first_step(relative: np.ndarray, steps: np.ndarray) -> int:
     hits = np.nonzero(np.isfinite(relative) & (relative <= RELATIVE_LIMIT))[0]
     return int(steps[hits[0]]) if hits.size else int(steps[0])
+
+
+STEPS = range(0, 100, 5)
+_HEALTHY = 0.1  # the synthetic runs' |g|/|w| of a healthy layer
+
+
+def _first_layer_at(relative: float) -> Scenario:
+    return Scenario(lambda run: run.mlp([4, 16, 16, 1]).steps(
+        STEPS, grad_to_weight={"0.weight": _HEALTHY * relative}))
+
+
+SCENARIOS = {
+    "positive_collapsed_first_layer": Scenario(
+        lambda run: run.mlp([4, 16, 16, 1]).steps(
+            STEPS, grad_to_weight={"0.weight": 1e-5, "0.bias": 1e-5}),
+        Severity.ERROR, where=("0.weight",), first="0.weight"),
+    "healthy": Scenario(lambda run: run.mlp([4, 16, 16, 1]).steps(STEPS)),
+    "boundary_just_below_the_limit": Scenario(
+        _first_layer_at(0.9 * RELATIVE_LIMIT).build, Severity.WARNING, first="0.weight"),
+    "boundary_just_above_the_limit": _first_layer_at(1.1 * RELATIVE_LIMIT),
+}

@@ -9,12 +9,14 @@ import pytest
 from gradsight.detectors import loss_diverging, nonfinite, vanishing_gradient
 from gradsight.detectors._common import (
     INIT_TOLERANCE,
-    init_advice,
+    init_fixes,
     init_is_fine,
     initial_scale,
     recommended_std,
     uses_clipping,
 )
+
+from gradsight.core.advice import phrase
 
 from .synthetic import NAN, SyntheticRun, only, when
 
@@ -39,10 +41,10 @@ def test_init_advice_only_when_the_init_is_off(tmp_path, scale, fine):
     assert recommended_std(weight) == pytest.approx(0.5)
     assert initial_scale(view, weight) == pytest.approx(scale)
     assert init_is_fine(view, weight) is fine
-    advice = init_advice(view, weight)
+    advice = init_fixes(view, weight)
     assert (advice == []) is fine
     if not fine:
-        assert "xavier_normal_(model[0].weight" in advice[0]
+        assert "xavier_normal_(model[0].weight" in str(phrase(advice[0], "torch"))
 
 
 def test_vanishing_gradient_with_a_glorot_init_blames_the_activation(tmp_path):

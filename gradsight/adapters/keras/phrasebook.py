@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any, Callable, Mapping
 
 from ...core import advice as a
-from ...core.advice import Phrase, fmt
+from ...core.advice import Phrase, lit
 
 _INITIALIZERS = {"he": "he_normal", "xavier": "glorot_normal", "lecun": "lecun_normal"}
 _CLASSES = {"he": "HeNormal", "xavier": "GlorotNormal", "lecun": "LecunNormal"}
@@ -61,7 +61,7 @@ def _init_all(args: Mapping[str, Any]) -> Phrase:
 
 
 def _positive_bias(args: Mapping[str, Any]) -> Phrase:
-    layer, value = args["layer"], fmt(args.get("value", 0.1))
+    layer, value = args["layer"], lit(args.get("value", 0.1))
     code = build(layer, bias_initializer=f"keras.initializers.Constant({value})") or (
         f'model.get_layer("{layer_name(layer)}").bias.assign(keras.ops.full('
         f'model.get_layer("{layer_name(layer)}").bias.shape, {value}))')
@@ -71,13 +71,13 @@ def _positive_bias(args: Mapping[str, Any]) -> Phrase:
 def _lower_lr(args: Mapping[str, Any]) -> Phrase:
     new = args.get("new")
     return Phrase(a.GENERIC[a.LOWER_LR](args).text,
-                  f"model.optimizer.learning_rate = {fmt(new)}" if new else None)
+                  f"model.optimizer.learning_rate = {lit(new)}" if new else None)
 
 
 def _raise_lr(args: Mapping[str, Any]) -> Phrase:
     new = args.get("new")
     return Phrase(a.GENERIC[a.RAISE_LR](args).text + " (Keras optimizers have one rate for "
-                  "every variable)", f"model.optimizer.learning_rate = {fmt(new)}" if new else None)
+                  "every variable)", f"model.optimizer.learning_rate = {lit(new)}" if new else None)
 
 
 def _clip(args: Mapping[str, Any]) -> Phrase:
@@ -85,7 +85,7 @@ def _clip(args: Mapping[str, Any]) -> Phrase:
     if args.get("recurrent"):
         text += " (recurrent nets multiply the same weights every time step: clip first)"
     return Phrase(text, f"optimizer = keras.optimizers.Adam(learning_rate=1e-3, "
-                        f"global_clipnorm={fmt(args.get('max_norm', 1.0))})")
+                        f"global_clipnorm={lit(args.get('max_norm', 1.0))})")
 
 
 def _simple(text: str, code: str | None = None) -> Callable[[Mapping[str, Any]], Phrase]:
@@ -108,7 +108,7 @@ PHRASES: dict[str, Callable[[Mapping[str, Any]], Phrase]] = {
     a.ADD_NORMALIZATION: _norm,
     a.USE_OPTIMIZER: lambda args: Phrase(
         "use an adaptive optimizer: it scales each update to the learning rate",
-        f"optimizer = keras.optimizers.Adam(learning_rate={fmt(args.get('lr', 1e-3))})"),
+        f"optimizer = keras.optimizers.Adam(learning_rate={lit(args.get('lr', 1e-3))})"),
     a.LOWER_LR: _lower_lr,
     a.RAISE_LR: _raise_lr,
     a.CLIP_GRAD_NORM: _clip,

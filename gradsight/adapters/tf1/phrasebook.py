@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any, Callable, Mapping
 
 from ...core import advice as a
-from ...core.advice import Phrase, fmt
+from ...core.advice import Phrase, lit
 
 _INITIALIZERS = {"he": "tf.initializers.he_normal()", "xavier": "tf.initializers.glorot_normal()",
                  "lecun": "tf.initializers.lecun_normal()"}
@@ -32,11 +32,17 @@ def _positive_bias(args: Mapping[str, Any]) -> Phrase:
     name = layer.get("bias") or f"{layer.get('param')}_bias"
     shape = layer.get("bias_shape") or [layer.get("units") or 1]
     return Phrase("small positive bias so ReLUs start active",
-                  variable(name, shape, f"tf.constant_initializer({fmt(args.get('value', 0.1))})"))
+                  variable(name, shape, f"tf.constant_initializer({lit(args.get('value', 0.1))})"))
 
 
 def _optimizer(lr: Any, kind: str = "GradientDescentOptimizer") -> str:
-    return f"optimizer = tf.train.{kind}(learning_rate={fmt(lr)})"
+    return f"optimizer = tf.train.{kind}(learning_rate={lit(lr)})"
+
+
+# (tf.layers.batch_normalization needs Keras 2; the ops themselves work in every TF1 graph)
+_BATCH_NORM = ("mean, variance = tf.nn.moments(h, axes=[0])\n"
+               "h = tf.nn.batch_normalization(h, mean, variance, offset=None, scale=None, "
+               "variance_epsilon=1e-5)")
 
 
 def _simple(text: str, code: str | None = None) -> Callable[[Mapping[str, Any]], Phrase]:
@@ -56,7 +62,7 @@ PHRASES: dict[str, Callable[[Mapping[str, Any]], Phrase]] = {
                                  "initializer instead of a fixed-std normal"),
     a.ADD_NORMALIZATION: _simple(
         "add batch normalization (or residual connections) between the layers, so the scale "
-        "is reset at each one", "h = tf.layers.batch_normalization(h, training=True)"),
+        "is reset at each one", _BATCH_NORM),
     a.USE_OPTIMIZER: lambda args: Phrase(
         "use an adaptive optimizer: it scales each update to the learning rate",
         _optimizer(args.get("lr", 1e-3), "AdamOptimizer")),
@@ -67,7 +73,7 @@ PHRASES: dict[str, Callable[[Mapping[str, Any]], Phrase]] = {
     a.CLIP_GRAD_NORM: lambda args: Phrase(
         "clip the global gradient norm between compute_gradients and apply_gradients",
         "grads, variables = zip(*optimizer.compute_gradients(loss))\n"
-        f"grads, _ = tf.clip_by_global_norm(grads, {fmt(args.get('max_norm', 1.0))})\n"
+        f"grads, _ = tf.clip_by_global_norm(grads, {lit(args.get('max_norm', 1.0))})\n"
         "train_op = optimizer.apply_gradients(zip(grads, variables))"),
     a.FIND_DETACH: _simple("look for tf.stop_gradient, argmax, rounding or integer casts "
                            "between this variable and the loss: no gradient flows through them"),
@@ -82,6 +88,10 @@ PHRASES: dict[str, Callable[[Mapping[str, Any]], Phrase]] = {
     a.GUARD_NUMERICS: _simple("guard log/sqrt/division with an epsilon (tf.log(x + 1e-8)); "
                               "check ops name the operation that produced the NaN",
                               "check = tf.add_check_numerics_ops()"),
+    a.NORMALIZE_INPUTS: _simple(
+        "normalize the inputs before they are fed (zero mean, unit variance per feature): large "
+        "inputs drive pre-activations far past the linear range",
+        "x_train = (x_train - x_train.mean(0)) / (x_train.std(0) + 1e-8)"),
     a.CHANGE_ACTIVATION: lambda args: Phrase(a.because(args,
         f"use {args.get('to', 'relu')} instead of {args.get('current', 'sigmoid')} in the "
         "hidden layers"), "h = tf.nn.relu(h)"),
@@ -89,8 +99,7 @@ PHRASES: dict[str, Callable[[Mapping[str, Any]], Phrase]] = {
                                 "h = tf.nn.leaky_relu(h, alpha=0.01)"),
     a.DROP_BIAS: _simple("drop the bias variable added before a batch norm: the norm "
                          "subtracts the batch mean, which cancels it"),
-    a.SATURATION_NORM: _simple("add batch normalization before the activation",
-                               "h = tf.layers.batch_normalization(h, training=True)"),
+    a.SATURATION_NORM: _simple("add batch normalization before the activation", _BATCH_NORM),
     a.RESET_GRADIENTS: _simple("apply each step's own gradients (accumulators must be reset "
                                "with an assign op after apply_gradients)"),
 }

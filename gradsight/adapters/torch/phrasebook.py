@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, Callable, Mapping
 
 from ...core import advice as a
-from ...core.advice import Phrase, fmt
+from ...core.advice import Phrase, lit
 
 _NAMES = {"he": "He (Kaiming)", "xavier": "Xavier/Glorot", "lecun": "LeCun"}
 
@@ -59,13 +59,13 @@ def _positive_bias(args: Mapping[str, Any]) -> Phrase:
     layer = args["layer"]
     bias = ref(layer.get("bias") or layer.get("param"), layer.get("owner"))
     return Phrase("small positive bias so ReLUs start active",
-                  f"torch.nn.init.constant_({bias}, {fmt(args.get('value', 0.1))})")
+                  f"torch.nn.init.constant_({bias}, {lit(args.get('value', 0.1))})")
 
 
 def _lower_lr(args: Mapping[str, Any]) -> Phrase:
     new = args.get("new")
     text = a.GENERIC[a.LOWER_LR](args).text
-    return Phrase(text, f'for group in optimizer.param_groups: group["lr"] = {fmt(new)}'
+    return Phrase(text, f'for group in optimizer.param_groups: group["lr"] = {lit(new)}'
                   if new else None)
 
 
@@ -79,7 +79,7 @@ def _raise_lr(args: Mapping[str, Any]) -> Phrase:
                       f"fast = [{_weight(layer)}]\n"
                       f"rest = [p for p in {owner}.parameters() if all(p is not q for q in fast)]\n"
                       f'optimizer = torch.optim.{kind}([{{"params": rest}}, '
-                      f'{{"params": fast, "lr": {fmt(new)}}}], lr={fmt(args.get("current"))})')
+                      f'{{"params": fast, "lr": {lit(new)}}}], lr={lit(args.get("current"))})')
     return Phrase(text)
 
 
@@ -89,7 +89,7 @@ def _clip(args: Mapping[str, Any]) -> Phrase:
         text += " (recurrent nets multiply the same weights every time step: clip first)"
     owner = ref(None, args.get("owner"))
     return Phrase(text, f"torch.nn.utils.clip_grad_norm_({owner}.parameters(), "
-                        f"max_norm={fmt(args.get('max_norm', 1.0))})")
+                        f"max_norm={lit(args.get('max_norm', 1.0))})")
 
 
 def _norm_layer(layer: Mapping[str, Any] | None) -> str | None:
@@ -130,7 +130,7 @@ PHRASES: dict[str, Callable[[Mapping[str, Any]], Phrase]] = {
     a.USE_OPTIMIZER: lambda args: Phrase(
         "use an adaptive optimizer: it scales each update to the learning rate",
         f"optimizer = torch.optim.Adam({ref(None, args.get('owner'))}.parameters(), "
-        f"lr={fmt(args.get('lr', 1e-3))})"),
+        f"lr={lit(args.get('lr', 1e-3))})"),
     a.LOWER_LR: _lower_lr,
     a.RAISE_LR: _raise_lr,
     a.CLIP_GRAD_NORM: _clip,
