@@ -1,6 +1,6 @@
 """Every fix a user sees is valid code for their framework: each phrase's code runs as written
-against a real model (PyTorch here; Keras 3 and TF1 graph code in a subprocess each, since TF1
-mode switches TensorFlow's behaviour for the whole process)."""
+against a real model of PyTorch, Keras 3 and TF1 graph code, each in a process of its own (the
+code changes global state as a user's script would: anomaly detection, TF1 mode)."""
 
 from __future__ import annotations
 
@@ -35,39 +35,50 @@ def test_phrasebooks_import_no_framework() -> None:
     assert out.stdout.strip() == "[]"
 
 
-def test_torch_phrases_run_against_a_real_model(tmp_path: Path) -> None:
-    torch = pytest.importorskip("torch")
-    import gradsight
-    from gradsight.core.run_view import RunView
-    from gradsight.detectors._common import layer_ref
+TORCH = r"""
+import json, sys
+import torch
+import gradsight
+from gradsight.core.advice import Fix, phrase
+from gradsight.core.run_view import RunView
+from gradsight.detectors._common import layer_ref
+from tests.advice.examples import examples
 
-    torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.ReLU(), torch.nn.Linear(16, 16),
-                                torch.nn.ReLU(), torch.nn.Linear(16, 1))
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-    x = torch.randn(8, 4)
-    with gradsight.watch(model, optimizer, out=tmp_path / "run"):
-        for _ in range(3):
-            loss = model(x).pow(2).mean()
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-    view = RunView.open(tmp_path / "run")
-    ref = layer_ref(view, view.entity("param", "2.weight"))
-    view.close()
-    assert ref["units"] == 16 and ref["inputs"] == 16 and ref["bias"] == "2.bias"
-    ran = 0
-    for action, cases in examples(ref).items():
-        for args in cases:
-            words = phrase(Fix(action, args), "torch")
-            assert words.text, action
-            if words.code:
-                # an optimizer that holds the first layer only: what not_optimized advises on
-                partial = torch.optim.SGD(model[0].parameters(), lr=0.1)
-                exec(words.code, {"torch": torch, "model": model, "optimizer": partial,
-                                  "x": x, "loss": model(x).pow(2).mean()})
-                ran += 1
-    assert ran >= 15
+torch.manual_seed(0)
+model = torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.ReLU(), torch.nn.Linear(16, 16),
+                            torch.nn.ReLU(), torch.nn.Linear(16, 1))
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+x = torch.randn(8, 4)
+with gradsight.watch(model, optimizer, out=sys.argv[1]):
+    for _ in range(3):
+        loss = model(x).pow(2).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+view = RunView.open(sys.argv[1])
+ref = layer_ref(view, view.entity("param", "2.weight"))
+view.close()
+ran = []
+for action, cases in examples(ref).items():
+    for args in cases:
+        words = phrase(Fix(action, args), "torch")
+        assert words.text, action
+        if words.code:
+            # an optimizer that holds the first layer only: what not_optimized advises on
+            partial = torch.optim.SGD(model[0].parameters(), lr=0.1)
+            exec(words.code, {"torch": torch, "model": model, "optimizer": partial, "x": x,
+                              "loss": model(x).pow(2).mean()})
+            ran.append(action)
+print(json.dumps({"ref": ref, "ran": ran}))
+"""
+
+
+def test_torch_phrases_run_against_a_real_model(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    out = _run(TORCH, str(tmp_path / "run"), needs="torch")
+    assert out["ref"]["units"] == 16 and out["ref"]["inputs"] == 16
+    assert out["ref"]["bias"] == "2.bias"
+    assert len(out["ran"]) >= 15 and advice.RAISE_LR in out["ran"]
 
 
 KERAS = r"""
@@ -132,8 +143,8 @@ print(json.dumps({"ran": ran}))
 """
 
 
-def _run(script: str, *args: str) -> dict:
-    pytest.importorskip("tensorflow")
+def _run(script: str, *args: str, needs: str = "tensorflow") -> dict:
+    pytest.importorskip(needs)
     proc = subprocess.run([sys.executable, "-c", textwrap.dedent(script), *args],
                           capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -236,7 +236,11 @@ def test_findings_document_follows_the_schema(unused_run: dict[str, Any]) -> Non
     assert doc["steps"] == 40  # what the script printed it took
     assert doc["findings"], "the unused layer must be reported"
     for finding in doc["findings"]:
-        assert set(finding) == FINDING_KEYS
+        # the contract's keys, and "advice": the fixes as data (an extension)
+        assert set(finding) - {"advice"} == FINDING_KEYS
+        for item in finding.get("advice", []):
+            assert set(item) == {"action", "args"} and isinstance(item["action"], str)
+        assert len(finding.get("advice", finding["fixes"])) == len(finding["fixes"])
         assert isinstance(finding["kind"], str) and finding["kind"]
         assert finding["severity"] in SEVERITIES
         assert isinstance(finding["where"], list) and finding["where"]

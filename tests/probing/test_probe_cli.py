@@ -47,7 +47,11 @@ def test_probe_healthy_scale_and_collapse(tmp_path: Path) -> None:
 
 def test_probe_three_layer_seed_names_the_collapsed_first_layer(tmp_path: Path) -> None:
     doc, stdout = _probe(tmp_path, EXAMPLES / "seed_000_001_identity.py", "3")
-    assert [f["kind"] for f in doc["findings"]] == ["poor_initialization"]
+    # what `gradsight run` says of the same script at step 0: the init, and caused by it,
+    # gradients that vanish before the first layer
+    assert [f["kind"] for f in doc["findings"]] == ["poor_initialization", "vanishing_gradient"]
+    assert doc["findings"][1]["evidence"]["caused_by"] == "poor_initialization"
+    assert doc["findings"][1]["where"][0] == "0.weight"
     finding = doc["findings"][0]
     assert finding["where"][0] == "0.weight" and finding["evidence"]["direction"] == "collapses"
     layers = {layer["name"]: layer for layer in doc["probe"]["layers"]}
