@@ -15,33 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from .codec import decode
+from .metrics import HAS_GRAD
 from .records import legacy_kind, optimizer_kind
-from .metrics import (EXACT_METRICS, GRAD_NORM, GRAD_NORM_PRECLIP, HAS_GRAD, LR, OPTIMIZED,
-                      UPDATE_NORM, WEIGHT_NORM)
+from .series import AlwaysOn, Series, overlay
 from .store import DB_NAME, SCHEMA_VERSION, RunDataError
-
-
-@dataclass(frozen=True)
-class Series:
-    """Values of one metric for one entity, ordered by step (NaN where the value was NaN).
-
-    Past ``recorder.FULL_STEPS``, quiet stretches of the always-on tier are stored as
-    summaries: one point at the stretch's first step holding its mean, with its maximum in
-    ``peaks`` (``peaks`` equals ``values`` wherever every step is kept; None: no summaries).
-    """
-
-    steps: np.ndarray
-    values: np.ndarray
-    peaks: np.ndarray | None = None
-
-    def __len__(self) -> int:
-        return len(self.steps)
-
-    @property
-    def highs(self) -> np.ndarray:
-        """The largest value each point stands for (its own value where kept in full)."""
-        return self.values if self.peaks is None else self.peaks
 
 
 @dataclass(frozen=True)
@@ -151,61 +128,14 @@ class RunView:
         detail = self._read_stats(role, metric)
         if role != "param" or metric not in self._always_on:
             return detail
-        out = {name: kept for name, series in self._always_on[metric].items()
-               if len(kept := self._present(metric, name, series))}
+        out = self._always_on.metric(metric)
         for name, exact in detail.items():  # detail steps' exact values win over estimates
-            out[name] = _overlay(out[name], exact) if name in out else exact
+            out[name] = overlay(out[name], exact) if name in out else exact
         return out
 
     @cached_property
-    def _always_on(self) -> dict[str, dict[str, Series]]:
-        """Every step's ``STEP_METRICS`` per parameter (schema 2), decoded once."""
-        if not self._has_table("param_steps"):
-            return {}
-        layouts = {i: (json.loads(n), json.loads(k)) for i, n, k in
-                   self._con.execute("SELECT id, names, metrics FROM layouts")}
-        parts: dict[str, dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]]] = {}
-        rows = self._con.execute(
-            "SELECT first, count, layout, summary, data FROM param_steps ORDER BY first, rowid")
-        for first, count, layout, summary, data in rows:
-            names, metrics = layouts[layout]
-            exact = [metrics.index(k) for k in EXACT_METRICS if k in metrics]
-            if summary:
-                block = decode(data, (3, len(names), len(metrics)), exact)
-                steps = np.array([first], dtype=np.int64)
-                values, peaks = block[2][None], block[1][None]
-            else:
-                values = decode(data, (count, len(names), len(metrics)), exact)
-                steps, peaks = np.arange(first, first + count, dtype=np.int64), values
-            for j, metric in enumerate(metrics):
-                per = parts.setdefault(metric, {})
-                for i, name in enumerate(names):
-                    per.setdefault(name, []).append((steps, values[:, i, j], peaks[:, i, j]))
-        out: dict[str, dict[str, Series]] = {}
-        for metric, per in parts.items():
-            out[metric] = {}
-            for name, pieces in per.items():
-                series = _joined(pieces)
-                if len(series):
-                    out[metric][name] = series
-        return out
-
-    def _present(self, metric: str, name: str, series: Series) -> Series:
-        """The steps where ``metric`` exists for ``name``: a gradient norm where there was a
-        gradient, a pre-clip norm where clipping ran, weight/update/lr of optimized parameters
-        only (elsewhere NaN means "not measured"; a NaN where the metric exists is a value)."""
-        if metric == GRAD_NORM:
-            has = self._always_on.get(HAS_GRAD, {}).get(name)
-            keep = has.values > 0.5 if has is not None else np.isfinite(series.values)
-        elif metric == GRAD_NORM_PRECLIP:
-            keep = ~np.isnan(series.values)
-        elif metric in (WEIGHT_NORM, UPDATE_NORM, LR):
-            stepped = self._always_on.get(OPTIMIZED, {}).get(name)
-            keep = stepped.values > 0.5 if stepped is not None else np.ones(len(series), bool)
-        else:
-            return series
-        return Series(series.steps[keep], series.values[keep],
-                      series.peaks[keep] if series.peaks is not None else None)
+    def _always_on(self) -> AlwaysOn:
+        return AlwaysOn.read(self._con) if self._has_table("param_steps") else AlwaysOn({})
 
     def _has_table(self, name: str) -> bool:
         return self._con.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?",
@@ -278,7 +208,7 @@ class RunView:
         """Every step with numbers: the always-on tier's steps (or, in a schema 1 store, the
         recorded ones) and the detail steps."""
         steps = [self.recorded_steps]
-        for series in self._always_on.get(HAS_GRAD, {}).values():
+        for series in self._always_on.metric(HAS_GRAD).values():
             steps.append(series.steps)
         return np.unique(np.concatenate(steps)) if steps else np.zeros(0, dtype=np.int64)
 
@@ -325,37 +255,6 @@ def _with_kinds(role: str, info: dict[str, Any]) -> dict[str, Any]:
     elif "kind" not in info:
         info["kind"] = legacy_kind(info.get("type"))
     return info
-
-
-def _joined(pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> Series:
-    """One series from its chunks, in step order. A step written twice (a parameter first
-    seen as held by no optimizer, then by the one that steps it) keeps its last measured
-    value, NaN only where no row measured it."""
-    steps = np.concatenate([p[0] for p in pieces])
-    values = np.concatenate([p[1] for p in pieces])
-    peaks = np.concatenate([p[2] for p in pieces])
-    if len(pieces) > 1 and (len(np.unique(steps)) < len(steps) or np.any(np.diff(steps) < 0)):
-        measured = ~np.isnan(values)
-        order = np.lexsort((np.arange(len(steps)), measured, steps))  # measured rows last
-        steps, values, peaks = steps[order], values[order], peaks[order]
-        last = np.r_[steps[1:] != steps[:-1], True]
-        steps, values, peaks = steps[last], values[last], peaks[last]
-    summarized = not np.array_equal(values, peaks, equal_nan=True)
-    return Series(steps, values, peaks if summarized else None)
-
-
-def _overlay(base: Series, exact: Series) -> Series:
-    """``base`` with ``exact``'s values at the steps ``exact`` has (steps of both, sorted)."""
-    steps = np.union1d(base.steps, exact.steps)
-    values = np.full(len(steps), np.nan)
-    values[np.searchsorted(steps, base.steps)] = base.values
-    values[np.searchsorted(steps, exact.steps)] = exact.values
-    peaks = None
-    if base.peaks is not None:
-        peaks = values.copy()
-        peaks[np.searchsorted(steps, base.steps)] = base.peaks
-        peaks[np.searchsorted(steps, exact.steps)] = exact.values
-    return Series(steps, values, peaks)
 
 
 def _nan_if_none(value: float | None) -> float:

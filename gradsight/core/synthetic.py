@@ -28,64 +28,16 @@ number, a callable ``step -> number``, or a sequence aligned with the steps; a s
 
 from __future__ import annotations
 
-import math
-import numbers
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 from .run_view import RunView
 from .store import RunStore
-
-Number = Union[int, float]
-Spec = Union[Number, None, Callable[[int], Union[Number, None]], Sequence[Union[Number, None]]]
-
-NAN = math.nan
-INF = math.inf
-
-# Healthy defaults: every layer's |g|/|w| alike, per-step relative updates near 1e-3.
-HEALTHY_GRAD_TO_WEIGHT = 1e-1
-HEALTHY_UPDATE_TO_WEIGHT = 1e-3
-DEFAULT_LR = 0.1
-
-ACTIVATION_TYPES = {
-    "relu": "ReLU",
-    "leaky_relu": "LeakyReLU",
-    "tanh": "Tanh",
-    "sigmoid": "Sigmoid",
-    "gelu": "GELU",
-    "selu": "SELU",
-}
-
-
-def healthy_loss(step: int) -> float:
-    return 0.1 + 2.0 * 0.98**step
-
-
-def when(condition: Callable[[int], bool], then: Spec, otherwise: Spec) -> Callable[[int], Any]:
-    """``when(lambda s: s >= 40, NAN, 1.0)``: a spec that switches on the step."""
-
-    def spec(step: int) -> Any:
-        return _resolve(then if condition(step) else otherwise, step, None)
-
-    return spec
-
-
-def _resolve(spec: Spec, step: int, index: int | None) -> Number | None:
-    if spec is None or isinstance(spec, numbers.Real):
-        return spec
-    if callable(spec):
-        return spec(step)
-    if index is None:
-        raise TypeError("a sequence spec cannot be nested in when()")
-    return spec[index]
-
-
-def _pick(specs: Any, name: str, default: Spec) -> Spec:
-    if isinstance(specs, Mapping):
-        return specs.get(name, default)
-    return default if specs is None else specs
-
+from .synthetic_specs import (  # noqa: F401 (re-exported for scenario builders)
+    ACTIVATION_TYPES, DEFAULT_LR, HEALTHY_GRAD_TO_WEIGHT, HEALTHY_UPDATE_TO_WEIGHT, INF, NAN,
+    Number, Spec,
+    _pick, _resolve, healthy_loss, when)
 
 class SyntheticRun:
     """Builder of one run folder under ``tmp_path``; ``open()`` writes it and returns a RunView."""
@@ -356,31 +308,3 @@ class SyntheticRun:
             self.write()
             self._view = RunView.open(self.folder)
         return self._view
-
-
-def empty_run(tmp_path: str | Path, name: str = "empty") -> RunView:
-    """A run with no entities and no stats (a script killed before its first step)."""
-    store = RunStore.create(Path(tmp_path) / name)
-    store.close()
-    return RunView.open(Path(tmp_path) / name)
-
-
-def kinds(findings: Iterable[Any]) -> list[str]:
-    return [f.kind for f in findings]
-
-
-def only(findings: list[Any], kind: str | None = None, api: str = "torch") -> Any:
-    """The single finding (of ``kind``), its advice worded for ``api`` (synthetic runs are
-    PyTorch runs), with a readable failure otherwise."""
-    chosen = [f for f in findings if kind is None or f.kind == kind]
-    assert len(chosen) == 1, f"expected one {kind or ''} finding, got {findings!r}"
-    return worded(chosen[0], api)
-
-
-def worded(finding: Any, api: str = "torch") -> Any:
-    """The finding with its ``Fix`` data worded, as ``diagnose`` does."""
-    from dataclasses import replace
-
-    from gradsight.core.advice import phrase
-
-    return replace(finding, fixes=[str(phrase(f, api)) for f in finding.advice])

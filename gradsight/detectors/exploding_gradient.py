@@ -36,7 +36,7 @@ from ..core.synthetic import when
 from ..core.run_view import RunView
 from ..core import advice, records
 from ..core.advice import Fix
-from ._common import (MIN_STEPS, ParamSeries, fmt, forward_position, lower_lr_fix, owner_of,
+from ._common import (MIN_STEPS, ParamSeries, fmt, forward_position, owner_of,
                       param_series, ratio)
 
 KIND = "exploding_gradient"

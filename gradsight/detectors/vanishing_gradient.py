@@ -17,7 +17,6 @@ from ..core.run_view import RunView
 from ..core import advice
 from ..core.advice import Fix
 from ._common import (
-    MIN_STEPS,
     ParamSeries,
     fmt,
     forward_position,

@@ -96,10 +96,11 @@ def _is_keras(model: Any) -> bool:
 def _probe_keras(model: Any, example_input: Any, loss_fn: Callable[[Any], Any] | None,
                  predict: bool) -> "ProbeResult":
     from . import keras as kp
+    from .keras_predict import predict as predict_profile
 
     kp.check_supported(model)
     layers, params, loss = kp.measure(model, example_input, loss_fn)
-    prediction = kp.predict(model, example_input, layers, loss_fn) if predict else []
+    prediction = predict_profile(model, example_input, layers, loss_fn) if predict else []
     found = profile_findings(layers, params, loss, "tensorflow", "keras")
     return ProbeResult(layers, prediction, with_prediction(found, prediction), loss,
                        detail={"framework": "keras"})

@@ -35,7 +35,6 @@ _FAMILIES = {"relu": "relu", "relu6": "relu", "tanh": "tanh", "sigmoid": "sigmoi
              "swish": "silu", "softplus": "softplus"}
 _LAYER_FAMILIES = {"ReLU": "relu", "LeakyReLU": "leaky_relu", "PReLU": "leaky_relu",
                    "ELU": "elu", "Softmax": "softmax"}
-_TANH_GAIN = 5.0 / 3.0
 
 
 def activation_family(fn: Any) -> str | None:
@@ -316,52 +315,6 @@ def _add_weight(layer: LayerStats, keras_layer: Any, grads: dict[str, Any],
         with np.errstate(all="ignore"):
             layer.grad_std = float(gd.std(ddof=1)) if gd.size > 1 else float(np.abs(gd).mean())
             layer.grad_to_weight = _ratio(float(np.linalg.norm(gd)), float(np.linalg.norm(w)))
-
-
-def recommended_std(scheme: str, fan_in: int, fan_out: int, activation: str | None) -> float:
-    """The normal std each scheme gives (torch_init's numbers, without importing torch)."""
-    if scheme == "he":
-        return math.sqrt(2.0 / fan_in)
-    if scheme == "xavier":
-        gain = _TANH_GAIN if activation == "tanh" else 1.0
-        return gain * math.sqrt(2.0 / (fan_in + fan_out))
-    return 1.0 / math.sqrt(fan_in)  # lecun
-
-
-def reinitialized_clone(model: Any, example_input: Any, layers: list[LayerStats],
-                        seed: int = 0) -> Any:
-    """A ``clone_model`` copy with every kernel re-drawn as recommended for the activation that
-    follows it (He/Glorot/LeCun, normal) and biases zero; other weights copied. The user's
-    model is only read (``get_weights``)."""
-    import keras
-
-    clone = keras.models.clone_model(model)
-    if not clone.built or not clone.weights:
-        clone(_as_input(example_input), training=False)
-    clone.set_weights(model.get_weights())
-    rng = np.random.default_rng(seed)
-    by_name = {layer.name: layer for layer in layers if layer.weight is not None}
-    for keras_layer in clone.layers:
-        stats = by_name.get(keras_layer.name)
-        kernel = kernel_of(keras_layer)
-        if stats is None or kernel is None:
-            continue
-        scheme = stats.recommended or "xavier"
-        fan_in, fan_out = fans(tuple(kernel.shape))
-        std = recommended_std(scheme, fan_in, fan_out, stats.followed_by)
-        kernel.assign(rng.normal(0.0, std, tuple(kernel.shape)).astype(kernel.dtype))
-        bias = getattr(keras_layer, "bias", None)
-        if bias is not None:
-            bias.assign(np.zeros(tuple(bias.shape), dtype=bias.dtype))
-    return clone
-
-
-def predict(model: Any, example_input: Any, layers: list[LayerStats],
-            loss_fn: Callable[[Any], Any] | None = None) -> list[LayerStats]:
-    """Measure a copy re-initialized as recommended per layer, on the same batch."""
-    clone = reinitialized_clone(model, example_input, layers)
-    measured, _, _ = measure(clone, example_input, loss_fn)
-    return measured
 
 
 def check_supported(model: Any) -> None:

@@ -21,30 +21,26 @@ Why it looks like this:
 from __future__ import annotations
 
 import json
-import math
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
 import numpy as np
 
 from ..core.metrics import HIST_BINS
-from ..core.run_view import Entity, Histograms, RunView, Series
+from ..core.run_view import Entity, Histograms, RunView
+from ..core.series import ratio_series
+from .columns import (LOG_FLOOR, MAX_COLUMNS, MIN_COLUMNS, QUANT, _num, forward_key, frac_matrix,
+                      log_matrix, loss_points, make_columns)
 from ..core.diagnosis import Diagnosis
 
 REPORT_FILE = "report.html"
 ECHARTS_VERSION = "6.1.0"
 
-MAX_COLUMNS = 300  # step columns of the heat maps and per-layer lines
-MIN_COLUMNS = 40
 MATRIX_BUDGET = 450_000  # numbers in all per-layer x step matrices together
 HIST_BUDGET = 150_000  # numbers in all embedded histograms together
 MAX_HIST_STEPS = 40  # per tensor
 MIN_HIST_STEPS = 2
-MAX_LOSS_POINTS = 2000
-QUANT = 20  # log10 values are stored as round(QUANT * log10(x)): 0.05-decade steps
-LOG_FLOOR = -40.0  # log10 of an exact zero (drawn darkest)
 HEALTHY_UPDATE_BAND = (1e-4, 1e-2)  # around the usual ~1e-3 per step (CS231n)
 STALLED_UPDATE = 1e-5  # the stalled_weights detector's threshold
 
@@ -116,23 +112,9 @@ def embed_json(data: Any) -> str:
 
 
 # -- data ---------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Columns:
-    """Step buckets: column ``j`` holds the recorded steps in ``[edges[j], edges[j+1])``."""
-
-    edges: np.ndarray
-    labels: list[int]  # the first recorded step of each bucket
-
-    def index(self, steps: np.ndarray) -> np.ndarray:
-        return np.searchsorted(self.edges, steps, side="right") - 1
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-
 def build_data(view: RunView, diagnosis: Diagnosis) -> dict[str, Any]:
     """Everything the page draws, downsampled and quantized, as plain JSON-able data."""
-    params = sorted(view.entities("param"), key=lambda e: _forward_key(view, e))
+    params = sorted(view.entities("param"), key=lambda e: forward_key(view, e))
     modules = [m for m in view.entities("module") if _has_activation_stats(view, m.name)]
     width = max(1, 3 * len(params) + 3 * len(modules))
     columns = make_columns(
@@ -153,8 +135,8 @@ def build_data(view: RunView, diagnosis: Diagnosis) -> dict[str, Any]:
         "params": [_param_info(p) for p in params],
         "modules": [_module_info(m) for m in modules],
         "grad": log_matrix(columns, names, grad),
-        "grad_ratio": log_matrix(columns, names, _ratio(grad, weight)),
-        "update_ratio": log_matrix(columns, names, _ratio(update, weight)),
+        "grad_ratio": log_matrix(columns, names, ratio_series(grad, weight)),
+        "update_ratio": log_matrix(columns, names, ratio_series(update, weight)),
         "dead": frac_matrix(columns, mod_names, view.metric("module", "dead_frac")),
         "saturated": frac_matrix(
             columns, mod_names, view.metric("module", "act_saturated_frac")
@@ -168,86 +150,6 @@ def build_data(view: RunView, diagnosis: Diagnosis) -> dict[str, Any]:
             "stalled_update": STALLED_UPDATE,
         },
         "flagged": sorted({w for f in findings for w in f["where"]}),
-    }
-
-
-def make_columns(recorded: np.ndarray, limit: int) -> Columns:
-    """At most ``limit`` columns over the recorded steps; each bucket spans an equal range of
-    steps (so the x axis stays linear in steps), and empty buckets are dropped."""
-    steps = np.unique(np.asarray(recorded, dtype=np.int64))
-    if len(steps) == 0:
-        return Columns(np.array([0], dtype=np.int64), [])
-    if len(steps) <= limit:
-        return Columns(steps, [int(s) for s in steps])
-    edges = np.unique(np.linspace(steps[0], steps[-1] + 1, limit + 1).astype(np.int64))
-    which = np.searchsorted(edges, steps, side="right") - 1
-    used = np.unique(which)
-    firsts = [int(steps[np.argmax(which == j)]) for j in used]
-    return Columns(np.array(firsts, dtype=np.int64), firsts)
-
-
-def bucket_means(columns: Columns, series: Series | None) -> np.ndarray:
-    """Mean of the finite values per column (NaN where a column has none)."""
-    out = np.full(len(columns), np.nan)
-    if series is None or len(series) == 0 or len(columns) == 0:
-        return out
-    idx = columns.index(series.steps)
-    ok = (idx >= 0) & np.isfinite(series.values)
-    sums = np.bincount(idx[ok], weights=series.values[ok], minlength=len(columns))
-    counts = np.bincount(idx[ok], minlength=len(columns))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        means = sums / counts
-    out[: len(means)] = means[: len(columns)]
-    return out
-
-
-def log_matrix(
-    columns: Columns, names: list[str], metric: Mapping[str, Series]
-) -> list[list[int | None]]:
-    """Per name and column, ``round(QUANT * log10(geometric mean))``; None where unknown.
-
-    Averaged in log space because these numbers span decades; an exact zero is LOG_FLOOR.
-    """
-    rows = []
-    for name in names:
-        s = metric.get(name)
-        if s is not None and len(s):
-            with np.errstate(divide="ignore", invalid="ignore"):
-                logs = np.log10(np.abs(s.values))
-            logs = np.where(s.values == 0, LOG_FLOOR, logs)
-            s = Series(s.steps, np.clip(logs, LOG_FLOOR, -LOG_FLOOR))
-        rows.append(_quantized(bucket_means(columns, s), QUANT))
-    return rows
-
-
-def frac_matrix(
-    columns: Columns, names: list[str], metric: Mapping[str, Series]
-) -> list[list[int | None]] | None:
-    """Fractions as per-mille integers per name and column; None when nothing was recorded."""
-    if not any(name in metric for name in names):
-        return None
-    return [_quantized(bucket_means(columns, metric.get(name)), 1000) for name in names]
-
-
-def loss_points(loss: Series) -> dict[str, list[Any]]:
-    """The loss as at most MAX_LOSS_POINTS buckets: mean, min and max of each (spikes stay)."""
-    steps, values = loss.steps, loss.values
-    if len(steps) <= MAX_LOSS_POINTS:
-        vals = [_num(v) for v in values]
-        return {"steps": steps.tolist(), "mean": vals, "min": None, "max": None}
-    columns = make_columns(steps, MAX_LOSS_POINTS)
-    idx = columns.index(steps)
-    ok = np.isfinite(values)
-    mean = bucket_means(columns, Series(steps, values))
-    lo = np.full(len(columns), np.inf)
-    hi = np.full(len(columns), -np.inf)
-    np.minimum.at(lo, idx[ok], values[ok])
-    np.maximum.at(hi, idx[ok], values[ok])
-    return {
-        "steps": columns.labels,
-        "mean": [_num(v) for v in mean],
-        "min": [_num(v) for v in lo],
-        "max": [_num(v) for v in hi],
     }
 
 
@@ -283,30 +185,8 @@ def _histogram(h: Histograms, keep: int) -> dict[str, Any]:
     }
 
 
-def _ratio(num: Mapping[str, Series], den: Mapping[str, Series]) -> dict[str, Series]:
-    """Per name, num/den on the steps both have (e.g. |g|/|w|, |update|/|w|)."""
-    out = {}
-    for name, a in num.items():
-        b = den.get(name)
-        if b is None:
-            continue
-        steps, ia, ib = np.intersect1d(a.steps, b.steps, return_indices=True)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            values = a.values[ia] / b.values[ib]
-        values = np.where((a.values[ia] == 0) & (b.values[ib] != 0), 0.0, values)
-        out[name] = Series(steps, values)
-    return out
-
-
 def _has_activation_stats(view: RunView, name: str) -> bool:
     return name in view.metric("module", "act_std")
-
-
-def _forward_key(view: RunView, entity: Entity) -> tuple[int, int]:
-    """Parameters in forward order: their module's forward position, then their own order."""
-    module = entity.get("module")
-    owner = view.entity("module", module) if module is not None else None
-    return (owner.order if owner is not None else 10**9, entity.order)
 
 
 def _param_info(p: Entity) -> dict[str, Any]:
@@ -366,15 +246,6 @@ def _evidence_text(value: Any, limit: int = 8) -> str:
     if isinstance(value, float):
         return f"{value:.3g}"
     return str(value)
-
-
-def _quantized(values: Iterable[float], scale: float) -> list[int | None]:
-    return [int(round(v * scale)) if math.isfinite(v) else None for v in values]
-
-
-def _num(value: Any, digits: int = 4) -> float | None:
-    value = float(value)
-    return float(f"{value:.{digits}g}") if math.isfinite(value) else None
 
 
 def _vendor_text(name: str) -> str:

@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from ..core.run_view import RunView
-from .html import MAX_COLUMNS, QUANT, _forward_key, log_matrix, make_columns
+from ..core.series import ratio_series
+from .columns import MAX_COLUMNS, QUANT, forward_key, log_matrix, make_columns
 
 WIDTH_PX = 1200
 DPI = 100
@@ -31,14 +32,12 @@ def write_flow_png(folder: str | Path, target: str | Path, *, ratio: bool = Fals
 
     view = RunView.open(folder)
     try:
-        params = sorted(view.entities("param"), key=lambda e: _forward_key(view, e))
+        params = sorted(view.entities("param"), key=lambda e: forward_key(view, e))
         names = [p.name for p in params]
         columns = make_columns(view.watched_steps, MAX_COLUMNS)
         grad = view.metric("param", "grad_norm")
         if ratio:
-            from .html import _ratio
-
-            grad = _ratio(grad, view.metric("param", "weight_norm"))
+            grad = ratio_series(grad, view.metric("param", "weight_norm"))
         matrix = log_matrix(columns, names, grad)
         title = str(view.meta.get("script") or view.meta.get("model") or Path(folder).name)
     finally:

@@ -21,6 +21,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..core.run_view import Histograms, RunView, Series
+from ..core.series import ratio_series
 
 PREFIX = "gradsight/"
 
@@ -33,8 +34,6 @@ def export_tensorboard(folder: str | Path, logdir: str | Path) -> Path:
         raise RuntimeError(
             f"--tensorboard needs the tensorboard package ({exc}); pip install tensorboard"
         ) from exc
-    from .html import _ratio
-
     out = Path(logdir)
     out.mkdir(parents=True, exist_ok=True)
     view = RunView.open(folder)
@@ -47,8 +46,8 @@ def export_tensorboard(folder: str | Path, logdir: str | Path) -> Path:
         grad = view.metric("param", "grad_norm")
         weight = view.metric("param", "weight_norm")
         _scalars(writer, "grad_norm", grad)
-        _scalars(writer, "grad_to_weight", _ratio(grad, weight))
-        _scalars(writer, "update_to_weight", _ratio(view.metric("param", "update_norm"), weight))
+        _scalars(writer, "grad_to_weight", ratio_series(grad, weight))
+        _scalars(writer, "update_to_weight", ratio_series(view.metric("param", "update_norm"), weight))
         _scalars(writer, "act_std", view.metric("module", "act_std"))
         _scalars(writer, "dead_frac", view.metric("module", "dead_frac"))
         _scalars(writer, "saturated_frac", view.metric("module", "act_saturated_frac"))

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from gradsight.core import advice
-from gradsight.core.advice import Fix, phrase
 from tests.advice.examples import actions, examples
 
 ROOT = Path(__file__).resolve().parents[2]

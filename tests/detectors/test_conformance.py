@@ -8,7 +8,6 @@ contract checks see a finding of every kind, and each owner must find what its c
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import math
 from pathlib import Path

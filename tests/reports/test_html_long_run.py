@@ -11,7 +11,8 @@ import pytest
 
 from gradsight.core.metrics import HIST_BINS
 from gradsight.core.store import DB_NAME, RunStore
-from gradsight.reports.html import MAX_COLUMNS, MAX_LOSS_POINTS, write_report
+from gradsight.reports.columns import MAX_COLUMNS, MAX_LOSS_POINTS
+from gradsight.reports.html import write_report
 from tests.reports.browser import Browser, Page, chromium_path
 
 STEPS = 100_000

@@ -21,7 +21,6 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.python.client import session as tf_session
 
-from ...core import metrics as m
 from ...core.records import ModuleInfo, ParamInfo, optimizer_kind
 from ...core.recorder import Recorder
 from ..patching import Guard, Patches
