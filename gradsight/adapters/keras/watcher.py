@@ -32,13 +32,12 @@ from keras.src import backend as keras_backend
 from tensorflow.python.eager.polymorphic_function import polymorphic_function
 
 from ...core.recorder import FLUSH_S, Recorder
-from ...core.schedule import DEFAULT_EVERY, DENSE_START
 from ..patching import Guard, Patches
 from . import outputs
-from .describe import describe, is_model, layer_name, activation
+from .describe import activation, describe, is_model, layer_name
+from .mask import DetailMask
 from .plan import Plan
 
-MASK = 4096  # steps of the detail mask the graph reads, refilled at every read
 DRAIN_EVERY = 32  # host ticks (steps or tf.function calls) between two reads
 
 
@@ -74,8 +73,7 @@ class KerasWatcher:
         self._edges: dict[int, set[int]] = {}
         self._flow: dict[int, tuple[Any, int]] = {}
         self._rings: dict[int, outputs.LayerRing] = {}
-        self._mask: Any = None  # in-graph: detail for steps base .. base + MASK - 1
-        self._mask_base: Any = None
+        self._mask = DetailMask(recorder.schedule)
         self._flag: Any = None  # in-graph: does the clock's current step get detail
         self._act_step: Any = None  # in-graph: the clock's current step
         step = lambda: self.step  # noqa: E731
@@ -205,25 +203,7 @@ class KerasWatcher:
         return True
 
     def _detail(self, step: Any) -> Any:
-        """In the graph: does ``step`` get detail (the host's mask, else the regular rule)."""
-        self._ensure_mask()
-        index = step - self._mask_base
-        inside = (index >= 0) & (index < MASK)
-        safe = tf.cast(tf.clip_by_value(index, 0, MASK - 1), tf.int32)
-        every = self.recorder.schedule.every
-        if every is not None:
-            rule = tf.equal(step % every, 0)
-        else:
-            rule = tf.logical_or(step < DENSE_START, tf.equal(step % DEFAULT_EVERY, 0))
-        return tf.where(inside, tf.gather(self._mask, safe), rule)
-
-    def _ensure_mask(self) -> None:
-        if self._mask is None:
-            with tf.init_scope():
-                self._mask = tf.Variable(self.recorder.schedule.mask(0, MASK), trainable=False,
-                                         name="gradsight_mask")
-                self._mask_base = tf.Variable(tf.constant(0, tf.int64), trainable=False,
-                                              name="gradsight_mask_base")
+        return self._mask.detail(step)
 
     def _take_loss(self) -> Any:
         loss, self._pending_loss = self._pending_loss, None
@@ -322,9 +302,7 @@ class KerasWatcher:
             for step, metrics, values in outputs.drain(ring):
                 self.recorder.record(step, "module", [ring.name], metrics, [values])
         self.recorder.poll()
-        if self._mask is not None:  # forced windows the rows just caused reach the graph
-            self._mask.assign(self.recorder.schedule.mask(self.step, MASK))
-            self._mask_base.assign(self.step)
+        self._mask.refill(self.step)  # forced windows the rows just caused reach the graph
 
     def _ship_detail(self, step: int, names: list[str], metric: str, values: np.ndarray) -> None:
         self.recorder.record(step, "param", names, (metric,), values[:, None])

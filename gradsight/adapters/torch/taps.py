@@ -78,6 +78,43 @@ def _tap(on_clip: ClipCallback, kind: str, parameters: Any, limit: Any, args: An
     on_clip(tensors, kind, value, coefficient)
 
 
+class ClipBook:
+    """What the clipping tap saw this step: per parameter the clip coefficient (norm clipping)
+    or the norm before clipping (value clipping), and the limits, recorded on detail steps."""
+
+    def __init__(self) -> None:
+        self.entries: dict[int, tuple[str, Any]] = {}  # id(param) -> ("norm", coef) | ("value", n)
+        self.limits: dict[int, tuple[str, float]] = {}
+
+    def saw(self, params: list[torch.Tensor], kind: str, limit: float, coef: Any) -> None:
+        if kind == "norm":
+            for p in params:
+                self.entries[id(p)] = ("norm", coef)
+        else:
+            from .stats import norms
+
+            with torch.no_grad():
+                pairs = [(p, p.grad) for p in params if p.grad is not None]
+                for (p, _), value in zip(pairs, norms([g for _, g in pairs])):
+                    self.entries[id(p)] = ("value", value)
+        for p in params:
+            self.limits[id(p)] = (kind, limit)
+
+    def record_limits(self, recorder: Any, step: int, names: list[str],
+                      params: list[torch.Tensor]) -> None:
+        from ...core import metrics as m
+
+        for kind, metric in (("norm", m.CLIP_NORM_LIMIT), ("value", m.CLIP_VALUE_LIMIT)):
+            named = [(n, self.limits[id(p)][1]) for n, p in zip(names, params)
+                     if self.limits.get(id(p), ("",))[0] == kind]
+            if named:
+                recorder.record(step, "param", [n for n, _ in named], (metric,),
+                                [[v] for _, v in named])
+
+    def clear(self) -> None:
+        self.entries.clear()
+
+
 class ScalerTap:
     """Maps each ``GradScaler.scale(loss)`` result back to ``loss``."""
 

@@ -33,12 +33,12 @@ from torch.optim.optimizer import (
 from ...core import metrics as m
 from ...core.recorder import Recorder
 from ..patching import Guard, Patches
-from . import detail, stats
+from . import detail
 from .describe import describe, group_learning_rates
 from .layout import Layout, activation_kind, is_watched_module, optimizer_params, \
     resolve_layout, roots_among
 from .step_meter import StepMeter
-from .taps import ScalerTap, install_clip_tap
+from .taps import ClipBook, ScalerTap, install_clip_tap
 
 
 @dataclass
@@ -79,8 +79,7 @@ class TorchWatcher:
         self._edges_described = False
         self._model_modules: set[int] = set()
         self._losses: list[torch.Tensor] = []
-        self._clip: dict[int, tuple[str, Any]] = {}  # id(param) -> ("norm", coef) / ("value", n)
-        self._clip_limits: dict[int, tuple[str, float]] = {}
+        self._clip = ClipBook()
         self._handles: list[Any] = []
         self._forward_handle: Any = None
         self._patches = Patches()
@@ -98,7 +97,7 @@ class TorchWatcher:
         self._handles = [register_optimizer_step_pre_hook(self._pre_step),
                          register_optimizer_step_post_hook(self._post_step)]
         self._patches.wrap(torch.autograd, "backward", self._wrap_backward)
-        install_clip_tap(self._patches, self._clip_guard, self._on_clip)
+        install_clip_tap(self._patches, self._clip_guard, self._clip.saw)
         self._scaler.install(self._patches, self._loss_guard)
         self._patches.wrap(torch, "compile", self._wrap_compile)
         self._active = True
@@ -176,21 +175,6 @@ class TorchWatcher:
             self._forward_handle.remove()
             self._forward_handle = None
 
-    def _on_clip(self, params: list[torch.Tensor], kind: str, limit: float, coef: Any) -> None:
-        if not self._active:
-            return
-        if kind == "norm":
-            entry: tuple[str, Any] = ("norm", coef)
-            for p in params:
-                self._clip[id(p)] = entry
-        else:
-            with torch.no_grad():
-                pairs = [(p, p.grad) for p in params if p.grad is not None]
-                for (p, _), value in zip(pairs, stats.norms([g for _, g in pairs])):
-                    self._clip[id(p)] = ("value", value)
-        for p in params:
-            self._clip_limits[id(p)] = (kind, limit)
-
     # -- hooks ----------------------------------------------------------------------------
     def _forward(self, module: nn.Module, inputs: Any, output: Any) -> None:
         if self._layers_guard.active and torch.is_grad_enabled():  # eval passes: not training
@@ -237,7 +221,7 @@ class TorchWatcher:
         if meter is None:
             return
         step = state.steps
-        meter.before_step(self._clip)
+        meter.before_step(self._clip.entries)
         if not self.recorder.schedule.detail(step):
             return
         if step == 0:  # the init, before any update touches it
@@ -249,7 +233,7 @@ class TorchWatcher:
                                     [n for n, _ in with_grad], [g for _, g in with_grad])
         if self.recorder.schedule.histogram(step):
             detail.histograms(self.recorder, step, "param", m.HIST_GRAD, with_grad)
-        self._record_clip_limits(step, meter)
+        self._clip.record_limits(self.recorder, step, meter.names, meter.params)
 
     def _after_step(self, optimizer: torch.optim.Optimizer) -> None:
         state = self._opts.get(optimizer) if self._accepts(optimizer) else None
@@ -282,14 +266,6 @@ class TorchWatcher:
         want_forward = self.recorder.schedule.detail(self.step) or not self._layout.params
         if want_forward != (self._forward_handle is not None):
             self._set_forward_hook(want_forward)
-
-    def _record_clip_limits(self, step: int, meter: StepMeter) -> None:
-        for kind, metric in (("norm", m.CLIP_NORM_LIMIT), ("value", m.CLIP_VALUE_LIMIT)):
-            named = [(n, self._clip_limits[id(p)][1]) for n, p in zip(meter.names, meter.params)
-                     if self._clip_limits.get(id(p), ("",))[0] == kind]
-            if named:
-                self.recorder.record(step, "param", [n for n, _ in named], (metric,),
-                                     [[v] for _, v in named])
 
     def _mean_loss(self) -> torch.Tensor:
         """The step's loss (the mean of its backward calls' losses), on its device."""
