@@ -21,7 +21,7 @@ from ..core.scenarios import Scenario
 from ..core.run_view import Entity, RunView
 from ..core import advice
 from ..core.advice import Fix
-from ._common import MIN_STEPS, fmt, layer_ref
+from ._common import MIN_STEPS, fmt, layer_ref, min_steps
 from .dead_units import feeding_params
 
 KIND = "saturated_activation"
@@ -46,14 +46,14 @@ def detect(run: RunView) -> list[Finding]:
             continue
         keep = np.isfinite(s.values)
         values, steps = s.values[keep], s.steps[keep]
-        if len(values) < MIN_STEPS:
+        if len(values) < min_steps(run):
             continue
         median = float(np.median(values))
-        end = float(np.median(values[-MIN_STEPS:]))
+        end = float(np.median(values[-min_steps(run):]))
         if median < WARN_FRACTION or end < WARN_FRACTION:
             continue  # not saturated for most of the run, or recovered by its end
         output = module.name not in consumed
-        if output and float(np.median(values[:MIN_STEPS])) < WARN_FRACTION:
+        if output and float(np.median(values[:min_steps(run)])) < WARN_FRACTION:
             continue  # an output layer that became confident as it learned
         first = int(steps[np.nonzero(values >= WARN_FRACTION)[0][0]])
         flagged.append((module, median, first, output))

@@ -25,7 +25,9 @@ def render(diagnosis: Diagnosis, console: Console | None = None) -> None:
     console = console or Console()
     console.print(_header(diagnosis))
     problems = [f for f in diagnosis.findings if f.severity != Severity.INFO]
-    if not problems:
+    if not problems and diagnosis.steps == 0:
+        console.print(_nothing_watched(diagnosis))
+    elif not problems:
         console.print(_healthy(diagnosis))
     for finding in diagnosis.findings:
         console.print(_finding(finding))
@@ -60,10 +62,19 @@ def _healthy(d: Diagnosis) -> Text:
         parts.append(f"median update/weight {_num(n['median_update_to_weight'])} per step")
     if "max_grad_norm" in n:
         parts.append(f"largest gradient norm {_num(n['max_grad_norm'])}")
-    if d.steps == 0:
-        parts.append("no optimizer step was seen, so there was nothing to judge")
     text.append(": " + "; ".join(parts))
     return text
+
+
+def _nothing_watched(d: Diagnosis) -> Text:
+    """Never a clean bill of health for a run that watched nothing."""
+    text = Text("nothing was judged: ", style="bold yellow")
+    if d.numbers.get("parameters"):
+        why = "no optimizer step was seen"
+    else:
+        why = ("no model or optimizer was seen (a crash before training, a framework gradsight "
+               "does not watch, or updates done by hand instead of optimizer.step())")
+    return text.append(why + f"; the run {d.status}")
 
 
 def _finding(f: Finding) -> Panel:

@@ -37,4 +37,4 @@ def worded(finding: Any, api: str = "torch") -> Any:
 
     from gradsight.core.advice import phrase
 
-    return replace(finding, fixes=[str(phrase(f, api)) for f in finding.advice])
+    return replace(finding, fixes=[*finding.fixes, *(str(phrase(f, api)) for f in finding.advice)])

@@ -49,6 +49,13 @@ def _init_layer(args: Mapping[str, Any]) -> Phrase:
 
 
 def _init_all(args: Mapping[str, Any]) -> Phrase:
+    if args.get("activation") in ("tanh", "sigmoid"):
+        return Phrase(
+            "initialize every layer for the activation that follows it instead of a fixed std "
+            "(Keras's default glorot_uniform suits tanh/sigmoid: keep it)",
+            "for layer in model.layers:\n"
+            "    if getattr(layer, \"kernel\", None) is not None:\n"
+            "        layer.kernel.assign(keras.initializers.GlorotUniform()(layer.kernel.shape))")
     return Phrase(
         "initialize every layer for the activation that follows it instead of a fixed std "
         "(kernel_initializer=\"he_normal\" before ReLU; Keras's default glorot_uniform before "

@@ -45,13 +45,20 @@ def _init_layer(args: Mapping[str, Any]) -> Phrase:
 
 
 def _init_all(args: Mapping[str, Any]) -> Phrase:
-    owner = ref(None, args["layer"].get("owner"))
+    owner = ref(None, (args.get("layer") or {}).get("owner"))
+    act = args.get("activation")
+    if act in ("tanh", "sigmoid"):
+        weight = f'torch.nn.init.xavier_normal_(m.weight, gain=torch.nn.init.calculate_gain("{act}"))'
+        text = f"the {act} gain before every {act}, 1 at the output"
+    else:
+        weight = 'torch.nn.init.kaiming_normal_(m.weight, nonlinearity="relu")'
+        text = "He before every ReLU, xavier_normal_ before tanh/sigmoid and at the output"
     return Phrase(
-        "initialize every layer for the activation that follows it instead of a fixed std "
-        "(xavier_normal_ before tanh/sigmoid or at the output)",
+        f"initialize every layer for the activation that follows it instead of a fixed std "
+        f"({text})",
         f"for m in {owner}.modules():\n"
         "    if isinstance(m, (torch.nn.Linear, torch.nn.Conv1d, torch.nn.Conv2d)):\n"
-        '        torch.nn.init.kaiming_normal_(m.weight, nonlinearity="relu")\n'
+        f"        {weight}\n"
         "        if m.bias is not None: torch.nn.init.zeros_(m.bias)")
 
 
