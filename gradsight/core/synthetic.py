@@ -217,6 +217,7 @@ class SyntheticRun:
             return
         self.rows.append((step, "param", name, "has_grad", float(got)))
         w = value("weight_norm", 1.0)
+        g = None
         if got > 0.5:
             g = norm("grad_norm", "grad_to_weight", HEALTHY_GRAD_TO_WEIGHT, w)
             if g is not None:
@@ -227,12 +228,17 @@ class SyntheticRun:
                     self.rows.append((step, "param", name, "grad_norm_preclip", float(raw)))
         if not info["optimized"]:
             return  # the adapter measures updates, weights and lr only for optimized params
-        u = norm("update_norm", "update_to_weight", HEALTHY_UPDATE_TO_WEIGHT, w)
+        rate = value("lr", info["lr"])
+        if got > 0.5 and g is not None and info["optimizer_type"] == "SGD" and rate is not None \
+                and (given("grad_to_weight") or given("grad_norm")) \
+                and not (given("update_to_weight") or given("update_norm")):
+            u = rate * g  # plain SGD: a gradient the test set moves the weight by lr x g
+        else:
+            u = norm("update_norm", "update_to_weight", HEALTHY_UPDATE_TO_WEIGHT, w)
         if u is not None:
             self.rows.append((step, "param", name, "update_norm", float(u)))
         if w is not None:
             self.rows.append((step, "param", name, "weight_norm", float(w)))
-        rate = value("lr", info["lr"])
         if rate is not None:
             self.rows.append((step, "param", name, "lr", float(rate)))
 

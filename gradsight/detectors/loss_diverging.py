@@ -56,6 +56,11 @@ def detect(run: RunView) -> list[Finding]:
     else:
         window = int(np.clip(round(len(values) * WINDOW_FRACTION), MIN_WINDOW, MAX_WINDOW))
         smooth = _moving_median(values, window)
+        # the trailing median's first window-1 values are medians of fewer losses (of one, at
+        # first): on a noisy loss they are no level. Judge from the first full window on,
+        # where the run has room for it (a run that broke in a few steps has not).
+        if len(values) >= 3 * window:
+            steps, values, smooth = steps[window - 1:], values[window - 1:], smooth[window - 1:]
     low = int(np.argmin(smooth))
     minimum = float(smooth[low])
     start = float(smooth[0])

@@ -36,6 +36,13 @@ EXPLAINED_BY = ("poor_initialization",)
 
 RELATIVE_LIMIT = 1e-2  # 100x below the best layer: a warning
 ERROR_LIMIT = 1e-3  # 1000x below: the layer is effectively not learning
+# The effect, where the run has updates: the layer's steps must have left the healthy band too
+# (median update/weight below 1e-4 a step, a tenth of the usual ~1e-3; the report's band). A
+# small |g|/|w| the optimizer still turns into healthy steps is no vanishing gradient: Adam
+# divides each gradient by its own scale, and a layer before a batch norm (seed 002) gets
+# gradients ~1/|w| that momentum SGD turns into ~2e-4 steps, while the output layer's |g|/|w|
+# is ~200x larger.
+UPDATE_FLOOR = 1e-4
 
 
 def detect(run: RunView) -> list[Finding]:
@@ -48,10 +55,12 @@ def detect(run: RunView) -> list[Finding]:
     reference = np.fmax.reduce(np.vstack([per_step[p.name] for p in matrices]), axis=0)
     relative = {name: ratio(r, reference) for name, r in per_step.items()}
     medians = {name: _median(rel) for name, rel in relative.items()}
+    moves = _update_ratios(matrices)
     flagged_layers = set()
     flagged: list[ParamSeries] = []
     for p in matrices:
-        if medians[p.name] <= RELATIVE_LIMIT and _judged(relative[p.name]) >= min_steps(run):
+        if medians[p.name] <= RELATIVE_LIMIT and _judged(relative[p.name]) >= min_steps(run) \
+                and not _moves_normally(moves, p.name):
             flagged.append(p)
             flagged_layers.add(p.entity.get("module"))
     for p in params:  # a flagged layer's own bias/gain, when it vanishes too
@@ -74,6 +83,9 @@ def detect(run: RunView) -> list[Finding]:
         "grad_rms_median": {p.name: _median(_rms(p)) for p in flagged},
         "reference_grad_rms": _median(_rms(best)),
         "steps_judged": int(len(steps)),
+        "update_to_weight_median": {p.name: moves.get(p.name) for p in flagged if p.ndim >= 2},
+        "median_layer_update_to_weight": float(np.median([v for v in moves.values()
+                                                          if np.isfinite(v)] or [np.nan])),
     }
     summary = (
         f"gradients vanish before reaching {first.name}: its |grad|/|weight| is "
@@ -111,6 +123,18 @@ def _fixes(run: RunView, first: ParamSeries) -> list[Fix]:
         fixes.append(Fix(advice.USE_OPTIMIZER, {"name": "adam", "lr": 1e-3,
                                                 "owner": owner_of(run)}))
     return fixes
+
+
+def _update_ratios(matrices: list[ParamSeries]) -> dict[str, float]:
+    """Each weight's median update/weight ratio over its steps (NaN: no updates recorded)."""
+    return {p.name: _median(ratio(p.update, p.weight)) for p in matrices}
+
+
+def _moves_normally(moves: dict[str, float], name: str) -> bool:
+    """The layer's median step is inside the healthy band (no updates recorded, as in a probe
+    at initialization: the gradient alone decides)."""
+    mine = moves.get(name, float("nan"))
+    return bool(np.isfinite(mine) and mine >= UPDATE_FLOOR)
 
 
 def _on_steps(p: ParamSeries, steps: np.ndarray) -> np.ndarray:
@@ -157,4 +181,8 @@ SCENARIOS = {
     "boundary_just_below_the_limit": Scenario(
         _first_layer_at(0.9 * RELATIVE_LIMIT).build, Severity.WARNING, first="0.weight"),
     "boundary_just_above_the_limit": _first_layer_at(1.1 * RELATIVE_LIMIT),
+    "boundary_tiny_gradient_healthy_steps": Scenario(  # Adam: the step does not follow |g|
+        lambda run: run.mlp([4, 16, 16, 1]).steps(
+            STEPS, grad_to_weight={"0.weight": 1e-5}, update_to_weight={"0.weight": 1e-3}),
+        why="a layer whose steps stay in the healthy band learns, whatever its raw gradient"),
 }

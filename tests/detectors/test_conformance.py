@@ -196,7 +196,8 @@ def test_diagnose_links_through_the_owning_layer(tmp_path):
     """The vanishing weight explains its own layer's stalled bias: the layer is the overlap."""
     run = (
         SyntheticRun(tmp_path).mlp([4, 16, 16, 1])
-        .steps(STEPS, grad_to_weight={"0.weight": 1e-5}, update_to_weight={"0.bias": 1e-8})
+        .steps(STEPS, grad_to_weight={"0.weight": 1e-5},
+               update_to_weight={"0.weight": 5e-5, "0.bias": 1e-8})
         .open()
     )
     findings = diagnose(run)

@@ -74,8 +74,8 @@ def test_boundary_at_growth_limit(tmp_path, factor, fires):
 def test_boundary_at_ratio_limit(tmp_path, factor, fires):
     """Grown 1e4x; the updates stay healthy, so |g|/|w| decides."""
     run = mlp(tmp_path).steps(
-        STEPS, grad_to_weight={"2.weight": after_start(RATIO_LIMIT * factor, RATIO_LIMIT * 1e-4)}
-    ).open()
+        STEPS, grad_to_weight={"2.weight": after_start(RATIO_LIMIT * factor, RATIO_LIMIT * 1e-4)},
+        update_to_weight={"2.weight": 1e-3}).open()
     assert [f.where for f in detect(run)] == ([["2.weight"]] if fires else [])
 
 
