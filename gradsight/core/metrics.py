@@ -24,8 +24,13 @@ WEIGHT_NORM = "weight_norm"  # |w| after the step (exact on detail steps, see UP
 UPDATE_NORM = "update_norm"  # |w_after - w_before| of the step (see UPDATE_SAMPLE)
 LR = "lr"  # the learning rate the parameter's group had at the step
 OPTIMIZED = "optimized"  # 1 when an optimizer updated it at the step (else weight/update: NaN)
-STEP_METRICS = (HAS_GRAD, GRAD_NORM, GRAD_NORM_PRECLIP, WEIGHT_NORM, UPDATE_NORM, LR, OPTIMIZED)
-EXACT_METRICS = (HAS_GRAD, LR, OPTIMIZED)  # set by the script, not measured: stored to the last digit
+# 1: its gradient was reset since the previous step (zero_grad, or a new .grad tensor); 0: the
+# step's backward added to the gradient the previous step used; NaN: unknown (the first step,
+# or a framework whose gradients are fresh values, not accumulators)
+GRAD_RESET = "grad_reset"
+STEP_METRICS = (HAS_GRAD, GRAD_NORM, GRAD_NORM_PRECLIP, WEIGHT_NORM, UPDATE_NORM, LR, OPTIMIZED,
+                GRAD_RESET)
+EXACT_METRICS = (HAS_GRAD, LR, OPTIMIZED, GRAD_RESET)  # set by the script, not measured: stored to the last digit
 LOSS = "loss"  # the step's training loss (the tensor backward() was called on)
 LOSS_SEEN = "loss_seen"  # 1 when the step had a loss (a NaN loss is a value, not a gap)
 STEP_ROW_HEAD = (LOSS_SEEN, LOSS)

@@ -176,6 +176,7 @@ class SyntheticRun:
         lr: Any = None,
         has_grad: Any = None,
         act: Mapping[str, Mapping[str, Spec]] | None = None,
+        extra: Mapping[str, Any] | None = None,
         loss: Spec = healthy_loss,
     ) -> "SyntheticRun":
         """Record full statistics at these steps, and the loss (``loss=None``: none, e.g. when
@@ -190,6 +191,10 @@ class SyntheticRun:
                     weight_norm=weight_norm, grad_norm=grad_norm, update_norm=update_norm,
                     lr=lr, has_grad=has_grad, grad_norm_preclip=grad_norm_preclip,
                 ))
+                for metric, spec in (extra or {}).items():  # any other per-parameter metric
+                    v = _resolve(_pick(spec, name, None), step, i)
+                    if v is not None:
+                        self.rows.append((step, "param", name, metric, float(v)))
             for name, info in self.modules.items():
                 self._module_rows(name, info, step, i, (act or {}).get(name, {}))
             value = _resolve(loss, step, i)

@@ -119,6 +119,12 @@ def detect(run: RunView) -> list[Finding]:
         summary += (f"; clipping held the applied gradient at {fmt(worst_numbers['applied'])}, "
                     "and training stayed stable")
         fixes = [f for f in fixes if f.action != advice.CLIP_GRAD_NORM]
+    back = None if nonfinite_step is not None else _recovered(worst)
+    if back is not None and severity != Severity.INFO:
+        # a burst the run came back from (one bad batch): loss_spike's story, worth knowing
+        severity = Severity.INFO
+        summary += (f"; a burst: the gradient norm was back within {fmt(RECOVERED)}x of its "
+                    f"start by step {back} and stayed there")
     return [
         Finding(
             KIND,
@@ -130,6 +136,27 @@ def detect(run: RunView) -> list[Finding]:
             advice=fixes,
         )
     ]
+
+
+RECOVERED = 10.0  # back within this factor of the run's start ...
+RECOVERED_FOR = 50  # ... for this many steps to the end of the run: a transient burst
+
+
+def _recovered(p: ParamSeries) -> int | None:
+    """The step after which the gradient stayed within RECOVERED x of its start (None: it
+    never came back, or the run ended too soon after to tell)."""
+    ok = p.has_grad & np.isfinite(p.grad) & (p.grad > 0)
+    grad, steps = p.grad[ok], p.steps[ok]
+    if grad.size < BASELINE_STEPS + RECOVERED_FOR:
+        return None
+    first = float(np.median(grad[:BASELINE_STEPS]))
+    high = np.nonzero(grad > RECOVERED * first)[0]
+    if not high.size:
+        return None
+    after = high[-1] + 1
+    if after >= grad.size or steps[-1] - steps[after] < RECOVERED_FOR:
+        return None
+    return int(steps[after])
 
 
 def _growth(p: ParamSeries) -> dict[str, float] | None:

@@ -40,6 +40,7 @@ MIN_WINDOW = 3  # fewest losses the moving median takes
 MAX_WINDOW = 101  # ~100 steps: wide enough for single-sample noise, narrow enough to follow a rise
 WINDOW_FRACTION = 0.1  # a tenth of the run's losses
 MIN_LOSSES = 2 * MIN_WINDOW  # fewer and there is no trend to judge
+LEVEL_PRECISION = 0.5  # nats: how well the starting level must be known (a factor ~1.6)
 
 
 def detect(run: RunView) -> list[Finding]:
@@ -56,14 +57,14 @@ def detect(run: RunView) -> list[Finding]:
     else:
         window = int(np.clip(round(len(values) * WINDOW_FRACTION), MIN_WINDOW, MAX_WINDOW))
         smooth = _moving_median(values, window)
-        # the trailing median's first window-1 values are medians of fewer losses (of one, at
-        # first): on a noisy loss they are no level. Judge from the first full window on,
-        # where the run has room for it (a run that broke in a few steps has not).
-        if len(values) >= 3 * window:
-            steps, values, smooth = steps[window - 1:], values[window - 1:], smooth[window - 1:]
-    low = int(np.argmin(smooth))
+    # The trailing median's first values are medians of a few losses (the first, of one). On a
+    # smooth loss one value is a level; on a noisy one (a single-sample regression swings
+    # tenfold from step to step) it is luck. A level is taken from the first `head` losses, as
+    # many as make its median known to within ~half a nat (its error ~ noise / sqrt(head)).
+    head = int(np.clip(np.ceil((_log_noise(values) / LEVEL_PRECISION) ** 2), 1, window))
+    low = head - 1 + int(np.argmin(smooth[head - 1:]))
     minimum = float(smooth[low])
-    start = float(smooth[0])
+    start = float(smooth[head - 1])
     if nonfinite_step is None:
         end = float(smooth[-1])
     else:  # the last finite losses: a median would lag behind a loss that blows up in steps
@@ -131,6 +132,17 @@ def _moving_median(values: np.ndarray, window: int) -> np.ndarray:
     view = np.lib.stride_tricks.sliding_window_view(values, window)
     head = [np.median(values[: i + 1]) for i in range(window - 1)]
     return np.concatenate([head, np.median(view, axis=1)])
+
+
+def _log_noise(values: np.ndarray) -> float:
+    """The step-to-step noise of the log loss: a robust standard deviation of one value from
+    its second differences (a trend, growth included, has none; white noise of deviation s
+    gives second differences of deviation s * sqrt(6))."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs = np.log(values[values > 0])
+    second = np.diff(logs, 2)
+    second = second[np.isfinite(second)]
+    return float(np.median(np.abs(second)) * 1.4826 / np.sqrt(6)) if second.size else 0.0
 
 
 def _one_optimizer(run: RunView) -> bool:

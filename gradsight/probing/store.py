@@ -80,7 +80,7 @@ def write_profile(recorder: Recorder, layers: Sequence[LayerStats],
     for p in params:
         got = p.grad_norm is not None
         row += [float(got), p.grad_norm if got else math.nan, math.nan, p.weight_norm,
-                math.nan, math.nan, 1.0 if p.requires_grad else 0.0]
+                math.nan, math.nan, 1.0 if p.requires_grad else 0.0, math.nan]
     recorder.steps(0, names, np.array([row]))
     recorder.record(0, "param", names, (m.WEIGHT_NORM_INIT,), [[p.weight_norm] for p in params])
     rows = [layer for layer in layers if math.isfinite(layer.out_std) or layer.nonfinite]

@@ -85,7 +85,8 @@ class Plan:
         lr = tf.fill([len(self.names)], tf_ops.scalar64(self.optimizer.learning_rate))
         has = tf.constant([float(h) for h in self.has_grad], F64)
         ones = tf.ones([len(self.names)], F64)
-        columns = tf.stack([has, grad, pre, weight, update, lr, ones], axis=1)
+        unknown = tf.fill([len(self.names)], tf.constant(math.nan, F64))  # tape gradients
+        columns = tf.stack([has, grad, pre, weight, update, lr, ones, unknown], axis=1)
         seen = tf.constant(1.0 if loss is not None else 0.0, F64)
         value = tf_ops.scalar64(loss) if loss is not None else tf.constant(math.nan, F64)
         row = tf.concat([tf.stack([seen, value]), tf.reshape(columns, [-1])], axis=0)

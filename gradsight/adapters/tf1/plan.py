@@ -76,8 +76,8 @@ class Plan:
             grad = tf.where(tf.constant(self.has_grad), grad, nan) if variables else grad
             has = tf.constant([float(h) for h in self.has_grad], F64)
             rate = tf.fill([len(variables)], tf_ops.scalar64(lr)) if lr is not None else nan
-            ones = tf.ones([len(variables)], F64)
-            columns = tf.stack([has, grad, nan, weight, update, rate, ones], axis=1)
+            ones = tf.ones([len(variables)], F64)  # (each run computes its gradients anew)
+            columns = tf.stack([has, grad, nan, weight, update, rate, ones, ones], axis=1)
             head = tf.stack([tf.constant(1.0 if loss is not None else 0.0, F64),
                              tf_ops.scalar64(loss) if loss is not None else
                              tf.constant(math.nan, F64)])

@@ -135,6 +135,8 @@ class StepMeter:
         self._optimized = torch.tensor([1.0] * optimized + [0.0] * (len(self.names) - optimized),
                                        dtype=_F64, device=self.device)
         self._patterns: dict[tuple[bool, ...], tuple[torch.Tensor, torch.Tensor | None]] = {}
+        self._constants: dict[tuple[float, ...], torch.Tensor] = {}
+        self._reset = self._nan
         self._first: int | None = None
         self._count = 0
         self._seen: list[float] = []
@@ -146,9 +148,12 @@ class StepMeter:
         self._has: torch.Tensor | None = None
 
     # -- per step -------------------------------------------------------------------------
-    def before_step(self, clip: dict[int, tuple[str, Any]]) -> None:
+    def before_step(self, clip: dict[int, tuple[str, Any]],
+                    reset: tuple[float, ...] | None = None) -> None:
         """Gradients as the optimizer will see them, and the weights' sample before it
-        changes them. ``clip``: id(param) -> ("norm", coefficient) / ("value", pre-clip norm)."""
+        changes them. ``clip``: id(param) -> ("norm", coefficient) / ("value", pre-clip norm);
+        ``reset``: per parameter, whether its gradient was reset since the last step."""
+        self._reset = self._constant(reset) if reset is not None else self._nan
         grads = [p.grad for p in self.params]
         present = tuple(g is not None for g in grads)
         has, where = self._pattern(present)
@@ -175,7 +180,8 @@ class StepMeter:
                 weight = torch.cat([weight, self._nan[:tail]])
         else:
             update = weight = self._nan
-        columns = [self._has, self._grad, self._pre, weight, update, self._nan, self._optimized]
+        columns = [self._has, self._grad, self._pre, weight, update, self._nan, self._optimized,
+                   self._reset]
         slot = self._count
         if self._first is None:
             self._first = step
@@ -214,6 +220,13 @@ class StepMeter:
             self.sample.calibration = torch.where(ok, ratio, self.sample.calibration)
 
     # -- helpers --------------------------------------------------------------------------
+    def _constant(self, values: tuple[float, ...]) -> torch.Tensor:
+        """A per-parameter column of host numbers, on the device once per pattern."""
+        cached = self._constants.get(values)
+        if cached is None:
+            cached = self._constants[values] = torch.tensor(values, dtype=_F64, device=self.device)
+        return cached
+
     def _pattern(self, present: tuple[bool, ...]) -> tuple[torch.Tensor, torch.Tensor | None]:
         cached = self._patterns.get(present)
         if cached is None:

@@ -115,6 +115,55 @@ class ClipBook:
         self.entries.clear()
 
 
+class GradResets:
+    """Whether each parameter's gradient was reset between two optimizer steps: a wrapper of
+    ``Optimizer.zero_grad`` and ``Module.zero_grad`` notes the parameters they reset, and a
+    ``.grad`` that is not the tensor the last step used (set to None, replaced) is reset too.
+    What is left is a gradient the next backward added to: ``.grad`` never reset."""
+
+    def __init__(self) -> None:
+        self._reset: set[int] = set()
+        self._used: dict[int, int] = {}  # id(param) -> id of the .grad the last step used
+
+    def install(self, patches: Patches, guard: Guard) -> None:
+        def make(original: Callable[..., Any], owner: str) -> Callable[..., Any]:
+            @functools.wraps(original)
+            def zero_grad(self: Any, *args: Any, **kwargs: Any) -> Any:
+                if guard.active:
+                    guard.run(resets._noted, self, owner)
+                return original(self, *args, **kwargs)
+
+            return zero_grad
+
+        resets = self
+        patches.wrap(torch.optim.Optimizer, "zero_grad", lambda o: make(o, "optimizer"))
+        patches.wrap(torch.nn.Module, "zero_grad", lambda o: make(o, "module"))
+
+    def _noted(self, owner_object: Any, owner: str) -> None:
+        if owner == "optimizer":
+            params = [p for g in owner_object.param_groups for p in g["params"]]
+        else:
+            params = list(owner_object.parameters())
+        self._reset.update(id(p) for p in params)
+
+    def since_last_step(self, params: list[torch.Tensor], step: int) -> tuple[float, ...]:
+        """1.0 reset, 0.0 accumulated into, NaN unknown (no step seen before)."""
+        out = []
+        for p in params:
+            used = self._used.get(id(p))
+            if used is None or p.grad is None:
+                out.append(float("nan") if used is None else 1.0)
+            else:
+                out.append(1.0 if id(p) in self._reset or id(p.grad) != used else 0.0)
+        return tuple(out)
+
+    def stepped(self, params: list[torch.Tensor]) -> None:
+        for p in params:
+            self._reset.discard(id(p))
+            if p.grad is not None:
+                self._used[id(p)] = id(p.grad)
+
+
 class ScalerTap:
     """Maps each ``GradScaler.scale(loss)`` result back to ``loss``."""
 

@@ -38,7 +38,7 @@ from .describe import describe, group_learning_rates
 from .layout import Layout, activation_kind, is_watched_module, optimizer_params, \
     resolve_layout, roots_among
 from .step_meter import StepMeter
-from .taps import ClipBook, ScalerTap, install_clip_tap
+from .taps import ClipBook, GradResets, ScalerTap, install_clip_tap
 
 
 @dataclass
@@ -80,6 +80,7 @@ class TorchWatcher:
         self._model_modules: set[int] = set()
         self._losses: list[torch.Tensor] = []
         self._clip = ClipBook()
+        self._resets = GradResets()
         self._handles: list[Any] = []
         self._forward_handle: Any = None
         self._patches = Patches()
@@ -98,6 +99,7 @@ class TorchWatcher:
                          register_optimizer_step_post_hook(self._post_step)]
         self._patches.wrap(torch.autograd, "backward", self._wrap_backward)
         install_clip_tap(self._patches, self._clip_guard, self._clip.saw)
+        self._resets.install(self._patches, self._steps_guard)
         self._scaler.install(self._patches, self._loss_guard)
         self._patches.wrap(torch, "compile", self._wrap_compile)
         self._active = True
@@ -221,7 +223,7 @@ class TorchWatcher:
         if meter is None:
             return
         step = state.steps
-        meter.before_step(self._clip.entries)
+        meter.before_step(self._clip.entries, self._resets.since_last_step(meter.params, step))
         if not self.recorder.schedule.detail(step):
             return
         if step == 0:  # the init, before any update touches it
@@ -253,6 +255,7 @@ class TorchWatcher:
             if self.recorder.schedule.histogram(step):
                 detail.histograms(self.recorder, step, "param", m.HIST_WEIGHT,
                                   zip(state.names, state.params))
+        self._resets.stepped(state.meter.params)
         state.steps += 1
         if not clock:
             return
