@@ -105,6 +105,7 @@ class Recorder:
         self._queue: deque[_Item] = deque()
         self._loss_band = Band(1)
         self._triggers = 0
+        self._dead_held: dict[str, int] = {}  # module -> dead windows in a row (DEAD_SUSPECT)
         self._loss_rows: list[tuple[int, float]] = []
         self._last_loss_write = time.monotonic()
 
@@ -171,6 +172,8 @@ class Recorder:
             self.store.add_stats([(step, role, n, k, float(v)) for n, row in zip(names, values)
                                   for k, v in zip(metrics, row)])
             self.last_step = max(self.last_step, step)
+            if role == "module":
+                self._confirm_dead(step, names, metrics, values)
         else:
             step, role, metric, names = item.args
             values = values.reshape(len(names), m.HIST_WIDTH)
@@ -220,6 +223,26 @@ class Recorder:
                     f"{m.GRAD_NORM}:{layout.names[i]}" for i in np.nonzero(fired[:n])[0][:8]
                 ] + [f"update_ratio:{layout.names[i]}" for i in np.nonzero(fired[n:])[0][:8]]
                 self.event(step, "trigger", series[0], {"series": series})
+
+    def _confirm_dead(self, step: int, names: tuple[str, ...], metrics: tuple[str, ...],
+                      values: np.ndarray) -> None:
+        """A layer that looks dead at one detail step gets a window of detail right after it
+        (``metrics.DEAD_SUSPECT``), so that its death is confirmed where it is first seen
+        rather than a few scheduled steps (hundreds of steps) later."""
+        if m.DEAD_FRAC_WINDOW in metrics:
+            column = values[:, metrics.index(m.DEAD_FRAC_WINDOW)]
+            for name, v in zip(names, column):
+                held = bool(np.isfinite(v) and v >= m.DEAD_SUSPECT)
+                self._dead_held[name] = self._dead_held.get(name, 0) + 1 if held else 0
+        if m.DEAD_FRAC not in metrics:
+            return
+        column = values[:, metrics.index(m.DEAD_FRAC)]
+        for name, v in zip(names, column):
+            if np.isfinite(v) and v >= m.DEAD_SUSPECT and \
+                    self._dead_held.get(name, 0) < m.DEAD_CONFIRMATIONS and \
+                    not self.schedule.forced(step + 1):
+                self.schedule.force(step + 1, m.DEAD_WINDOW)
+                return
 
     # -- writing the always-on tier -------------------------------------------------------
     def _layout(self, names: tuple[str, ...]) -> _Layout:

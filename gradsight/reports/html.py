@@ -28,6 +28,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..core.metrics import HIST_BINS
+from ..core.schedule import NONFINITE_STEPS, TRIGGERED_STEPS
 from ..core.run_view import Entity, Histograms, RunView
 from ..core.series import ratio_series
 from .columns import (LOG_FLOOR, MAX_COLUMNS, MIN_COLUMNS, QUANT, _num, forward_key, frac_matrix,
@@ -150,7 +151,25 @@ def build_data(view: RunView, diagnosis: Diagnosis) -> dict[str, Any]:
             "stalled_update": STALLED_UPDATE,
         },
         "flagged": sorted({w for f in findings for w in f["where"]}),
+        "detail_windows": detail_windows(view),
     }
+
+
+def detail_windows(view: RunView, limit: int = 200) -> list[dict[str, Any]]:
+    """The steps the always-on tier forced into detail, as ``{start, end, why}`` (end
+    exclusive), overlapping windows merged: where the run left its band (a trigger) or went
+    non-finite. The loss chart shades them, so a reader sees where detail was taken and why."""
+    spans = [(e["step"] + 1, e["step"] + 1 + TRIGGERED_STEPS, str(e.get("name") or "trigger"))
+             for e in view.events("trigger")]
+    spans += [(e["step"] + 1, e["step"] + 1 + NONFINITE_STEPS, "non-finite")
+              for e in view.events("nonfinite")]
+    merged: list[dict[str, Any]] = []
+    for start, end, why in sorted(spans):
+        if merged and start <= merged[-1]["end"]:
+            merged[-1]["end"] = max(merged[-1]["end"], end)
+        elif len(merged) < limit:
+            merged.append({"start": int(start), "end": int(end), "why": why})
+    return merged
 
 
 def _histograms(view: RunView, params: list[str], modules: list[str]) -> dict[str, Any]:

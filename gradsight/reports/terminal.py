@@ -54,7 +54,7 @@ def _header(d: Diagnosis) -> Text:
 def _healthy(d: Diagnosis) -> Text:
     n = d.numbers
     text = Text("✓ no training problem found", style="bold green")
-    parts = [f"{n.get('steps', d.steps)} steps ({n.get('recorded_steps', 0)} recorded)",
+    parts = [f"{n.get('steps', d.steps)} steps ({n.get('recorded_steps', 0)} in full detail)",
              f"{n.get('parameters', 0)} parameters watched"]
     if "loss_start" in n and "loss_end" in n:
         parts.append(f"loss {_num(n['loss_start'])} → {_num(n['loss_end'])}")
