@@ -86,7 +86,7 @@ def fill(folder: Path, steps: int, params: int, seed: int = 0) -> dict[str, floa
     con = sqlite3.connect(path)
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     chunks = con.execute("SELECT COUNT(*), SUM(summary) FROM param_steps").fetchone()
-    detail = con.execute("SELECT COUNT(*) FROM stats").fetchone()[0]
+    detail = con.execute("SELECT COUNT(*) FROM detail").fetchone()[0]
     con.close()
     size = path.stat().st_size + sum(p.stat().st_size for p in folder.glob("run.sqlite-*"))
     return {"bytes": size, "chunks": chunks[0], "summaries": chunks[1] or 0,
@@ -106,7 +106,7 @@ def main() -> None:
     print(f"store: {steps} steps x {params} params: {mb:.1f} MB "
           f"({got['bytes'] / steps:.0f} bytes/step; always-on {got['chunks']} chunks of "
           f"{CHUNK_STEPS} steps, {got['summaries']} of them summaries past the first 10k "
-          f"steps; {got['detail_rows']} detail rows; written in {got['seconds']:.0f} s)")
+          f"steps; {got['detail_rows']} detail records; written in {got['seconds']:.0f} s)")
 
 
 if __name__ == "__main__":

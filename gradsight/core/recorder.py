@@ -106,6 +106,8 @@ class Recorder:
         self._loss_band = Band(1)
         self._triggers = 0
         self._dead_held: dict[str, int] = {}  # module -> dead windows in a row (DEAD_SUSPECT)
+        self._detail_layouts: dict[tuple[tuple[str, ...], tuple[str, ...]], int] = {}
+        self._layout_ids = 0
         self._loss_rows: list[tuple[int, float]] = []
         self._last_loss_write = time.monotonic()
 
@@ -169,8 +171,7 @@ class Recorder:
         elif item.kind == "record":
             step, role, names, metrics = item.args
             values = values.reshape(len(names), len(metrics))
-            self.store.add_stats([(step, role, n, k, float(v)) for n, row in zip(names, values)
-                                  for k, v in zip(metrics, row)])
+            self.store.add_detail(step, role, self._detail_layout(names, metrics), values)
             self.last_step = max(self.last_step, step)
             if role == "module":
                 self._confirm_dead(step, names, metrics, values)
@@ -248,10 +249,23 @@ class Recorder:
     def _layout(self, names: tuple[str, ...]) -> _Layout:
         layout = self._layouts.get(names)
         if layout is None:
-            layout = _Layout(len(self._layouts), names, Band(2 * len(names)))
+            layout = _Layout(self._new_layout_id(), names, Band(2 * len(names)))
             self._layouts[names] = layout
             self.store.add_layout(layout.id, names, m.STEP_METRICS)
         return layout
+
+    def _detail_layout(self, names: tuple[str, ...], metrics: tuple[str, ...]) -> int:
+        """The store's id of a detail record's (names, metrics), declared once."""
+        key = (names, metrics)
+        known = self._detail_layouts.get(key)
+        if known is None:
+            known = self._detail_layouts[key] = self._new_layout_id()
+            self.store.add_layout(known, names, metrics)
+        return known
+
+    def _new_layout_id(self) -> int:
+        self._layout_ids += 1
+        return self._layout_ids - 1
 
     def _end_chunk(self, layout: _Layout) -> None:
         """Close the rows gathered so far into a chunk, held until it can be judged."""

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from .codec import decode
 from .metrics import HAS_GRAD
 from .records import legacy_kind, optimizer_kind
 from .series import AlwaysOn, Series, overlay
@@ -147,6 +148,9 @@ class RunView:
             "ORDER BY name, step, rowid",
             (metric, role),
         ).fetchall()
+        blobs = self._detail.get(role, {}).get(metric)
+        if blobs:  # the detail tier's blobs (schema 3), in the order they were written
+            rows = sorted(rows + blobs, key=lambda r: (r[0], r[1]))
         out: dict[str, Series] = {}
         start = 0
         for i in range(1, len(rows) + 1):
@@ -158,6 +162,33 @@ class RunView:
                 )
                 start = i
         return out
+
+    @cached_property
+    def _detail(self) -> dict[str, dict[str, list[_Row]]]:
+        """The ``detail`` table decoded once: role -> metric -> (name, step, value) rows."""
+        out: dict[str, dict[str, list[_Row]]] = {}
+        if not self._has_table("detail"):
+            return out
+        layouts = {i: (json.loads(n), json.loads(k)) for i, n, k in
+                   self._con.execute("SELECT id, names, metrics FROM layouts")}
+        for step, role, layout, data in self._con.execute(
+                "SELECT step, role, layout, data FROM detail ORDER BY rowid"):
+            names, metrics = layouts[layout]
+            values = decode(data, (len(names), len(metrics)))
+            per_role = out.setdefault(role, {})
+            for j, metric in enumerate(metrics):
+                column = values[:, j]
+                per_role.setdefault(metric, []).extend(
+                    (name, step, None if np.isnan(v) else float(v))
+                    for name, v in zip(names, column.tolist()))
+        return out
+
+    @cached_property
+    def _detail_steps(self) -> np.ndarray:
+        if not self._has_table("detail"):
+            return np.zeros(0, dtype=np.int64)
+        rows = self._con.execute("SELECT DISTINCT step FROM detail").fetchall()
+        return np.array([r[0] for r in rows], dtype=np.int64)
 
     def histograms(self, role: str, metric: str, keep: int | None = None
                    ) -> dict[str, Histograms]:
@@ -215,7 +246,7 @@ class RunView:
     @cached_property
     def recorded_steps(self) -> np.ndarray:
         rows = self._con.execute("SELECT DISTINCT step FROM stats ORDER BY step").fetchall()
-        return np.array([r[0] for r in rows], dtype=np.int64)
+        return np.union1d(np.array([r[0] for r in rows], dtype=np.int64), self._detail_steps)
 
     @cached_property
     def steps(self) -> int:
@@ -226,6 +257,7 @@ class RunView:
         (loss_max,) = self._con.execute("SELECT MAX(step) FROM loss").fetchone()
         (stat_max,) = self._con.execute("SELECT MAX(step) FROM stats").fetchone()
         known = [v for v in (loss_max, stat_max) if v is not None]
+        known += [int(self._detail_steps.max())] if self._detail_steps.size else []
         if self._has_table("param_steps"):
             (chunk_max,) = self._con.execute(
                 "SELECT MAX(first + count - 1) FROM param_steps").fetchone()

@@ -8,7 +8,13 @@ Tables (long format, so a new statistic is a new ``metric`` value, not a schema 
 
 - ``meta(key, value)``: JSON values (framework, script, status, schema version, ...)
 - ``entities(role, name, ord, info)``: one row per parameter/module, ``info`` is JSON
-- ``stats(step, role, name, metric, value)``: every recorded number; NaN is stored as NULL
+- ``detail(step, role, layout, data)``: the detail tier, one row per detail record (a step's
+  numbers for a set of parameters or modules): ``data`` a ``codec`` blob of shape (names,
+  metrics) of ``layout``. A row per number (``stats``) costs ~60-100 bytes in SQLite; a
+  500-parameter model's detail step would be 3,750 rows, 1M steps ~3 GB. As blobs: a few bytes
+  a number.
+- ``stats(step, role, name, metric, value)``: single numbers in long format (what stores of
+  schema 1-2 kept every detail number in, and synthetic runs write); NaN is stored as NULL
 - ``loss(step, value)``: the training loss at every optimizer step
 - ``events(step, kind, name, detail)``: things that happened once (an exception, ...)
 - ``hists(step, role, name, metric, lo, hi, counts)``: compact value histograms on sampled steps
@@ -22,8 +28,9 @@ Tables (long format, so a new statistic is a new ``metric`` value, not a schema 
   in full for their first ``recorder.FULL_STEPS`` steps and around every triggered window, and
   summaries elsewhere.
 
-Schema 2 added the always-on tables (schema 1 kept every parameter number in ``stats``); a
-reader of schema 2 reads schema 1 stores too. A table added later without changing what the
+Schema 2 added the always-on tables (schema 1 kept every parameter number in ``stats``); schema
+3 the ``detail`` table (schema 2 kept detail numbers in ``stats``); a reader reads every older
+schema too. A table added later without changing what the
 others mean is optional to readers (a store without ``hists`` simply has no histograms).
 """
 
@@ -45,7 +52,7 @@ from .metrics import EXACT_METRICS, STEP_METRICS
 
 _EXACT = [STEP_METRICS.index(k) for k in EXACT_METRICS]  # float64 columns of param_steps
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DB_NAME = "run.sqlite"
 COMMIT_INTERVAL_S = 0.5  # bounds what a kill -9 can lose
 
@@ -69,6 +76,8 @@ CREATE TABLE IF NOT EXISTS layouts (
 CREATE TABLE IF NOT EXISTS param_steps (
     first INTEGER NOT NULL, count INTEGER NOT NULL, layout INTEGER NOT NULL,
     summary INTEGER NOT NULL, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS detail (
+    step INTEGER NOT NULL, role TEXT NOT NULL, layout INTEGER NOT NULL, data BLOB NOT NULL);
 """
 
 StatRow = tuple[int, str, str, str, float]
@@ -156,6 +165,10 @@ class RunStore:
         """One chunk of the always-on tier; encoded by the writer thread, off the hot path."""
         self._put("param_steps", [(first, count, layout, int(summary), values)])
 
+    def add_detail(self, step: int, role: str, layout: int, values: np.ndarray) -> None:
+        """One detail record (names x metrics of ``layout``); encoded off the hot path."""
+        self._put("detail", [(step, role, layout, values)])
+
     def add_event(self, step: int, kind: str, name: str, detail: dict[str, Any]) -> None:
         self._put("events", [(step, kind, name, json.dumps(detail, default=str))])
 
@@ -196,6 +209,7 @@ class RunStore:
         "hists": "INSERT INTO hists VALUES (?, ?, ?, ?, ?, ?, ?)",
         "layouts": "INSERT OR REPLACE INTO layouts VALUES (?, ?, ?)",
         "param_steps": "INSERT INTO param_steps VALUES (?, ?, ?, ?, ?)",
+        "detail": "INSERT INTO detail VALUES (?, ?, ?, ?)",
     }
 
     def _write_loop(self) -> None:
@@ -224,6 +238,8 @@ class RunStore:
                     continue
                 if table == "param_steps":
                     payload = [(*row[:4], encode(row[4], _EXACT)) for row in payload]
+                elif table == "detail":
+                    payload = [(*row[:3], encode(row[3])) for row in payload]
                 if table != "tick":
                     con.executemany(self._INSERTS[table], payload)
                     dirty = True
