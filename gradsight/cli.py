@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from . import __version__
 from .core.finding import Severity
@@ -76,24 +79,88 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    """The script's exit status and output win: gradsight's own failures after the script
+    started (an unwritable --json, a full disk, a closed stdout) are one line each on stderr.
+    A run interrupted by Ctrl-C ends as Python ends one: killed by SIGINT, once the script's
+    own exit handlers have run (so a shell loop around it stops too)."""
     from .core.store import RunDataError
     from .reports.terminal import render
-    from .core.diagnosis import write_findings
     from .run.runner import ScriptNotFound, exit_status, run_script
 
+    by_sigint = _exit_by_sigint_later()  # registered first, so it runs after the script's
     try:
         code, diagnosis = run_script(args.script, args.args, out=args.out, every=args.every,
                                      tensorboard=args.tensorboard, tf1=args.tf1)
     except (ScriptNotFound, RunDataError) as exc:
-        print(f"gradsight: {exc}", file=sys.stderr)
+        _say(exc)
         return 2
-    except OSError as exc:  # e.g. --out names a file, or an unwritable folder
-        print(f"gradsight: cannot create the run folder {args.out}: {exc}", file=sys.stderr)
-        return 2
-    render(diagnosis)
-    if args.json:
-        write_findings(args.json, diagnosis)
+    with _ctrl_c_deferred() as late:  # a Ctrl-C now ends the process once this is printed
+        try:
+            render(diagnosis)
+        except OSError as exc:  # stdout closed or full: the terminal diagnosis is the casualty
+            _say(f"could not print the diagnosis ({type(exc).__name__}: {exc})")
+        if args.json:
+            _write_json(args.json, diagnosis)
+    if diagnosis.status == "interrupted" or late.is_set():
+        by_sigint.set()
     return exit_status(code, diagnosis, Severity(args.fail_on) if args.fail_on else None)
+
+
+def _write_json(path: Path, diagnosis: Any) -> bool:
+    from .core.diagnosis import write_findings
+
+    try:
+        write_findings(path, diagnosis)
+        return True
+    except OSError as exc:
+        _say(f"could not write the findings JSON to {path} ({type(exc).__name__}: "
+             f"{exc.strerror or exc})")
+        return False
+
+
+def _say(message: Any) -> None:
+    """gradsight's own failure: one line on stderr, names shown inert."""
+    from .reports.text import inert
+
+    print(f"gradsight: {inert(message)}", file=sys.stderr, flush=True)
+
+
+@contextmanager
+def _ctrl_c_deferred() -> Iterator[threading.Event]:
+    """Ctrl-C is noted, not raised, while the diagnosis is printed (a few milliseconds)."""
+    seen = threading.Event()
+    try:
+        previous = signal.signal(signal.SIGINT, lambda *_: seen.set())
+    except ValueError:  # not the main thread
+        previous = None
+    try:
+        yield seen
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _exit_by_sigint_later() -> Any:
+    """An exit handler that, once set, ends the process by SIGINT after every other exit
+    handler (atexit runs the last registered first; this one is registered before the script
+    runs), as Python ends after an unhandled KeyboardInterrupt."""
+    import atexit
+    import os
+
+    flag = threading.Event()
+
+    def end() -> None:
+        if flag.is_set() and hasattr(signal, "SIGINT") and os.name == "posix":
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                except (OSError, ValueError):
+                    pass
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    atexit.register(end)
+    return flag
 
 
 def _probe(args: argparse.Namespace) -> int:
@@ -104,7 +171,7 @@ def _probe(args: argparse.Namespace) -> int:
     try:
         code, result = probe_script(args.script, args.args)
     except ScriptNotFound as exc:
-        print(f"gradsight: {exc}", file=sys.stderr)
+        _say(exc)
         return 2
     render_probe(result)
     if args.json:
@@ -115,22 +182,24 @@ def _probe(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from .core.store import RunDataError
     from .reports.terminal import render
+    from .reports.text import inert_findings
     from .core.diagnosis import FINDINGS_FILE, diagnose_folder, write_findings
 
     try:
-        diagnosis = diagnose_folder(args.dir)
+        diagnosis = inert_findings(diagnose_folder(args.dir))
     except RunDataError as exc:
-        print(f"gradsight: {exc}", file=sys.stderr)
+        _say(exc)
         return 2
-    if args.json:
-        write_findings(args.json, diagnosis)
+    code = 0
+    if args.json and not _write_json(args.json, diagnosis):
+        code = 2
     stored = Path(args.dir) / FINDINGS_FILE
-    if not stored.exists():  # a killed run never wrote its own
+    if not _is_findings_document(stored):  # a killed run never wrote its own; or garbage
         try:
             write_findings(stored, diagnosis)
         except OSError as exc:  # a read-only copy of a run is still worth reading
-            print(f"gradsight: could not write {stored}: {exc}", file=sys.stderr)
-    code = _render_files(args, diagnosis)
+            _say(f"could not write {stored} ({type(exc).__name__}: {exc.strerror or exc})")
+    code = _render_files(args, diagnosis) or code
     render(diagnosis)  # last, so that it can point at the report just written
     return code
 
@@ -147,13 +216,31 @@ def _render_files(args: argparse.Namespace, diagnosis: Any) -> int:
         try:
             write_flow_png(args.dir, args.png)
         except (OSError, ValueError, RunDataError) as exc:
-            print(f"gradsight: could not write {args.png}: {exc}", file=sys.stderr)
+            _say(f"could not write {args.png}: {exc}")
             return 2
     return 0
 
 
+def _is_findings_document(path: Path) -> bool:
+    """Whether ``path`` holds a findings JSON (not missing, truncated or overwritten)."""
+    import json
+
+    from .core.finding import FINDINGS_SCHEMA
+
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(doc, dict) and doc.get("schema") == FINDINGS_SCHEMA and isinstance(
+        doc.get("findings"), list)
+
+
 def _positive(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
     if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive number of steps, got {text}")
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number of steps of at least 1, got {text!r}")
     return value

@@ -44,10 +44,12 @@ class Diagnosis:
 
 
 def diagnose_folder(folder: str | Path, status: str | None = None, *,
-                    merge_children: bool = True) -> Diagnosis:
+                    merge_children: bool = True,
+                    connection: sqlite3.Connection | None = None) -> Diagnosis:
     """Diagnose a stored run folder, together with the worker processes it started unless
-    ``merge_children`` is off."""
-    view = RunView.open(folder)
+    ``merge_children`` is off. ``connection``: the run's store, when it is not the folder's
+    file (a run kept in memory, ``RunStore.snapshot``); it is closed here."""
+    view = RunView(connection, Path(folder)) if connection is not None else RunView.open(folder)
     try:
         numbers = key_numbers(view)
         if isinstance(view.meta.get("rank"), int):
