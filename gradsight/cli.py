@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from . import __version__
 from .core.finding import Severity
@@ -85,16 +82,17 @@ def _run(args: argparse.Namespace) -> int:
     own exit handlers have run (so a shell loop around it stops too)."""
     from .core.store import RunDataError
     from .reports.terminal import render
+    from .run.ending import ctrl_c_deferred, exit_by_sigint_later
     from .run.runner import ScriptNotFound, exit_status, run_script
 
-    by_sigint = _exit_by_sigint_later()  # registered first, so it runs after the script's
+    by_sigint = exit_by_sigint_later()  # registered first, so it runs after the script's
     try:
         code, diagnosis = run_script(args.script, args.args, out=args.out, every=args.every,
                                      tensorboard=args.tensorboard, tf1=args.tf1)
     except (ScriptNotFound, RunDataError) as exc:
         _say(exc)
         return 2
-    with _ctrl_c_deferred() as late:  # a Ctrl-C now ends the process once this is printed
+    with ctrl_c_deferred() as late:  # a Ctrl-C now ends the process once this is printed
         try:
             render(diagnosis)
         except OSError as exc:  # stdout closed or full: the terminal diagnosis is the casualty
@@ -125,44 +123,6 @@ def _say(message: Any) -> None:
     print(f"gradsight: {inert(message)}", file=sys.stderr, flush=True)
 
 
-@contextmanager
-def _ctrl_c_deferred() -> Iterator[threading.Event]:
-    """Ctrl-C is noted, not raised, while the diagnosis is printed (a few milliseconds)."""
-    seen = threading.Event()
-    try:
-        previous = signal.signal(signal.SIGINT, lambda *_: seen.set())
-    except ValueError:  # not the main thread
-        previous = None
-    try:
-        yield seen
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
-
-
-def _exit_by_sigint_later() -> Any:
-    """An exit handler that, once set, ends the process by SIGINT after every other exit
-    handler (atexit runs the last registered first; this one is registered before the script
-    runs), as Python ends after an unhandled KeyboardInterrupt."""
-    import atexit
-    import os
-
-    flag = threading.Event()
-
-    def end() -> None:
-        if flag.is_set() and hasattr(signal, "SIGINT") and os.name == "posix":
-            for stream in (sys.stdout, sys.stderr):
-                try:
-                    stream.flush()
-                except (OSError, ValueError):
-                    pass
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
-            os.kill(os.getpid(), signal.SIGINT)
-
-    atexit.register(end)
-    return flag
-
-
 def _probe(args: argparse.Namespace) -> int:
     from .probing.script import probe_script
     from .reports.probe import render_probe
@@ -190,6 +150,9 @@ def _report(args: argparse.Namespace) -> int:
     except RunDataError as exc:
         _say(exc)
         return 2
+    if diagnosis.numbers.get("damaged"):
+        _say(f"{Path(args.dir) / 'run.sqlite'}: unreadable values set aside "
+             f"({diagnosis.numbers['damaged']}); the diagnosis is of the rest")
     code = 0
     if args.json and not _write_json(args.json, diagnosis):
         code = 2

@@ -56,8 +56,16 @@ def diagnose_folder(folder: str | Path, status: str | None = None, *,
             numbers["rank"] = view.meta["rank"]
         own = Diagnosis(diagnose(view), str(view.meta.get("framework", "none")), view.steps,
                         Path(folder), status or stored_status(view.meta), numbers)
+        if view.damage:  # values the readers set aside: the diagnosis is of the rest
+            own.numbers["damaged"] = view.damage.summary()
     except sqlite3.DatabaseError as exc:  # damage past the pages that open() reads
         raise RunDataError(f"{Path(folder) / DB_NAME} is damaged ({exc}); nothing was changed."
+                           ) from exc
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError) as exc:
+        # values no reader expected (``tolerant`` sets aside those it knows of)
+        raise RunDataError(f"{Path(folder) / DB_NAME} holds values gradsight cannot read "
+                           f"({type(exc).__name__}: {exc}); nothing was changed. If the run "
+                           "folder was not edited, this is a gradsight bug: please report it."
                            ) from exc
     finally:
         view.close()

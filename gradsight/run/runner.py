@@ -6,9 +6,7 @@ script ends (normally, ``sys.exit``, an exception, Ctrl-C, SIGTERM) the diagnosi
 stands whatever happens to gradsight: its exit status is returned even when the diagnosis
 fails (one line says why).
 
-Ctrl-C while gradsight wraps up (the conventional second Ctrl-C, or a first one after the
-script ended) does not stop the diagnosis, which reads only what is stored and is printed;
-it skips the reports (report.html, TensorBoard), the slow part.
+Ctrl-C while gradsight wraps up: see ``ending``.
 """
 
 from __future__ import annotations
@@ -23,6 +21,7 @@ from ..core.finding import Severity
 from .frameworks import Attachments, RunOptions
 from .script import (EXIT_INTERRUPTED, ScriptNotFound, as_main, exec_as_main, exit_code,
                      find_script, print_user_traceback)
+from .ending import WrapUp
 from .session import Diagnosis, Session, run_folder
 from .workers import child_environment
 
@@ -69,7 +68,7 @@ def run_script(
         print_user_traceback(exc)
         detail = {"error": f"{type(exc).__name__}: {exc}"}
     finally:
-        wrap_up = _WrapUp()
+        wrap_up = WrapUp()
         try:
             if live is not None:
                 live.stop()
@@ -106,48 +105,6 @@ def _finish(session: Session, status: str, code: int, detail: dict[str, Any]) ->
     except Exception as exc:  # noqa: BLE001 - a bug of ours must not take the script's status
         session.problem(f"could not finish the diagnosis: {type(exc).__name__}: {exc}")
         return Diagnosis([], session.framework, session.step, session.folder, status)
-
-
-class _WrapUp:
-    """Ctrl-C while gradsight wraps up: counted, not raised, until the reports are written;
-    then it skips them (see the module docstring)."""
-
-    def __init__(self) -> None:
-        self.interrupts = 0
-        self._in_reports = False
-        try:
-            self._previous: Any = signal.signal(signal.SIGINT, self._on_sigint)
-        except ValueError:  # not the main thread: Ctrl-C is not ours to handle
-            self._previous = None
-
-    def _on_sigint(self, signum: int, frame: Any) -> None:
-        self.interrupts += 1
-        if self._in_reports:
-            raise KeyboardInterrupt
-
-    def reports(self, session: Session) -> None:
-        if self.interrupts:
-            return self._skipped(session)
-        self._in_reports = True
-        try:
-            session.write_reports()
-        except KeyboardInterrupt:
-            self._skipped(session)
-        finally:
-            self._in_reports = False
-
-    def _skipped(self, session: Session) -> None:
-        from ..reports.html import REPORT_FILE
-
-        if not session.saved:
-            return
-        (session.folder / (REPORT_FILE + ".tmp")).unlink(missing_ok=True)
-        session.problem("interrupted: the report was skipped; `gradsight report "
-                        f"{session.folder}` writes it")
-
-    def restore(self) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
 
 
 def _start_live(session: Session) -> Any:

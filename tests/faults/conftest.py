@@ -112,3 +112,15 @@ def small_disk(tmp_path: Path) -> Any:
         yield disk.where
     finally:
         disk.close()
+
+
+@pytest.fixture(scope="package")
+def stored_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real run: 300 steps, NaN from step 21 (detail rows, histograms, an event, chunks)."""
+    from tests.faults.scripts import NAN_AT_21
+
+    root = tmp_path_factory.mktemp("stored")
+    write(root, "nan.py", NAN_AT_21)
+    proc = gradsight("run", "--out", "run", "nan.py", cwd=root)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return root / "run"
