@@ -30,9 +30,12 @@ on the next steps; and which chunks of the always-on tier are stored in full (th
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 import threading
 import time
+import weakref
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Protocol, Sequence
@@ -120,6 +123,9 @@ class Recorder:
         self._lock = threading.RLock()
         self._timer: threading.Thread | None = None
         self._stopped = threading.Event()
+        if hasattr(os, "register_at_fork"):  # a forked child must not inherit a held lock
+            me = weakref.ref(self)
+            os.register_at_fork(after_in_child=lambda: _forked(me()))
 
     # -- the door -------------------------------------------------------------------------
     def describe(self, info: ParamInfo | ModuleInfo) -> None:
@@ -195,11 +201,12 @@ class Recorder:
 
     def _tick(self) -> None:
         """Write rows that are due although no new step came (a long step, an evaluation)."""
-        while not self._stopped.wait(TICK_S):
+        while not self._stopped.wait(TICK_S) and not self.store.closed:
             try:
                 self.poll()
             except Exception as exc:  # noqa: BLE001 - the timer must never take training down
-                self.error("recorder_timer", exc)
+                with contextlib.suppress(Exception):
+                    self.error("recorder_timer", exc)
                 return
 
     def _take(self, item: _Item) -> None:
@@ -322,6 +329,16 @@ class Recorder:
         with np.errstate(all="ignore"), _quiet():
             stats = np.stack([np.nanmin(block, 0), np.nanmax(block, 0), np.nanmean(block, 0)])
         self.store.add_param_steps(chunks[0][0], len(block), layout.id, True, stats)
+
+
+def _forked(recorder: "Recorder | None") -> None:
+    """In a forked child: a fresh lock and no timer (the parent's thread is not there; the
+    child's own watching, if any, starts its own recorder)."""
+    if recorder is not None:
+        recorder._lock = threading.RLock()
+        recorder._timer = None
+        recorder._stopped = threading.Event()
+        recorder._stopped.set()
 
 
 def _deferred(values: Any) -> Deferred:

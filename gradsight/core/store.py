@@ -49,7 +49,7 @@ _EXACT = [STEP_METRICS.index(k) for k in EXACT_METRICS]  # float64 columns of pa
 
 SCHEMA_VERSION = 2
 DB_NAME = "run.sqlite"
-COMMIT_INTERVAL_S = 0.5  # bounds what a kill -9 can lose
+COMMIT_INTERVAL_S = 0.5  # the longest a written row waits for its commit (the recorder asks sooner)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -158,6 +158,10 @@ class RunStore:
     @property
     def in_memory_now(self) -> bool:
         return self._memory is not None
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     # -- producer side (any thread) -------------------------------------------------------
     def set_meta(self, **values: Any) -> None:

@@ -93,7 +93,10 @@ class Session:
     def problem(self, line: str) -> None:
         """One line on stderr for a failure of gradsight's own (never the script's)."""
         self.problems.append(line)
-        print(f"gradsight: {inert(line)}", file=sys.stderr, flush=True)
+        try:
+            print(f"gradsight: {inert(line)}", file=sys.stderr, flush=True)
+        except (OSError, ValueError):  # stderr closed: the line stays in ``problems``
+            pass
 
     @property
     def framework(self) -> str:

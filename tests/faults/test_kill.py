@@ -10,6 +10,7 @@ SIGTERM and a crash end through the diagnosis: every step trained is kept.
 from __future__ import annotations
 
 import json
+import os
 import random
 import signal
 import time
@@ -54,7 +55,7 @@ def kept_until(run: Background, end: float, out: Path) -> tuple[float, int]:
         assert kept <= set(range(max(printed) + 2)), "a step stored that never ran"
     lost = [t for step, t in run.steps if step not in keep["loss"]
             or step not in keep["always_on"]]
-    age = end - min(lost) if lost else 0.0
+    age = max(end - min(lost), 0.0) if lost else 0.0  # < 0: its line came after the signal
     assert age <= LOST_S, (f"lost a step finished {age:.2f} s before the end", sorted(
         s for s, t in run.steps if t == min(lost)))
     return age, len(lost)
@@ -160,3 +161,37 @@ def test_sigint_and_sigterm_at_random_moments_keep_every_step(
         assert np.isfinite(list(keep["loss"])).all()
     finally:
         run.close()
+
+
+def test_ctrl_c_while_wrapping_up_is_counted_and_skips_only_the_reports(tmp_path: Path) -> None:
+    """The mechanism behind the second Ctrl-C, both ways it can land (in-process, real
+    signals): while diagnosing it is counted and the reports are skipped afterwards; while the
+    report is written it stops that report. Neither raises."""
+    from gradsight.run.ending import WrapUp
+    from gradsight.run.session import Session
+
+    session = Session(tmp_path / "run")
+    session.finish("interrupted", reports=False)
+    wrap = WrapUp()
+    try:
+        os.kill(os.getpid(), signal.SIGINT)  # lands "while diagnosing"
+        time.sleep(0.05)
+        assert wrap.interrupts == 1
+        wrap.reports(session)
+    finally:
+        wrap.restore()
+    assert not (tmp_path / "run" / "report.html").exists()
+
+    def slow_report() -> None:
+        os.kill(os.getpid(), signal.SIGINT)  # lands "while the report is written"
+        time.sleep(5)
+        raise AssertionError("the Ctrl-C did not stop the report")
+
+    session.write_reports = slow_report  # type: ignore[method-assign]
+    wrap = WrapUp()
+    try:
+        wrap.reports(session)
+    finally:
+        wrap.restore()
+    assert wrap.interrupts == 1
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
