@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench bench-diagnosis venv clean chromium
+.PHONY: demo test bench bench-diagnosis bench-faults venv clean chromium
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ bench: $(STAMP)
 # localization, false alarms on healthy runs; fails below the issue-4 thresholds. ~5 min, -j 2.
 bench-diagnosis: $(STAMP)
 	$(BIN)/python benchmarks/diagnosis/score.py
+
+# The slow rows of the fault matrix (tests/faults: random kills, Keras, a full file system);
+# `make test` runs the fast rows. Prints what each kill lost. ~2 min.
+bench-faults: $(STAMP)
+	$(BIN)/python -m pytest -q -s -m faults_bench tests/faults
 
 clean:
 	rm -rf $(VENV) gradsight-runs .pytest_cache

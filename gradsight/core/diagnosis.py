@@ -44,18 +44,28 @@ class Diagnosis:
 
 
 def diagnose_folder(folder: str | Path, status: str | None = None, *,
-                    merge_children: bool = True) -> Diagnosis:
+                    merge_children: bool = True,
+                    connection: sqlite3.Connection | None = None) -> Diagnosis:
     """Diagnose a stored run folder, together with the worker processes it started unless
-    ``merge_children`` is off."""
-    view = RunView.open(folder)
+    ``merge_children`` is off. ``connection``: the run's store, when it is not the folder's
+    file (a run kept in memory, ``RunStore.snapshot``); it is closed here."""
+    view = RunView(connection, Path(folder)) if connection is not None else RunView.open(folder)
     try:
         numbers = key_numbers(view)
         if isinstance(view.meta.get("rank"), int):
             numbers["rank"] = view.meta["rank"]
         own = Diagnosis(diagnose(view), str(view.meta.get("framework", "none")), view.steps,
                         Path(folder), status or stored_status(view.meta), numbers)
+        if view.damage:  # values the readers set aside: the diagnosis is of the rest
+            own.numbers["damaged"] = view.damage.summary()
     except sqlite3.DatabaseError as exc:  # damage past the pages that open() reads
         raise RunDataError(f"{Path(folder) / DB_NAME} is damaged ({exc}); nothing was changed."
+                           ) from exc
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError) as exc:
+        # values no reader expected (``tolerant`` sets aside those it knows of)
+        raise RunDataError(f"{Path(folder) / DB_NAME} holds values gradsight cannot read "
+                           f"({type(exc).__name__}: {exc}); nothing was changed. If the run "
+                           "folder was not edited, this is a gradsight bug: please report it."
                            ) from exc
     finally:
         view.close()

@@ -15,6 +15,7 @@ import numpy as np
 from ..core.run_view import RunView
 from ..core.series import ratio_series
 from .columns import MAX_COLUMNS, QUANT, forward_key, log_matrix, make_columns
+from .text import inert
 
 WIDTH_PX = 1200
 DPI = 100
@@ -76,5 +77,6 @@ def _short(name: str) -> str:
 
 
 def _plain(text: str) -> str:
-    """Names are text, never matplotlib mathtext (which a pair of ``$`` would start)."""
-    return text.replace("$", r"\$")
+    """Names are text: no control character (``text.inert``), never matplotlib mathtext (which
+    a pair of ``$`` would start)."""
+    return inert(text).replace("$", r"\$")

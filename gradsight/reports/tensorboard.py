@@ -8,7 +8,8 @@ to the user's other logs. Every tag starts with ``gradsight/`` so it never colli
 Tags: ``gradsight/loss``; per parameter ``gradsight/grad_norm/NAME``,
 ``gradsight/grad_to_weight/NAME``, ``gradsight/update_to_weight/NAME``; per module
 ``gradsight/act_std/NAME``, ``gradsight/dead_frac/NAME``, ``gradsight/saturated_frac/NAME``;
-histograms ``gradsight/weights/NAME``, ``gradsight/grads/NAME``, ``gradsight/activations/NAME``.
+histograms ``gradsight/weights/NAME``, ``gradsight/grads/NAME``, ``gradsight/activations/NAME``
+(NAME through ``text.inert``: a tag never carries a control character).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 
 from ..core.run_view import Histograms, RunView, Series
 from ..core.series import ratio_series
+from .text import inert
 
 PREFIX = "gradsight/"
 
@@ -72,7 +74,7 @@ def export_or_warn(folder: str | Path, logdir: str | Path) -> Path | None:
 
 def _scalars(writer: Any, metric: str, series: Mapping[str, Series]) -> None:
     for name, s in series.items():
-        tag = f"{PREFIX}{metric}/{name}"
+        tag = f"{PREFIX}{metric}/{inert(name)}"
         for step, value in zip(s.steps.tolist(), s.values.tolist()):
             if math.isfinite(value):
                 writer.add_scalar(tag, value, step)
@@ -80,7 +82,7 @@ def _scalars(writer: Any, metric: str, series: Mapping[str, Series]) -> None:
 
 def _histograms(writer: Any, metric: str, tables: Mapping[str, Histograms]) -> None:
     for name, h in tables.items():
-        tag = f"{PREFIX}{metric}/{name}"
+        tag = f"{PREFIX}{metric}/{inert(name)}"
         for i, step in enumerate(h.steps.tolist()):
             lo, hi, counts = float(h.lo[i]), float(h.hi[i]), h.counts[i]
             total = float(counts.sum())
