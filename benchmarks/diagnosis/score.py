@@ -57,10 +57,10 @@ if str(HERE) not in sys.path:  # labels.py and judge.py sit beside this script
 from judging import (ALARM, GATES, Expectation, Judgement, gate, gate_corpus,  # noqa: E402,F401
                    judge, score, score_by_framework)
 from case_labels import (CATEGORIES, FIRST_KINDS, KINDS, framework_of,  # noqa: E402,F401
-                         load_label, validate_label)
+                         load_label, validate_label, wild_framework)
 from case_labels import discover as _discover  # noqa: E402
 from score_text import (format_case, format_markdown, format_scores,  # noqa: E402,F401
-                    format_summary)
+                        format_summary)
 
 CASES = HERE / "cases"
 CASE_TIMEOUT = 300

@@ -11,7 +11,7 @@ LABEL = {
     "framework": "torch",
     "category": "positive",
     "architecture": "MLP (linear only)",
-    "fast": True,
+    "fast": False,
     "expected": [{"kind": "loss_not_decreasing", "where": []}],
     "allowed": ["stalled_weights"],
     "root_cause": "loss_not_decreasing",

@@ -12,7 +12,7 @@ LABEL = {
     "framework": "torch",
     "category": "positive",
     "architecture": "linear (raw tensor parameters)",
-    "fast": True,
+    "fast": False,
     "expected": [{"kind": "nonfinite", "where": [], "step_max": 20}],
     "allowed": ["exploding_gradient", "loss_diverging"],
     "root_cause": None,

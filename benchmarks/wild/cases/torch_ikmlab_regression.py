@@ -10,7 +10,7 @@ LABEL = {
     "framework": "torch",
     "category": "positive",
     "architecture": "MLP",
-    "fast": True,
+    "fast": False,
     "expected": [{"kind": "loss_not_decreasing", "where": []}],
     "allowed": ["stalled_weights"],
     "root_cause": None,

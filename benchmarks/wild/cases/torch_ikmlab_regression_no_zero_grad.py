@@ -10,7 +10,7 @@ LABEL = {
     "framework": "torch",
     "category": "positive",
     "architecture": "MLP",
-    "fast": True,
+    "fast": False,
     "expected": [{"kind": "gradients_not_reset", "where": ["layer2.bias"], "step_max": 2}],
     "allowed": ["loss_diverging",
                 "loss_spike",

@@ -13,8 +13,12 @@ LABEL = {
     "fast": False,
     "expected": [],
     "root_cause": None,
-    "why": "",
-    "measured": {},
+    "why": "the custom cell learns the wave: the summed loss falls from 49 to 11 (per step 0.49 "
+           "-> 0.099, 0.2x the best constant prediction, the variance of the sine) with update "
+           "ratios of 1e-2 to 9e-2 per step; the exponential input gate keeps its bias gradient "
+           "large (|g|/|w| 17), without any blow-up",
+    "measured": {"loss_start": 48.8, "loss_end": 11.1, "best_constant": 0.5,
+                 "end_over_best": 0.198, "g_over_w_bi": 17.3},
 }
 import math
 

@@ -16,8 +16,11 @@ LABEL = {
     "fast": False,
     "expected": [],
     "root_cause": None,
-    "why": "",
-    "measured": {},
+    "why": "the printed loss grows only because running_loss is never reset per epoch; the "
+           "training itself is fine: the per-step loss falls from 2.15 to 0.25 (0.11x the best "
+           "constant prediction's ln 10) in 58 Adam steps, update ratios 4e-3 to 6e-2",
+    "measured": {"loss_start": 2.15, "loss_end": 0.25, "best_constant": 2.3,
+                 "end_over_best": 0.109, "dead_fc1_end": 0.32},
 }
 import torch
 import torch.nn as nn

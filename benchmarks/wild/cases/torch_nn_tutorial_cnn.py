@@ -2,12 +2,14 @@
 F.relu and F.avg_pool2d, trained by the tutorial's fit()/loss_batch() with SGD 0.1 momentum 0.9."""
 LABEL = {
     "source": "https://github.com/pytorch/tutorials/blob/main/beginner_source/nn_tutorial.py",
-    "question": "The tutorial's switch to a CNN: three convolutions with functional ReLUs on MNIST.",
+    "question": "The tutorial's switch to a CNN: three convolutions with functional ReLUs on "
+                "MNIST.",
     "changes": ["scikit-learn's digits resized to 28x28 in [0, 1] and flattened to 784 like the "
                 "tutorial's pickled MNIST (1,497 train / 300 validation) instead of the download",
-                "8 epochs of 24 batches instead of 2 of 782 (the digits need ~100 steps to leave "
-                "the starting plateau)", "torch.manual_seed(0); the tutorial's earlier sections "
-                "(logistic regression) dropped"],
+                "8 epochs of 24 batches instead of 2 of 782 (the digits need ~100 steps to leave"
+                " the starting plateau)",
+                "torch.manual_seed(0); the tutorial's earlier sections (logistic regression) "
+                "dropped"],
     "pair": None,
     "framework": "torch",
     "category": "healthy",
@@ -15,8 +17,11 @@ LABEL = {
     "fast": False,
     "expected": [],
     "root_cause": None,
-    "why": "",
-    "measured": {},
+    "why": "after a plateau of ~100 steps at the best constant prediction's ln 10 (gradients of "
+           "conv1 grow 100x as it leaves it) the CNN learns: the loss ends at 1.16, half the "
+           "reference; 7 of conv1's 16 channels are silent all run (a minority)",
+    "measured": {"loss_start": 2.3, "loss_end": 1.16, "best_constant": 2.3,
+                 "end_over_best": 0.503, "dead_conv1_end": 0.438, "grad_growth_conv1": 98.6},
 }
 import numpy as np
 import torch

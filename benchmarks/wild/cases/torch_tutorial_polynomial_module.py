@@ -8,7 +8,7 @@ LABEL = {
     "framework": "torch",
     "category": "healthy",
     "architecture": "polynomial (scalar parameters)",
-    "fast": True,
+    "fast": False,
     "expected": [],
     "root_cause": None,
     "why": "SGD 1e-6 on a summed (not averaged) squared error over 2,000 points is an ordinary "

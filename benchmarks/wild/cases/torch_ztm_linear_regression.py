@@ -11,8 +11,11 @@ LABEL = {
     "fast": True,
     "expected": [],
     "root_cause": None,
-    "why": "",
-    "measured": {},
+    "why": "the two parameters approach 0.7 and 0.3 (0.58 and 0.35 after 100 steps): the L1 loss"
+           " falls from 0.31 to 0.027, 0.19x the best constant prediction's (the targets' mean "
+           "absolute deviation from their median)",
+    "measured": {"loss_start": 0.267, "loss_end": 0.0265, "best_constant": 0.14,
+                 "end_over_best": 0.189, "update_over_w_weights": 0.0104},
 }
 import torch
 from torch import nn
