@@ -49,8 +49,8 @@ def format_summary(s: dict) -> str:
         f"recall {pct(s['recall'])}   precision {pct(s['precision'])}   "
         f"localization {pct(s['localization'])}   first-named {pct(s['first_named'])}   "
         f"root-cause-first {pct(s['root_cause_first'])} (of {s['rooted_cases']})",
-        f"false alarms on healthy/confounder cases: {len(s['false_alarms'])} on "
-        f"{s['quiet_with_alarm']} of {s['quiet_cases']} cases",
+        f"warning/error findings on healthy/confounder cases: {len(s['false_alarms'])} "
+        f"({s['quiet_with_alarm']} of {s['quiet_cases']} cases have one)",
     ]
     for name, kind, sev in s["false_alarms"]:
         lines.append(f"  {name}: {kind} ({sev})")

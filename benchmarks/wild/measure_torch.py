@@ -252,8 +252,9 @@ def brief(out: dict) -> str:
                      f"every input: step 0 {i['zero_step0']:.3g}, last 20 steps "
                      f"{i['zero_end']:.3g}")
     if out.get("ranks"):
+        spread = _g(out.get("replica_param_norm_spread"))
         lines.append(f"replicas: {len(out['ranks'])} ranks; largest relative difference of a "
-                     f"final parameter norm between ranks {_g(out.get('replica_param_norm_spread'))}")
+                     f"final parameter norm between ranks {spread}")
     for rank, r in sorted(out.get("ranks", {}).items()):
         lines.append(f"--- rank {rank} ---\n" + brief(r))
     return "\n".join(lines)

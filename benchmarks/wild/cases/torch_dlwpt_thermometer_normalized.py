@@ -1,5 +1,6 @@
 """Deep Learning with PyTorch (Stevens, Antiga, Viehmann), chapter 5, the book's fix: the same
-linear thermometer model and optim.SGD(lr=1e-2), on the readings scaled by 0.1 (t_un), 5,000 epochs."""
+linear thermometer model and optim.SGD(lr=1e-2), on the readings scaled by 0.1 (t_un), 5,000
+epochs."""
 LABEL = {
     "source": "https://github.com/deep-learning-with-pytorch/dlwpt-code/blob/master/p1ch5/3_optimizers.ipynb",
     "question": "Why does the loss blow up to inf when training on the raw thermometer readings "

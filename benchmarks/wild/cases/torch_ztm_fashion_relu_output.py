@@ -1,6 +1,7 @@
-"""Zero to Mastery "PyTorch computer vision" notebook, FashionMNISTModelV1: Flatten, Linear(784, 10),
-ReLU, Linear(10, 10), ReLU, so the logits themselves go through a ReLU; CrossEntropyLoss, SGD 0.1,
-batch 32, 3 epochs (the notebook's model_1, which ends below the linear model_0)."""
+"""Zero to Mastery "PyTorch computer vision" notebook, FashionMNISTModelV1: Flatten,
+Linear(784, 10), ReLU, Linear(10, 10), ReLU, so the logits themselves go through a ReLU;
+CrossEntropyLoss, SGD 0.1, batch 32, 3 epochs (the notebook's model_1, which ends below the
+linear model_0)."""
 LABEL = {
     "source": "https://github.com/mrdbourke/pytorch-deep-learning/blob/main/03_pytorch_computer_vision.ipynb",
     "question": "Why does the model with non-linearities (model_1) do worse than the purely "
