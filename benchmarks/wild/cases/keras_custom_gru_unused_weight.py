@@ -24,7 +24,7 @@ LABEL = {
     "pair": None,
     "category": "positive",
     "architecture": "RNN",
-    "fast": True,
+    "fast": False,
     "expected": [{"kind": "no_gradient", "where": ["regression/rnn/my_gru/interim"]}],
     "allowed": [],
     "root_cause": "no_gradient",

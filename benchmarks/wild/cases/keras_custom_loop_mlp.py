@@ -21,7 +21,7 @@ LABEL = {
     "pair": None,
     "category": "healthy",
     "architecture": "MLP",
-    "fast": True,
+    "fast": False,
     "expected": [],
     "allowed": [],
     "root_cause": None,

@@ -22,7 +22,7 @@ LABEL = {
     "pair": "keras_linreg_sgd_nan",
     "category": "healthy",
     "architecture": "linear regression",
-    "fast": True,
+    "fast": False,
     "expected": [],
     "allowed": [],
     "root_cause": None,

@@ -20,7 +20,7 @@ LABEL = {
     "pair": "keras_subclass_unused_layers",
     "category": "healthy",
     "architecture": "MLP",
-    "fast": True,
+    "fast": False,
     "expected": [],
     "allowed": [],
     "root_cause": None,

@@ -18,7 +18,7 @@ LABEL = {
     "pair": "tf1_linreg_lr_half_diverges",
     "category": "healthy",
     "architecture": "linear regression",
-    "fast": True,
+    "fast": False,
     "expected": [],
     "allowed": [],
     "root_cause": None,

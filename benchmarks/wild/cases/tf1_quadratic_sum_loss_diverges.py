@@ -18,7 +18,7 @@ LABEL = {
     "pair": "tf1_quadratic_sum_loss_lr1e3",
     "category": "positive",
     "architecture": "polynomial regression",
-    "fast": True,
+    "fast": False,
     "expected": [{"kind": "loss_diverging", "where": []}],
     "allowed": ["exploding_gradient", "nonfinite", "loss_spike"],
     "root_cause": None,

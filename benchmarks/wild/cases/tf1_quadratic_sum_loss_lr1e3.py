@@ -16,7 +16,7 @@ LABEL = {
     "pair": "tf1_quadratic_sum_loss_diverges",
     "category": "healthy",
     "architecture": "polynomial regression",
-    "fast": True,
+    "fast": False,
     "expected": [],
     "allowed": [],
     "root_cause": None,

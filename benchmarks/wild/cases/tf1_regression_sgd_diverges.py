@@ -20,7 +20,7 @@ LABEL = {
     "pair": "tf1_regression_adam",
     "category": "positive",
     "architecture": "linear regression",
-    "fast": True,
+    "fast": False,
     "expected": [{"kind": "loss_diverging", "where": []}],
     "allowed": ["exploding_gradient", "nonfinite", "loss_spike"],
     "root_cause": None,

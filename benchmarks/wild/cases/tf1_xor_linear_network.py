@@ -19,7 +19,7 @@ LABEL = {
     "pair": None,
     "category": "positive",
     "architecture": "linear MLP",
-    "fast": True,
+    "fast": False,
     "expected": [{"kind": "loss_not_decreasing", "where": []}],
     "allowed": ["stalled_weights"],
     "root_cause": "loss_not_decreasing",
