@@ -34,6 +34,8 @@ FAST = score.discover(cases_dir=WILD, fast=True)
 # FAILURES.md). The mechanisms engineer removes entries as they are fixed; strict=False so that
 # a fix does not break the suite.
 KNOWN_WRONG: dict[str, str] = {
+    "keras_linreg_sgd_nan": "poor_initialization on a one-layer linear model whose large "
+                            "output comes from raw inputs, not the init",
     "torch_one_unit_log_softmax_bce": "exactly-zero gradients (log_softmax over one unit) are not "
                                       "no_gradient; stalled_weights is named instead",
 }
