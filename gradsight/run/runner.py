@@ -19,7 +19,7 @@ from .frameworks import Attachments, RunOptions
 from .script import (EXIT_INTERRUPTED, ScriptNotFound, as_main, exec_as_main, exit_code,
                      find_script, user_frames)
 from .session import Diagnosis, Session, default_folder
-from .workers import child_environment
+from .workers import child_environment, first_failure
 
 __all__ = ["run_script", "exit_status", "ScriptNotFound", "EXIT_INTERRUPTED"]
 
@@ -63,6 +63,9 @@ def run_script(
         status, code = "crashed", 1
         traceback.print_exception(type(exc), exc, user_frames(exc.__traceback__))
         detail = {"error": f"{type(exc).__name__}: {exc}"}
+        failed = first_failure(exc)  # a worker that died: which one, by the launcher's word
+        if failed is not None:
+            detail["failed_process"] = failed
     finally:
         if live is not None:
             live.stop()

@@ -55,6 +55,7 @@ class Session:
                             started=_dt.datetime.now().isoformat(timespec="seconds"),
                             pid=os.getpid(), every=every, **meta)
         self._finished: Diagnosis | None = None
+        self._closed = False
 
     @property
     def framework(self) -> str:
@@ -82,11 +83,12 @@ class Session:
         self.store.flush()
         return diagnose_folder(self.folder, "running")
 
-    def finish(self, status: str = "finished", **detail: Any) -> Diagnosis:
-        """Stop every adapter, commit everything, diagnose, write findings.json and the
-        reports. Idempotent."""
-        if self._finished is not None:
-            return self._finished
+    def close(self, status: str = "finished", **detail: Any) -> None:
+        """Stop every adapter and commit everything, with how the run ended; no diagnosis
+        (a worker process's: its parent diagnoses the job). Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
         try:
             for adapter in self.adapters:
                 adapter.stop()
@@ -97,6 +99,13 @@ class Session:
                                 steps=self.step, framework=self.framework, api=self.api,
                                 **detail)
             self.store.close()
+
+    def finish(self, status: str = "finished", **detail: Any) -> Diagnosis:
+        """Stop every adapter, commit everything, diagnose, write findings.json and the
+        reports. Idempotent."""
+        if self._finished is not None:
+            return self._finished
+        self.close(status, **detail)
         self._finished = diagnose_folder(self.folder, status)
         write_findings(self.folder / FINDINGS_FILE, self._finished)
         from ..reports.html import write_report_or_warn  # jinja2 loads only now
