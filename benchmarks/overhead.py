@@ -70,7 +70,7 @@ except ImportError:  # pragma: no cover
 import torch
 from torch import nn
 
-from gradsight.core.recorder import DEFAULT_EVERY, Schedule
+from gradsight.core.schedule import DEFAULT_EVERY, Schedule
 
 PRE_STEPS = 10  # untimed steps at the start of every block (= the default dense start)
 BATCHES = 8  # synthetic batches generated up front and cycled through
@@ -248,7 +248,7 @@ def run_block(work: Workload, mode: str, steps: int, out: Path, timer: Timer,
 
 def recorded_in_window(every: int | None, steps: int) -> int:
     schedule = Schedule(every)
-    return sum(schedule.is_recorded(s) for s in range(PRE_STEPS, PRE_STEPS + steps))
+    return sum(schedule.detail(s) for s in range(PRE_STEPS, PRE_STEPS + steps))
 
 
 def benchmark(work: Workload, modes: tuple[str, ...], steps: int, rounds: int, warmup: int,

@@ -6,7 +6,7 @@ Each rank records its own store (``run/workers.py``); the job is put together at
 - a parameter sharded by FSDP2 (a ``DTensor``) is measured on this rank's local shard, and its
   description says how it is placed (``placement``): the whole parameter's norms are the
   square root of the ranks' summed squares, merged at diagnosis;
-- a data-parallel wrapper (``DistributedDataParallel``, ``DataParallel``, FSDP1) is unwrapped,
+- a data-parallel wrapper (``DistributedDataParallel``, ``DataParallel``) is unwrapped,
   so parameters have the names of the model the user wrote (``0.weight``, not
   ``module.0.weight``); the parameters it replicates are described as replicas;
 - a replica's *fingerprint* on detail steps (the float64 sum of a fixed sample of its
@@ -26,8 +26,6 @@ from .step_meter import sample_view
 
 REPLICATE = "replicate"  # every rank holds the whole parameter, and all should hold the same
 FINGERPRINT_SAMPLE = 4096  # elements summed per parameter (all of a smaller one)
-# Prefixes the wrappers put into names (FSDP1, activation checkpointing, torch.compile).
-_WRAPPER_PREFIXES = ("_fsdp_wrapped_module.", "_checkpoint_wrapped_module.", "_orig_mod.")
 
 def world() -> tuple[int, int] | None:
     """(rank, world size) while this process is in a process group of several ranks."""
@@ -87,13 +85,6 @@ def placements(params: Sequence[torch.Tensor], replicated: set[int]) -> dict[int
     return out
 
 
-def clean_name(name: str) -> str:
-    """A parameter or module name without the prefixes wrappers insert inside a model."""
-    for prefix in _WRAPPER_PREFIXES:
-        name = name.replace(prefix, "")
-    return name
-
-
 def fingerprints(params: Sequence[torch.Tensor]) -> torch.Tensor:
     """Per parameter, the float64 sum of a fixed strided sample of its (local) elements, on
     the device. The sample positions depend only on the shape, so ranks holding identical
@@ -112,14 +103,14 @@ def fingerprints(params: Sequence[torch.Tensor]) -> torch.Tensor:
 def _wrapped(module: nn.Module) -> nn.Module | None:
     cls = type(module)
     names = {c.__name__ for c in cls.__mro__}
-    if names & {"DistributedDataParallel", "DataParallel", "FullyShardedDataParallel"}:
+    if names & {"DistributedDataParallel", "DataParallel"}:
         inner = getattr(module, "module", None)
         return inner if isinstance(inner, nn.Module) else None
     return None
 
 
 def _replicates(module: nn.Module) -> bool:
-    """DDP keeps a whole copy per rank (DataParallel is one process; FSDP1 shards)."""
+    """DDP keeps a whole copy per rank (DataParallel is one process: nothing to compare)."""
     return any(c.__name__ == "DistributedDataParallel" for c in type(module).__mro__)
 
 
