@@ -4,7 +4,7 @@
     torchrun --nproc_per_node WORLD job.py MODE WORLD OUT
 
 Modes: ``healthy`` (a ResNet-style CNN under DDP), ``fsdp`` (an MLP of odd widths sharded
-with FSDP2 ``fully_shard``), ``bypass`` (DDP, but every third step goes through the raw
+with FSDP2 ``fully_shard``, gradients clipped to a global norm of 0.5), ``bypass`` (DDP, but every third step goes through the raw
 module, so its gradients are not all-reduced), ``seed`` (no DDP: rank-seeded init, gradients
 averaged by hand), ``nan`` (rank 1 gets a NaN input in step 6), ``kill`` (rank 1 is killed in
 step 7), ``unused`` (DDP with a layer outside the loss: DDP stops the job).
@@ -129,6 +129,8 @@ def worker(rank: int, world: int, mode: str, out: str) -> None:
         optimizer.zero_grad()
         loss = loss_of(mode, forward(x), y)
         loss.backward()
+        if mode == "fsdp":  # clipping the DTensor gradients by their global norm
+            torch.nn.utils.clip_grad_norm_(trained.parameters(), 0.5)
         if mode == "seed":  # gradients averaged by hand
             for p in model.parameters():
                 dist.all_reduce(p.grad)

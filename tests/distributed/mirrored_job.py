@@ -3,9 +3,10 @@ one device: ``python mirrored_job.py mirrored|single``. Three Dense layers drawn
 (seed 000/001's bug): the signal collapses ~1e-5x over the depth."""
 
 import sys
-import keras
+
 import numpy as np
-import tensorflow as tf
+import tensorflow as tf  # first, as MirroredStrategy scripts usually do (keras then imports late)
+import keras
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 mirrored = sys.argv[1] == "mirrored"

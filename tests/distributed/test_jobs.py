@@ -91,10 +91,16 @@ def _run(base: Path, name: str) -> Done:
 
 
 @pytest.fixture(scope="module")
-def jobs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Future[Done]]]:
+def jobs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+         ) -> Iterator[dict[str, Future[Done]]]:
+    """Every job the selected tests of this module need (a test needs each job whose name,
+    up to its first "_", is in the test's name), started together."""
     base = tmp_path_factory.mktemp("jobs")
+    selected = {item.name for item in request.session.items if item.module is sys.modules[
+        __name__]}
+    wanted = [name for name in JOBS if any(name.split("_")[0] in test for test in selected)]
     pool = ThreadPoolExecutor(PARALLEL)
-    futures = {name: pool.submit(_run, base, name) for name in JOBS}
+    futures = {name: pool.submit(_run, base, name) for name in wanted}
     yield futures
     pool.shutdown(wait=True)
 
@@ -149,8 +155,9 @@ def test_fsdp2_norms_are_the_whole_parameters(jobs) -> None:
         view = job.view()
         entity = view.entity("param", "0.weight")
         assert entity.get("placement") == "shard(0)" and entity.get("shape") == [33, 6]
-        grad, weight, update = (view.metric("param", m) for m in
-                                ("grad_norm", "weight_norm", "update_norm"))
+        grad, preclip, weight, update = (view.metric("param", m) for m in (
+            "grad_norm", "grad_norm_preclip", "weight_norm", "update_norm"))
+        clipped = 0
         model = build("fsdp")
         optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
         for step in range(12):  # the oracle: both ranks' batches, gradients averaged
@@ -158,17 +165,24 @@ def test_fsdp2_norms_are_the_whole_parameters(jobs) -> None:
             loss = sum(loss_of("fsdp", model(x), y) for x, y in
                        (batch("fsdp", r, step) for r in (0, 1))) / 2
             loss.backward()
+            raw = {n: float(p.grad.norm()) for n, p in model.named_parameters()}
+            total = float(torch.nn.utils.clip_grad_norm_(model.parameters(), 0.5))
+            clipped += total > 0.5
             before = {n: p.detach().clone() for n, p in model.named_parameters()}
             grads = {n: float(p.grad.norm()) for n, p in model.named_parameters()}
             optimizer.step()
             for name, p in model.named_parameters():
                 at = list(grad[name].steps).index(step)
                 assert grad[name].values[at] == pytest.approx(grads[name], rel=1e-5)
+                if total > 0.5:  # the norm before clipping, from the clip coefficient
+                    at = list(preclip[name].steps).index(step)
+                    assert preclip[name].values[at] == pytest.approx(raw[name], rel=1e-5)
                 at = list(weight[name].steps).index(step)
                 assert weight[name].values[at] == pytest.approx(float(p.detach().norm()), rel=1e-5)
                 at = list(update[name].steps).index(step)
                 assert update[name].values[at] == pytest.approx(
                     float((p.detach() - before[name]).norm()), rel=1e-4)
+        assert clipped >= 3  # the clipping path was exercised
     finally:
         job.close()
 
