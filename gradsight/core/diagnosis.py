@@ -81,6 +81,8 @@ def open_view(folder: str | Path) -> tuple[Any, Any]:
     job = Job.open(folder)
     if job is not None and job.ranks:
         return job.view(), job
+    if job is not None:
+        job.close()
     view = RunView.open(folder)
     return view, view
 
@@ -102,9 +104,10 @@ def _diagnose_view(view: RunView | JobView, folder: Path, status: str) -> Diagno
 
 
 def _diagnose_job(own: Diagnosis, job: Job) -> Diagnosis:
-    if not job.ranks:  # workers that trained outside any process group
+    if not job.ranks:  # no rank recorded a step: workers outside a process group, if any
         others = [_diagnose_view(v, own.folder, own.status) for v in job.others.values()]
-        return _with_others(own, list(zip(job.others, others)), len(others))
+        base = replace(own, job=job.summary()) if job.ranked else own
+        return _with_others(base, list(zip(job.others, others)), len(others))
     per_rank = {r: _diagnose_view(job.view(r), own.folder, own.status) for r in job.ranks}
     primary = per_rank[min(per_rank)]
     findings = merge_ranks({r: d.findings for r, d in per_rank.items()})

@@ -70,8 +70,8 @@ class Job:
     @classmethod
     def open(cls, folder: str | Path, parent_meta: dict[str, Any] | None = None
              ) -> "Job | None":
-        """The job under ``folder``, or None when no worker process recorded a step. A
-        damaged worker store is skipped with a message."""
+        """The job under ``folder``, or None when it has no rank and no worker that recorded a
+        step. A damaged worker store is skipped with a message."""
         root = Path(folder) / PROCESSES
         if not root.is_dir():
             return None
@@ -88,7 +88,7 @@ class Job:
         if parent_meta is None:
             parent_meta = _meta_of(Path(folder))
         job = cls(Path(folder), views, parent_meta)
-        if not job.ranks and not job.others:
+        if not job.ranked and not job.others:
             job.close()
             return None
         return job

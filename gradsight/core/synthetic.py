@@ -338,5 +338,10 @@ class SyntheticRun:
             for rank in self._ranks:
                 rank.write()
             job = Job.open(self.folder) if self._ranks else None
-            self._view = job.view() if job is not None else RunView.open(self.folder)
+            if job is not None and job.ranks:
+                self._view = job.view()
+            else:
+                if job is not None:
+                    job.close()
+                self._view = RunView.open(self.folder)
         return self._view  # type: ignore[no-any-return]

@@ -134,6 +134,16 @@ def test_a_finished_job_has_no_failure(tmp_path: Path) -> None:
         "rank": 0, "pid": "12", "status": "finished", "steps": 4}
 
 
+def test_ranks_that_died_before_their_first_step_are_reported(tmp_path: Path) -> None:
+    def rank_run(run: SyntheticRun, rank: int) -> SyntheticRun:
+        return run.mlp([4, 8, 1]).set_meta(status="running", pid=_gone_pid())
+    SyntheticRun(tmp_path).job(2, rank_run).open()
+    diagnosis = diagnose_folder(tmp_path / "run")
+    assert diagnosis.steps == 0 and diagnosis.job is not None
+    assert diagnosis.job["failed"]["rank"] == 0 and diagnosis.job["failed"]["step"] == 0
+    assert [r["status"] for r in diagnosis.job["ranks"]] == ["killed", "killed"]
+
+
 def _nan_job(tmp_path: Path, rank_one_first: bool) -> SyntheticRun:
     """Rank 1's layer "0" and loss go NaN at step 12; rank 0 follows at 15 (or also at 12)."""
     def rank_run(run: SyntheticRun, rank: int) -> SyntheticRun:
