@@ -117,7 +117,7 @@ def worker(rank: int, world: int, mode: str, out: str) -> None:
     optimizer = (torch.optim.Adam(trained.parameters(), lr=3e-3) if mode == "healthy"
                  else torch.optim.SGD(trained.parameters(), lr=0.1))
     losses = []
-    for step in range(STEPS[mode]):
+    for step in range(int(os.environ.get("JOB_STEPS", STEPS[mode]))):  # (longer by hand)
         x, y = batch(mode, rank, step)
         if mode == "nan" and rank == 1 and step == 6:
             x[0, 0] = float("nan")  # a bad sample on one rank
