@@ -57,6 +57,9 @@ GRAD_NONFINITE = "grad_nonfinite"  # NaN/Inf elements of the gradient (once any 
 WEIGHT_NONFINITE = "weight_nonfinite"
 CLIP_NORM_LIMIT = "clip_norm_limit"  # the max_norm of clip_grad_norm_ at that step
 CLIP_VALUE_LIMIT = "clip_value_limit"
+# In a job of several ranks, per replicated parameter after the step: the float64 sum of a fixed
+# sample of its elements. Replicas that are alike have bit-identical fingerprints.
+FINGERPRINT = "fingerprint"
 
 # -- detail: per module (layer outputs) ---------------------------------------------------------
 ACT_MEAN = "act_mean"

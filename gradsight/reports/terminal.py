@@ -26,6 +26,8 @@ MAX_WHERE = 6
 def render(diagnosis: Diagnosis, console: Console | None = None) -> None:
     console = console or Console()
     console.print(_header(diagnosis))
+    if diagnosis.job and diagnosis.job.get("failed"):
+        console.print(_failed(diagnosis.job))
     problems = [f for f in diagnosis.findings if f.severity != Severity.INFO]
     if not problems and diagnosis.steps == 0:
         console.print(_nothing_watched(diagnosis))
@@ -45,7 +47,9 @@ def _header(d: Diagnosis) -> Text:
     text = Text("gradsight", style="bold")
     text.append(inert(f" · {d.framework} · {d.steps} steps · run {d.status}"))
     processes = d.numbers.get("processes", 1)
-    if isinstance(processes, int) and processes > 1:
+    if d.job:
+        text.append(f" · {d.job.get('world_size')} ranks")
+    elif isinstance(processes, int) and processes > 1:
         text.append(f" · {processes} processes")
     counts = {s: sum(1 for f in d.findings if f.severity == s) for s in Severity}
     text.append(" · ")
@@ -53,6 +57,16 @@ def _header(d: Diagnosis) -> Text:
     text.append(", ")
     text.append(f"{counts[Severity.WARNING]} warning(s)", style=STYLE[Severity.WARNING])
     return text
+
+
+def _failed(job: Mapping[str, Any]) -> Text:
+    """Which rank of a job died, in which step, and what the diagnosis judges."""
+    f = job["failed"]
+    how = f.get("signal") or f.get("error") or f.get("status")
+    steps = ", ".join(f"rank {r.get('rank')}: {r.get('steps')}" for r in job.get("ranks", []))
+    return Text(f"rank {f.get('rank')} (pid {f.get('pid')}) {f.get('status')} ({how}) after "
+                f"{f.get('step')} recorded steps; the findings judge what each rank recorded "
+                f"({steps} steps)", style="bold red")
 
 
 def _healthy(d: Diagnosis) -> Text:
