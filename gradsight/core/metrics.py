@@ -76,6 +76,17 @@ DEAD_WINDOW = 5  # detail steps over which a unit must never fire to count as de
 RELU_FAMILY = ("relu",)  # exactly-zero outputs with a zero gradient: units that can die
 SATURATING = ("tanh", "sigmoid")
 
+# -- stability: every step, per attention layer and per output (``adapters/torch/attention.py``) --
+ATTN_LOGIT_MAX = "attn_logit_max"  # largest q.k*scale (+ mask) over the sampled query rows
+ATTN_ENTROPY = "attn_entropy"  # their softmax entropy / log(keys seen): 1 uniform, 0 one-hot
+ATTN_METRICS = (ATTN_LOGIT_MAX, ATTN_ENTROPY)
+LOGIT_LSE = "logit_lse"  # mean log-sum-exp (log Z) of the logits given to cross_entropy
+# LayerNorm/RMSNorm gain growth needs no measurement of its own: it is the norm weights'
+# WEIGHT_NORM (always-on) against their WEIGHT_NORM_INIT.
+ATTN_BATCH = 4  # sequences of a batch whose attention rows are sampled ...
+ATTN_ROWS = 32  # ... and query positions per sequence (every head): see attention.py
+LOGIT_ROWS = 1024  # rows of the logits whose log-sum-exp is averaged
+
 # -- histograms -------------------------------------------------------------------------------
 # A histogram travels as HIST_BINS + 2 numbers: [lo, hi, counts...] with equal-width bins over
 # the finite range [lo, hi] of the values (non-finite values are not counted).
