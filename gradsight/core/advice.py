@@ -48,6 +48,10 @@ CHECK_OTHER_FINDINGS = "check_other_findings"  # []
 CHECK_LABELS = "check_labels"  # []
 SATURATION_NORM = "norm_before_activation"  # []: normalization before the activation
 RESET_GRADIENTS = "reset_gradients"  # [accumulation?]: zero the gradients every step
+QK_NORM = "qk_norm"  # [layers: attention module names]: LayerNorm on queries and keys
+Z_LOSS = "z_loss"  # [coef]: add coef * log(Z)^2 of the output logits to the loss
+WARMUP_LR = "warmup_lr"  # [steps, lr?]: ramp the learning rate up from near 0
+NORM_WEIGHT_DECAY = "norm_weight_decay"  # [layers?: norm names, value]: decay the norms' gains
 
 
 @dataclass(frozen=True)
@@ -174,7 +178,29 @@ GENERIC: dict[str, Callable[[Mapping[str, Any]], Phrase]] = {
     SATURATION_NORM: lambda a: Phrase("add normalization before the activation to keep "
                                       "pre-activations near zero"),
     RESET_GRADIENTS: lambda a: Phrase("reset the gradients once per optimizer step"),
+    QK_NORM: lambda a: Phrase(
+        "normalize each head's queries and keys (qk-layernorm)" + _in_layers(a) + ": with unit "
+        "rms queries and keys a logit q.k/sqrt(d) stays below sqrt(d) whatever the weights "
+        "grow to"),
+    Z_LOSS: lambda a: Phrase(
+        f"add a z-loss, {fmt(a.get('coef', 1e-4))} x log(Z)^2 of the output logits, to the "
+        "loss: it holds the log-partition log Z near 0 at almost no cost to the loss"),
+    WARMUP_LR: lambda a: Phrase(
+        f"warm the learning rate up over the first {fmt(a.get('steps', 1000))} steps (from "
+        "near 0): the early updates, taken before Adam's second moments are known, are the "
+        "largest"),
+    NORM_WEIGHT_DECAY: lambda a: Phrase(
+        f"apply weight decay ({fmt(a.get('value', 0.1))}) to the normalization layers' gains "
+        "too" + _in_layers(a) + ": nothing else holds them back from growing"),
 }
+
+
+def _in_layers(args: Mapping[str, Any]) -> str:
+    layers = list(args.get("layers") or [])
+    if not layers:
+        return ""
+    more = f" (+{len(layers) - 3} more)" if len(layers) > 3 else ""
+    return " in " + ", ".join(layers[:3]) + more
 
 
 def phrasebook(api: str | None) -> Phrasebook:
