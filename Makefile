@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench bench-diagnosis venv clean chromium
+.PHONY: demo test bench bench-diagnosis bench-stability venv clean chromium
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,12 @@ bench: $(STAMP)
 # localization, false alarms on healthy runs; fails below the issue-4 thresholds. ~5 min, -j 2.
 bench-diagnosis: $(STAMP)
 	$(BIN)/python benchmarks/diagnosis/score.py
+
+# Training stability (benchmarks/stability/): small GPTs over a sweep of learning rates, with and
+# without qk-layernorm and z-loss; per mechanism, how many diverging runs gradsight warned before
+# they diverged, how early, the layer; beside Megatron's and OLMo-core's loss rules. 20 runs, -j 2.
+bench-stability: $(STAMP)
+	$(BIN)/python benchmarks/stability/sweep.py
 
 clean:
 	rm -rf $(VENV) gradsight-runs .pytest_cache
