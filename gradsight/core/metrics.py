@@ -12,6 +12,9 @@ Two tiers:
 - **detail**, on the steps the schedule picks (``schedule.py``): per module the activation
   statistics (``ACT_METRICS``, dead units), per parameter the exact weight norm, the non-finite
   counts once non-finite values appeared, and histograms.
+
+Beside them the **stability** numbers, every step, per attention layer (``ATTN_METRICS``) and per
+output layer (``LOGIT_LSE``), measured where the attention and the loss are computed.
 """
 
 from __future__ import annotations

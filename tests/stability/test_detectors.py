@@ -80,3 +80,15 @@ def test_the_fixes_are_worded_in_the_run_s_framework(tmp_path):
                   if f.kind == "output_logit_divergence"]
     assert "torch.logsumexp(logits, dim=-1).pow(2).mean()" in finding.fixes[0]
     assert any("LinearLR" in fix for fix in finding.fixes)  # the warm-up
+
+
+def test_grown_normalization_gains_are_named_and_decayed(tmp_path):
+    """The gains of the block's LayerNorm grew 3x (weight norm against its init): the finding
+    says so, and advises weight decay on them."""
+    run = _attention(tmp_path, "gains", 300)
+    run.steps([299], extra={"weight_norm_init": {"blocks.1.ln_1.weight": 1.0}},
+              weight_norm={"blocks.1.ln_1.weight": 3.0}, loss=None)
+    (finding,) = attn.detect(run.open())
+    assert finding.evidence["norm_gain_growth"] == {"blocks.1.ln_1.weight": 3.0}
+    decay = [f for f in finding.advice if f.action == "norm_weight_decay"]
+    assert decay and decay[0].args["layers"] == ["blocks.1.ln_1.weight"]

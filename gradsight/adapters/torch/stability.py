@@ -225,9 +225,11 @@ def _calling_module() -> nn.Module | None:
     for _ in range(MAX_FRAMES):
         if frame is None:
             return None
-        candidate = frame.f_locals.get("self")
-        if isinstance(candidate, nn.Module):
-            return candidate
+        code = frame.f_code  # a method's first argument; f_locals only then (it builds a dict)
+        if code.co_argcount and code.co_varnames[0] == "self":
+            candidate = frame.f_locals.get("self")
+            if isinstance(candidate, nn.Module):
+                return candidate
         frame = frame.f_back
     return None
 
