@@ -24,6 +24,7 @@ SMOOTH = 5  # steps in the trailing median that smooths one step's sampled value
 # training loss, and well below the rises the existing kinds judge (loss_spike: 10x).
 LOSS_RISE = 1.15
 LOSS_SMOOTH = 10
+LOSS_FIRST = 3  # the first mean is of this many losses (a blow-up in the first steps counts)
 GAIN_GROWTH = 2.0  # a normalization's gains (rms) grown this much since the start: say so
 
 
@@ -48,19 +49,20 @@ def module_series(run: RunView, metric: str) -> dict[str, Series]:
 
 def loss_broke(run: RunView) -> int | None:
     """The first step at which the loss is non-finite or its trailing mean stands ``LOSS_RISE``
-    times above the best trailing mean before it; None if it never did (or it is not
-    positive, so no ratio means anything)."""
+    times above the best trailing mean before it, or above the first loss (a loss above where
+    it started is broken, also when that happened in the first steps); None if it never did
+    (or it is not positive, so no ratio means anything)."""
     steps, values = run.loss.steps, run.loss.values
     if not len(values):
         return None
     bad = ~np.isfinite(values)
-    best = np.inf
+    best = float(values[0]) if np.isfinite(values[0]) and values[0] > 0 else np.inf  # the start
     for i in range(len(values)):
         if bad[i]:
             return int(steps[i])
-        if i + 1 < LOSS_SMOOTH:
+        if i + 1 < LOSS_FIRST:
             continue
-        mean = float(np.mean(values[i + 1 - LOSS_SMOOTH:i + 1]))
+        mean = float(np.mean(values[max(0, i + 1 - LOSS_SMOOTH):i + 1]))
         if mean <= 0:
             return None
         if mean > best * LOSS_RISE:

@@ -34,7 +34,7 @@ def _attention(t: Path, name: str, steps: int, nan_from: int | None = None) -> S
 
 def _output(t: Path, name: str, steps: int) -> SyntheticRun:
     run = SyntheticRun(t, name).layer("fc", "Linear", (32, 32)).layer("head", "Linear", (64, 32))
-    return run.steps(range(steps), act={"head": {"logit_lse": lambda s: 4.2 - 0.1 * max(s - 100,
+    return run.steps(range(steps), act={"head": {"logit_lse": lambda s: 4.2 + 0.2 * max(s - 100,
                                                                                           0)}},
                      loss=lambda s: 2.0 + 2.0 * 0.98 ** s)
 
