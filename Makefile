@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench bench-diagnosis bench-faults venv clean chromium
+.PHONY: demo test bench bench-diagnosis bench-faults bench-stability venv clean chromium
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,12 @@ bench-diagnosis: $(STAMP)
 # `make test` runs the fast rows. Prints what each kill lost. ~2 min.
 bench-faults: $(STAMP)
 	$(BIN)/python -m pytest -q -s -m faults_bench tests/faults
+
+# Training stability (benchmarks/stability/): small GPTs over a sweep of learning rates, with and
+# without qk-layernorm and z-loss; per mechanism, how many diverging runs gradsight warned before
+# they diverged, how early, the layer; beside Megatron's and OLMo-core's loss rules. 20 runs, -j 2.
+bench-stability: $(STAMP)
+	$(BIN)/python benchmarks/stability/sweep.py
 
 clean:
 	rm -rf $(VENV) gradsight-runs .pytest_cache

@@ -12,6 +12,9 @@ Two tiers:
 - **detail**, on the steps the schedule picks (``schedule.py``): per module the activation
   statistics (``ACT_METRICS``, dead units), per parameter the exact weight norm, the non-finite
   counts once non-finite values appeared, and histograms.
+
+Beside them the **stability** numbers, every step, per attention layer (``ATTN_METRICS``) and per
+output layer (``LOGIT_LSE``), measured where the attention and the loss are computed.
 """
 
 from __future__ import annotations
@@ -83,6 +86,17 @@ DEAD_SUSPECT = 0.5
 DEAD_CONFIRMATIONS = 2  # windows in a row that held: confirmed, no more forcing for that layer
 RELU_FAMILY = ("relu",)  # exactly-zero outputs with a zero gradient: units that can die
 SATURATING = ("tanh", "sigmoid")
+
+# -- stability: every step, per attention layer and per output (``adapters/torch/attention.py``) --
+ATTN_LOGIT_MAX = "attn_logit_max"  # largest q.k*scale (+ mask) over the sampled query rows
+ATTN_ENTROPY = "attn_entropy"  # their softmax entropy / log(keys seen): 1 uniform, 0 one-hot
+ATTN_METRICS = (ATTN_LOGIT_MAX, ATTN_ENTROPY)
+LOGIT_LSE = "logit_lse"  # mean log-sum-exp (log Z) of the logits given to cross_entropy
+# LayerNorm/RMSNorm gain growth needs no measurement of its own: it is the norm weights'
+# WEIGHT_NORM (always-on) against their WEIGHT_NORM_INIT.
+ATTN_BATCH = 4  # sequences of a batch whose attention rows are sampled ...
+ATTN_ROWS = 32  # ... and query positions per sequence (every head): see attention.py
+LOGIT_ROWS = 1024  # rows of the logits whose log-sum-exp is averaged
 
 # -- histograms -------------------------------------------------------------------------------
 # A histogram travels as HIST_BINS + 2 numbers: [lo, hi, counts...] with equal-width bins over

@@ -41,6 +41,7 @@ from ._common import (MIN_STEPS, ParamSeries, fmt, forward_position, owner_of,
 
 KIND = "exploding_gradient"
 PRIORITY = 25
+EXPLAINED_IF_EARLIER = ("attention_logit_growth", "output_logit_divergence")
 EXPLAINED_BY = ("poor_initialization",)
 
 BASELINE_STEPS = 3  # the start of the run that growth is measured against

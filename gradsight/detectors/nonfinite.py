@@ -24,7 +24,8 @@ KIND = "nonfinite"
 PRIORITY = 0
 # NaN is where an explosion or a divergence ends: when one of those began at an earlier step,
 # it is the cause (wherever the NaN first showed), and this finding follows it.
-EXPLAINED_IF_EARLIER = ("exploding_gradient", "loss_diverging")
+EXPLAINED_IF_EARLIER = ("exploding_gradient", "loss_diverging", "attention_logit_growth",
+                        "output_logit_divergence", "update_spike")
 
 
 def detect(run: RunView) -> list[Finding]:

@@ -37,6 +37,7 @@ from . import detail, distributed, stats
 from .describe import describe, group_learning_rates
 from .layout import Layout, activation_kind, is_watched_module, optimizer_params, \
     resolve_layout, roots_among
+from .stability import StabilityTaps
 from .step_meter import StepMeter
 from .taps import ClipBook, GradResets, ScalerTap, install_clip_tap
 
@@ -94,6 +95,8 @@ class TorchWatcher:
         self._layers_guard = Guard(recorder, "torch: layer outputs", step)
         self._loss_guard = Guard(recorder, "torch: loss", step)
         self._clip_guard = Guard(recorder, "torch: gradient clipping", step)
+        self._stability = StabilityTaps(Guard(recorder, "torch: attention and logits", step),
+                                        _Names(self))
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> "TorchWatcher":
@@ -103,6 +106,7 @@ class TorchWatcher:
         install_clip_tap(self._patches, self._clip_guard, self._clip.saw)
         self._resets.install(self._patches, self._steps_guard)
         self._scaler.install(self._patches, self._loss_guard)
+        self._stability.install(self._patches)
         self._patches.wrap(torch, "compile", self._wrap_compile)
         self._active = True
         if self._model is not None:
@@ -134,6 +138,7 @@ class TorchWatcher:
         for state in list(self._opts.values()):
             if state.meter is not None:
                 state.meter.flush(self.recorder)
+        self._stability.flush(self.recorder)
         if self._losses and self.step == 0:  # backward() only, never a step: keep its loss
             loss = self._mean_loss().detach().to("cpu", torch.float64).reshape(1)
             self.recorder.steps(0, (), [[1.0, float(loss)]])
@@ -265,6 +270,7 @@ class TorchWatcher:
             return
         # The first optimizer to step is the run's clock: losses and layer outputs go by it.
         self._clip.clear()  # (a step GradScaler skipped leaves its entries behind)
+        self._stability.ship(self.step, self.recorder)
         if self.recorder.schedule.detail(self.step):
             self._outputs.ship(self.step, self._layout.module_names, self.recorder)
             self._flow.clear()
@@ -342,3 +348,36 @@ class TorchWatcher:
         self._edges_described = bool(self._edges)
         describe(self.recorder, self._layout, {key: i for i, key in enumerate(self._seen)},
                  self._edges, {o: s.index for o, s in self._opts.items()}, self._placements)
+
+
+class _Names:
+    """What the stability taps ask of the watcher (``stability.Namer``)."""
+
+    def __init__(self, watcher: TorchWatcher) -> None:
+        self._w = watcher
+
+    def name(self, module: nn.Module) -> str | None:
+        name = self._w._layout.module_names.get(id(module))
+        return (name or type(module).__name__) if name is not None else None
+
+    def order(self, module: nn.Module) -> int:
+        seen = list(self._w._seen)
+        return seen.index(id(module)) if id(module) in self._w._seen else len(seen)
+
+    def described(self, module: nn.Module) -> bool:
+        return is_watched_module(module)
+
+    def producer(self, tensor: torch.Tensor, classes: int) -> nn.Module | None:
+        """The layer whose output ``tensor`` is (or is a view of), on a detail step; else the
+        last linear layer called with ``classes`` outputs."""
+        for t in (tensor, tensor._base):
+            entry = self._w._flow.get(id(t)) if t is not None else None
+            ref = self._w._seen.get(entry[1]) if entry is not None and entry[0]() is t else None
+            if ref is not None and ref() is not None:
+                return ref()
+        for ref in reversed(list(self._w._seen.values())):
+            module = ref()
+            if isinstance(module, nn.Linear) and module.out_features == classes and \
+                    id(module) in self._w._layout.module_names:
+                return module
+        return None
