@@ -3,24 +3,30 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from . import __version__
 from .core.finding import Severity
+
+STDOUT = "-"  # --json -: the JSON document on standard output
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gradsight", description="Why isn't my network learning? Watch, diagnose, fix."
     )
-    parser.add_argument("--version", action="version", version=f"gradsight {__version__}")
+    parser.add_argument("-V", "--version", action="version", version=f"gradsight {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
+    json_help = "also write the findings JSON here (-: to standard output, the report to stderr)"
+    verbose_help = "show every finding's evidence and all its fixes (the JSON always has them)"
 
     run = sub.add_parser("run", help="run a training script watched, then diagnose it")
     run.add_argument("--out", type=Path, help="run folder (default gradsight-runs/<stem>-<time>)")
-    run.add_argument("--json", type=Path, help="also write the findings JSON here")
+    run.add_argument("--json", type=_json_target, help=json_help)
+    run.add_argument("-v", "--verbose", action="store_true", help=verbose_help)
     run.add_argument("--every", type=_positive, help="record full statistics every N steps")
     run.add_argument("--tensorboard", type=Path, metavar="LOGDIR",
                      help="also write scalars and histograms as TensorBoard logs into LOGDIR")
@@ -35,16 +41,20 @@ def build_parser() -> argparse.ArgumentParser:
         "report", help="diagnose a stored run again (also a killed one), rewrite its report.html"
     )
     report.add_argument("dir", type=Path)
-    report.add_argument("--json", type=Path, help="also write the findings JSON here")
+    report.add_argument("--json", type=_json_target, help=json_help)
+    report.add_argument("-v", "--verbose", action="store_true", help=verbose_help)
     report.add_argument("--png", type=Path, help="also write the gradient-flow picture as a PNG")
 
     probe = sub.add_parser("probe", help="audit initialization: run SCRIPT to its first step")
-    probe.add_argument("--json", type=Path, help="write the findings JSON (with the profile) here")
+    probe.add_argument("--json", type=_json_target,
+                       help="write the findings JSON (with the profile) here (-: stdout)")
+    probe.add_argument("-v", "--verbose", action="store_true", help=verbose_help)
     probe.add_argument("script", help="the Python script to run")
     probe.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the script")
 
     fix = sub.add_parser("fix", help="try repairs through the hooks, measure, recommend")
-    fix.add_argument("--json", type=Path, help="write the gradsight.fix/1 JSON here")
+    fix.add_argument("--json", type=_json_target,
+                     help="write the gradsight.fix/1 JSON here (-: to stdout when done)")
     fix.add_argument("--budget", type=_positive, default=300,
                      help="optimizer steps per trial (default 300)")
     fix.add_argument("--out", type=Path, help="folder for the trials' runs")
@@ -67,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         from .fix.cli import run_fix
 
         return run_fix(args.script, args.args, budget=args.budget, json_path=args.json,
-                       out=args.out)
+                       out=args.out, console=_console(args))
     if args.command == "demo":
         from .run.demo import main as demo_main
 
@@ -90,9 +100,8 @@ def _run(args: argparse.Namespace) -> int:
     except OSError as exc:  # e.g. --out names a file, or an unwritable folder
         print(f"gradsight: cannot create the run folder {args.out}: {exc}", file=sys.stderr)
         return 2
-    render(diagnosis)
-    if args.json:
-        write_findings(args.json, diagnosis)
+    render(diagnosis, _console(args), verbose=args.verbose)
+    _write_json(args.json, diagnosis.document(), lambda path: write_findings(path, diagnosis))
     return exit_status(code, diagnosis, Severity(args.fail_on) if args.fail_on else None)
 
 
@@ -106,9 +115,8 @@ def _probe(args: argparse.Namespace) -> int:
     except ScriptNotFound as exc:
         print(f"gradsight: {exc}", file=sys.stderr)
         return 2
-    render_probe(result)
-    if args.json:
-        result.write(args.json)
+    render_probe(result, _console(args), verbose=args.verbose)
+    _write_json(args.json, result.document(), result.write)
     return code
 
 
@@ -122,7 +130,7 @@ def _report(args: argparse.Namespace) -> int:
     except RunDataError as exc:
         print(f"gradsight: {exc}", file=sys.stderr)
         return 2
-    if args.json:
+    if args.json is not None and args.json != STDOUT:
         write_findings(args.json, diagnosis)
     stored = Path(args.dir) / FINDINGS_FILE
     if not stored.exists():  # a killed run never wrote its own
@@ -131,7 +139,9 @@ def _report(args: argparse.Namespace) -> int:
         except OSError as exc:  # a read-only copy of a run is still worth reading
             print(f"gradsight: could not write {stored}: {exc}", file=sys.stderr)
     code = _render_files(args, diagnosis)
-    render(diagnosis)  # last, so that it can point at the report just written
+    render(diagnosis, _console(args), verbose=args.verbose)  # last: it points at the report
+    if args.json == STDOUT:
+        _write_json(STDOUT, diagnosis.document(), lambda path: None)
     return code
 
 
@@ -150,6 +160,29 @@ def _render_files(args: argparse.Namespace, diagnosis: Any) -> int:
             print(f"gradsight: could not write {args.png}: {exc}", file=sys.stderr)
             return 2
     return 0
+
+
+def _json_target(text: str) -> Path | str:
+    """``-`` means standard output; anything else is a file path."""
+    return STDOUT if text == STDOUT else Path(text)
+
+
+def _console(args: argparse.Namespace) -> Any:
+    """Where the human-readable report goes: stderr when the JSON takes stdout."""
+    from rich.console import Console
+
+    return Console(stderr=getattr(args, "json", None) == STDOUT)
+
+
+def _write_json(target: Path | str | None, document: dict[str, Any],
+                write_file: Callable[[Path], None]) -> None:
+    if target is None:
+        return
+    if target == STDOUT:
+        sys.stdout.write(json.dumps(document, indent=2) + "\n")
+        sys.stdout.flush()
+    else:
+        write_file(Path(target))
 
 
 def _positive(text: str) -> int:
