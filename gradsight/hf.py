@@ -23,14 +23,12 @@ from typing import Any
 
 from transformers import TrainerCallback
 
-from .core.diagnosis import Diagnosis
-from .core.finding import Finding
-from .integrations import RankedWatch, finding_metrics, print_report
+from .integrations import RankedWatch, WatchedRun, finding_metrics, print_report
 
 __all__ = ["Callback"]
 
 
-class Callback(TrainerCallback):  # type: ignore[misc]
+class Callback(WatchedRun, TrainerCallback):  # type: ignore[misc]
     """Watches the Trainer's model from ``on_train_begin`` to ``on_train_end``.
 
     ``out``: the run folder (default ``gradsight-runs/<model class>-<time>``); ``every``:
@@ -60,19 +58,6 @@ class Callback(TrainerCallback):  # type: ignore[misc]
                                   "step": state.global_step})
         if self._report:
             print_report(diagnosis)
-
-    @property
-    def diagnosis(self) -> Diagnosis | None:
-        return self._run.diagnosis if self._run is not None else None
-
-    @property
-    def findings(self) -> list[Finding]:
-        """Findings so far (while training) or final (after ``train``)."""
-        return self._run.findings if self._run is not None else []
-
-    @property
-    def folder(self) -> Path | None:
-        return self._run.folder if self._run is not None else None
 
 
 def _distributed() -> Any:

@@ -64,6 +64,25 @@ class RankedWatch:
         return self.watch.findings if self.watch is not None else []
 
 
+class WatchedRun:
+    """What a callback shows of its run: ``findings``, ``diagnosis`` and ``folder``."""
+
+    _run: RankedWatch | None = None
+
+    @property
+    def diagnosis(self) -> Diagnosis | None:
+        return self._run.diagnosis if self._run is not None else None
+
+    @property
+    def findings(self) -> list[Finding]:
+        """Findings so far (while training) or final (after training)."""
+        return self._run.findings if self._run is not None else []
+
+    @property
+    def folder(self) -> Path | None:
+        return self._run.folder if self._run is not None else None
+
+
 def finding_metrics(findings: list[Finding], prefix: str = "gradsight/") -> dict[str, float]:
     """Counts a metrics logger can plot: errors, warnings, and the places of each kind."""
     out = {f"{prefix}errors": 0.0, f"{prefix}warnings": 0.0}

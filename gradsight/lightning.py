@@ -30,14 +30,12 @@ try:  # the unified package; the standalone ``pytorch_lightning`` has the same A
 except ImportError:  # pragma: no cover - depends on what is installed
     from pytorch_lightning import Callback as _LightningCallback
 
-from .core.diagnosis import Diagnosis
-from .core.finding import Finding
-from .integrations import RankedWatch, finding_metrics, findings_markdown, print_report
+from .integrations import RankedWatch, WatchedRun, finding_metrics, findings_markdown, print_report
 
 __all__ = ["Callback"]
 
 
-class Callback(_LightningCallback):  # type: ignore[misc]
+class Callback(WatchedRun, _LightningCallback):  # type: ignore[misc]
     """Watches the LightningModule from ``on_fit_start`` to ``on_fit_end``.
 
     ``out``: the run folder (default ``gradsight-runs/<module class>-<time>``); ``every``:
@@ -77,16 +75,3 @@ class Callback(_LightningCallback):  # type: ignore[misc]
             logger.save()
         if self._report:
             print_report(diagnosis)
-
-    @property
-    def diagnosis(self) -> Diagnosis | None:
-        return self._run.diagnosis if self._run is not None else None
-
-    @property
-    def findings(self) -> list[Finding]:
-        """Findings so far (while fitting) or final (after ``fit``)."""
-        return self._run.findings if self._run is not None else []
-
-    @property
-    def folder(self) -> Path | None:
-        return self._run.folder if self._run is not None else None
