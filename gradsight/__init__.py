@@ -26,7 +26,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "run_script": (".run.runner", "run_script"),
     "load_run": (".core.diagnosis", "diagnose_folder"),
     "probe": (".probing.api", "probe"),
-    "check": (".check", "check"),
+    "check": (".step_check", "check"),  # not .check: the module would shadow the function
     "keras": (".keras", None),
     "lightning": (".lightning", None),
     "hf": (".hf", None),
@@ -34,7 +34,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
 
 if TYPE_CHECKING:
     from . import hf, keras, lightning
-    from .check import check
+    from .step_check import check
     from .core.diagnosis import diagnose_folder as load_run
     from .probing.api import probe
     from .run.runner import run_script
