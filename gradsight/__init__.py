@@ -24,7 +24,7 @@ __all__ = ["watch", "run_script", "load_run", "probe", "check", "Finding", "Seve
 _LAZY: dict[str, tuple[str, str | None]] = {
     "watch": (".run.watch", "watch"),
     "run_script": (".run.runner", "run_script"),
-    "load_run": (".core.diagnosis", "diagnose_folder"),
+    "load_run": (".reports.notebook", "load_run"),
     "probe": (".probing.api", "probe"),
     "check": (".step_check", "check"),  # not .check: the module would shadow the function
     "keras": (".keras", None),
@@ -35,7 +35,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
 if TYPE_CHECKING:
     from . import hf, keras, lightning
     from .step_check import check
-    from .core.diagnosis import diagnose_folder as load_run
+    from .reports.notebook import load_run
     from .probing.api import probe
     from .run.runner import run_script
     from .run.watch import watch

@@ -40,8 +40,25 @@ class Watch:
 
     def close(self, status: str = "finished") -> Diagnosis:
         if self.diagnosis is None:
-            self.diagnosis = self.session.finish(status)
+            from ..reports.notebook import Run
+
+            self.diagnosis = Run.of(self.session.finish(status))
         return self.diagnosis
+
+    def __repr__(self) -> str:
+        state = "closed" if self.diagnosis is not None else "watching"
+        found = self.findings
+        kinds = ", ".join(f"{f.severity.value} {f.kind}" for f in found) or "no finding"
+        return (f"Watch({self.session.framework}, {state}, {self.session.step} steps, "
+                f"{self.folder}: {kinds})")
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the findings as cards and the gradient-flow heat map, so far or final."""
+        from ..reports.notebook import diagnosis_html
+
+        diagnosis = self.diagnosis or self.session.diagnose_now()
+        state = "closed" if self.diagnosis is not None else "watching"
+        return diagnosis_html(diagnosis, f"gradsight watch ({state})")
 
     def __enter__(self) -> "Watch":
         return self
