@@ -5,7 +5,7 @@ Chromium as a notebook output cell would show it, with every name inert."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterator
+
 
 import pytest
 
@@ -13,7 +13,7 @@ torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 
 import gradsight  # noqa: E402
-from tests.reports.browser import Browser, Page, chromium_path  # noqa: E402
+from tests.reports.browser import Browser, Page  # noqa: E402
 
 EVIL = '<img src=x onerror="alert(1)">'
 
@@ -66,14 +66,6 @@ def test_html_holds_cards_and_heat_map(outputs: dict[str, object]) -> None:
     assert "gradsight watch (watching)" in outputs["live"]["html"]  # type: ignore[index]
     probe = outputs["probe"]._repr_html_()  # type: ignore[attr-defined]
     assert probe.count("<tr") == 1 + 3
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
-    chromium_path()
-    b = Browser(tmp_path_factory.mktemp("chromium-profile"))
-    yield b
-    b.close()
 
 
 def test_renders_in_chromium(outputs: dict[str, object], browser: Browser,
