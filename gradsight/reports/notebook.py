@@ -44,6 +44,27 @@ class Run(Diagnosis):
     def _repr_html_(self) -> str:
         return diagnosis_html(self)
 
+    def frame(self, metric: str = "grad_norm", role: str = "param") -> Any:
+        """A pandas DataFrame of one recorded series: a row per step, a column per parameter
+        (``role="param"``: ``grad_norm``, ``weight_norm``, ``update_norm``, ``lr``, ...) or
+        module (``role="module"``: ``act_std``, ``dead_frac``, ...); ``metric="loss"`` gives
+        the loss of every step. Needs ``pip install gradsight[pandas]``.
+
+        >>> # run.frame("grad_norm").iloc[:, 0].plot(logy=True)
+        """
+        try:
+            import pandas as pd
+        except ImportError as exc:
+            raise ImportError("Run.frame needs pandas, which is not installed: "
+                              "pip install 'gradsight[pandas]'") from exc
+        view = RunView.open(self.folder)
+        try:
+            series = {"loss": view.loss} if metric == "loss" else view.metric(role, metric)
+        finally:
+            view.close()
+        columns = {name: pd.Series(s.values, index=s.steps) for name, s in series.items()}
+        return pd.DataFrame(columns).rename_axis("step")
+
 
 def load_run(folder: str | Path, status: str | None = None) -> Run:
     """Diagnose a stored run folder (also a killed one): findings root cause first, the key
