@@ -28,7 +28,7 @@ chromium:
 
 # The docs site (mkdocs-material, from docs/): strict, so a broken link or page fails the build.
 docs: $(STAMP)
-	$(BIN)/mkdocs build --strict --quiet --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir site
 
 test: $(STAMP) chromium docs
 	GRADSIGHT_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q
