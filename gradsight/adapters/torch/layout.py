@@ -3,7 +3,11 @@
 Names follow the contract: ``named_parameters()`` / ``named_modules()`` of the model that owns
 the optimized parameters. In zero-code mode that model is discovered, not given: it is a *root*
 module (one called in a forward pass that no other called module contains) holding at least one
-parameter some optimizer steps.
+parameter some optimizer steps. A parameter that optimizers step before any module holding it
+was called (the forward inside ``optimizer.step(closure)``: Lightning, LBFGS) names its owner
+from the live modules (``live_owners``), never an anonymous optimizer slot that a later layout
+would rename. One parameter is one entity: a wrapper that exposes the model twice is looked
+through (``unwrap``).
 """
 
 from __future__ import annotations
