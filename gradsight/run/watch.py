@@ -46,11 +46,13 @@ class Watch:
         return self.diagnosis
 
     def __repr__(self) -> str:
-        state = "closed" if self.diagnosis is not None else "watching"
-        found = self.findings
-        kinds = ", ".join(f"{f.severity.value} {f.kind}" for f in found) or "no finding"
-        return (f"Watch({self.session.framework}, {state}, {self.session.step} steps, "
-                f"{self.folder}: {kinds})")
+        """Cheap while watching (no diagnosis: ``findings`` or the notebook view do that)."""
+        head = f"Watch({self.session.framework}, "
+        if self.diagnosis is None:
+            return head + f"watching, {self.session.step} steps, {self.folder})"
+        kinds = ", ".join(f"{f.severity.value} {f.kind}" for f in self.diagnosis.findings)
+        return head + (f"closed, {self.diagnosis.steps} steps, {self.folder}: "
+                       f"{kinds or 'no finding'})")
 
     def _repr_html_(self) -> str:
         """Jupyter: the findings as cards and the gradient-flow heat map, so far or final."""

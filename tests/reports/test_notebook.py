@@ -47,8 +47,9 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
 
 def test_reprs_read_as_text(outputs: dict[str, object]) -> None:
     live = outputs["live"]["repr"]  # type: ignore[index]
-    assert live.startswith("Watch(torch, watching, 30 steps, ") and "no_gradient" in live
-    assert repr(outputs["watch"]).startswith("Watch(torch, closed, 30 steps")
+    assert live.startswith("Watch(torch, watching, 30 steps, ")
+    closed = repr(outputs["watch"])
+    assert closed.startswith("Watch(torch, closed, 30 steps") and "warning no_gradient" in closed
     run = repr(outputs["run"])
     assert run.startswith("Run(torch, 30 steps, run finished, ")
     assert f"warning no_gradient at {EVIL}.weight, {EVIL}.bias (step 0)" in run
