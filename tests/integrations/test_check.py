@@ -9,7 +9,7 @@ torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 
 import gradsight  # noqa: E402
-from gradsight.step_check import INIT_FACTOR, find_problems  # noqa: E402
+from gradsight.step_check import INIT_FACTOR, find_problems, standard_std_range  # noqa: E402
 
 
 class Net(nn.Module):
@@ -113,16 +113,36 @@ def test_unchanged_after_the_step_and_zero_gradients() -> None:
                         ("2.weight", "unchanged"), ("2.bias", "unchanged")}
 
 
-@pytest.mark.parametrize("factor", [INIT_FACTOR * 0.8, INIT_FACTOR * 1.25])
-def test_init_boundary(factor: float) -> None:
-    """Just inside the band passes; just outside fails, above and below."""
-    layer = nn.Linear(400, 400)
-    for scale, flagged in ((factor, factor > INIT_FACTOR), (1 / factor, factor > INIT_FACTOR)):
-        with torch.no_grad():
-            layer.weight.normal_(0.0, scale / 20.0)  # 1/sqrt(400) = 1/20
-        kinds = [p.kind for p in find_problems(layer, torch.randn(4, 400),
-                                               lambda o: o.pow(2).mean())]
-        assert ("poor_initialization" in kinds) == flagged
+@pytest.mark.parametrize("shape", [(400, 400), (1000, 4), (8, 300)])
+@pytest.mark.parametrize("side, margin, flagged", [
+    ("high", 0.8, False), ("high", 1.25, True), ("low", 0.8, False), ("low", 1.25, True)])
+def test_init_boundary(shape: tuple[int, int], side: str, margin: float, flagged: bool) -> None:
+    """Just inside INIT_FACTOR x the standard range passes; just outside fails, both sides."""
+    torch.manual_seed(0)
+    layer = nn.Linear(shape[1], shape[0])
+    low, high = standard_std_range(shape[1], shape[0])
+    std = high * INIT_FACTOR * margin if side == "high" else low / (INIT_FACTOR * margin)
+    with torch.no_grad():
+        layer.weight.normal_(0.0, std)
+    kinds = [p.kind for p in find_problems(layer, torch.randn(4, shape[1]),
+                                           lambda o: o.pow(2).mean())]
+    assert ("poor_initialization" in kinds) == flagged
+
+
+def test_story_003_layer_is_flagged_and_standard_inits_are_not() -> None:
+    torch.manual_seed(0)
+    deep = nn.Linear(100, 100, bias=False)
+    nn.init.normal_(deep.weight, 0.0, 1.0)  # story 003: 10x 1/sqrt(100)
+    assert [p.kind for p in find_problems(deep, torch.randn(8, 100),
+                                          lambda o: o.pow(2).mean())] == ["poor_initialization"]
+    for init in (nn.init.kaiming_normal_, nn.init.xavier_normal_, nn.init.orthogonal_,
+                 lambda w: nn.init.xavier_normal_(w, gain=nn.init.calculate_gain("tanh")),
+                 lambda w: nn.init.kaiming_normal_(w, mode="fan_out")):
+        for shape in ((100, 100), (10, 400), (500, 3), (1000, 1)):  # (out, in)
+            layer = nn.Linear(shape[1], shape[0])
+            init(layer.weight)
+            found = find_problems(layer, torch.randn(8, shape[1]), lambda o: o.pow(2).mean())
+            assert found == [], (init, shape, found)
 
 
 def test_default_pytorch_init_is_never_flagged() -> None:
