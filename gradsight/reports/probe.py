@@ -11,6 +11,7 @@ from rich.text import Text
 
 from ..core.finding import Severity
 from .terminal import STYLE, print_findings
+from .text import inert
 
 SHORT_INIT = {"orthogonal": "orth."}
 MAX_ROWS = 24  # a 100-layer stack shows its start, where it breaks, and its end
@@ -19,15 +20,15 @@ MAX_ROWS = 24  # a 100-layer stack shows its start, where it breaks, and its end
 def render_probe(result: Any, console: Console | None = None, *, verbose: bool = False) -> None:
     console = console or Console()
     header = Text("gradsight probe", style="bold")
-    header.append(f" · {result.framework} · {len(result.layers)} modules measured at "
-                  f"initialization · {result.detail.get('stopped_at', result.status)}")
+    header.append(inert(f" · {result.framework} · {len(result.layers)} modules measured at "
+                        f"initialization · {result.detail.get('stopped_at', result.status)}"))
     if result.loss is not None:
         header.append(f" · loss {_num(result.loss)}")
     console.print(header)
     if result.layers:
         console.print(_table(result))
     elif result.detail.get("note"):
-        console.print(result.detail["note"])
+        console.print(Text(inert(result.detail["note"])))
     problems = [f for f in result.findings if f.severity != Severity.INFO]
     if not problems and result.layers:
         console.print(Text("✓ initialization looks healthy: no layer explodes, collapses or "
@@ -57,10 +58,12 @@ def _table(result: Any) -> Table:
         twin = predicted.get(layer.name)
         init = ""
         if layer.weight is not None:
-            init = f"{_num(layer.weight_std)} → {SHORT_INIT.get(layer.recommended, layer.recommended)}"
+            short = SHORT_INIT.get(layer.recommended, layer.recommended)
+            init = f"{_num(layer.weight_std)} → {short}"
         style = "bold red" if layer.nonfinite else ""
         table.add_row(
-            str(i), Text(layer.name or "(model)"), layer.type, layer.followed_by or "",
+            str(i), Text(inert(layer.name or "(model)")), inert(layer.type),
+            inert(layer.followed_by or ""),
             _num(layer.out_mean), _num(layer.out_std), _num(layer.gain),
             _num(layer.grad_std if layer.weight is not None else layer.out_grad_std),
             _pct(layer.dead_frac), _pct(layer.saturated_frac), init,

@@ -6,7 +6,8 @@ explained by another (``evidence.caused_by``) and an ``info`` finding as two lin
 shows every evidence item and every fix, as the findings JSON always holds them.
 
 Every name shown comes from the user's model and may contain anything, so all text goes in as
-``rich.text.Text`` (never parsed as markup).
+``rich.text.Text`` (never parsed as markup) and through ``text.inert`` (no control character
+reaches the terminal).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from rich.text import Text
 
 from ..core.finding import Finding, Severity
 from ..core.diagnosis import Diagnosis
+from .text import inert
 
 STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "bold yellow", Severity.INFO: "cyan"}
 MAX_EVIDENCE_ITEMS = 4
@@ -31,23 +33,29 @@ def render(diagnosis: Diagnosis, console: Console | None = None, *,
            verbose: bool = False) -> None:
     console = console or Console()
     console.print(_header(diagnosis))
+    if diagnosis.job and diagnosis.job.get("failed"):
+        console.print(_failed(diagnosis.job))
     problems = [f for f in diagnosis.findings if f.severity != Severity.INFO]
     if not problems and diagnosis.steps == 0:
         console.print(_nothing_watched(diagnosis))
     elif not problems:
         console.print(_healthy(diagnosis))
     print_findings(console, diagnosis.findings, verbose)
-    console.print(Text(f"run folder: {diagnosis.folder}", style="dim"))
+    unsaved = " (not written: the run was kept in memory)" if diagnosis.numbers.get(
+        "unsaved") else ""
+    console.print(Text(f"run folder: {inert(diagnosis.folder)}{unsaved}", style="dim"))
     report = Path(diagnosis.folder) / "report.html"
     if report.exists():
-        console.print(Text(f"report: {report}", style="dim"))
+        console.print(Text(f"report: {inert(report)}", style="dim"))
 
 
 def _header(d: Diagnosis) -> Text:
     text = Text("gradsight", style="bold")
-    text.append(f" · {d.framework} · {d.steps} steps · run {d.status}")
+    text.append(inert(f" · {d.framework} · {d.steps} steps · run {d.status}"))
     processes = d.numbers.get("processes", 1)
-    if isinstance(processes, int) and processes > 1:
+    if d.job:
+        text.append(f" · {d.job.get('world_size')} ranks")
+    elif isinstance(processes, int) and processes > 1:
         text.append(f" · {processes} processes")
     counts = {s: sum(1 for f in d.findings if f.severity == s) for s in Severity}
     text.append(" · ")
@@ -57,10 +65,20 @@ def _header(d: Diagnosis) -> Text:
     return text
 
 
+def _failed(job: Mapping[str, Any]) -> Text:
+    """Which rank of a job died, in which step, and what the diagnosis judges."""
+    f = job["failed"]
+    how = f.get("signal") or f.get("error") or f.get("status")
+    steps = ", ".join(f"rank {r.get('rank')}: {r.get('steps')}" for r in job.get("ranks", []))
+    return Text(f"rank {f.get('rank')} (pid {f.get('pid')}) {f.get('status')} ({how}) after "
+                f"{f.get('step')} recorded steps; the findings judge what each rank recorded "
+                f"({steps} steps)", style="bold red")
+
+
 def _healthy(d: Diagnosis) -> Text:
     n = d.numbers
     text = Text("✓ no training problem found", style="bold green")
-    parts = [f"{n.get('steps', d.steps)} steps ({n.get('recorded_steps', 0)} recorded)",
+    parts = [f"{n.get('steps', d.steps)} steps ({n.get('recorded_steps', 0)} in full detail)",
              f"{n.get('parameters', 0)} parameters watched"]
     if "loss_start" in n and "loss_end" in n:
         parts.append(f"loss {_num(n['loss_start'])} → {_num(n['loss_end'])}")
@@ -80,7 +98,7 @@ def _nothing_watched(d: Diagnosis) -> Text:
     else:
         why = ("no model or optimizer was seen (a crash before training, a framework gradsight "
                "does not watch, or updates done by hand instead of optimizer.step())")
-    return text.append(why + f"; the run {d.status}")
+    return text.append(why + f"; the run {inert(d.status)}")
 
 
 RUN_MORE = "more: every number and fix with --verbose, in findings.json and in report.html"
@@ -112,12 +130,12 @@ def _secondary(f: Finding) -> bool:
 def _title(f: Finding) -> Text:
     title = Text()
     title.append(f.severity.value.upper(), style=STYLE[f.severity])
-    title.append(f" {f.kind} · step {f.step}")
+    title.append(inert(f" {f.kind} · step {f.step}"))
     return title
 
 
 def _where(f: Finding) -> Text:
-    where = ", ".join(f.where[:MAX_WHERE]) + (
+    where = ", ".join(map(inert, f.where[:MAX_WHERE])) + (
         f" (+{len(f.where) - MAX_WHERE} more)" if len(f.where) > MAX_WHERE else ""
     )
     return Text("where: ", style="bold").append(where, style="")
@@ -127,18 +145,19 @@ def _compact(f: Finding) -> Group:
     title = _title(f)
     cause = f.evidence.get("caused_by")
     if cause:
-        title.append(" · caused by ", style="dim").append(_evidence(cause))
-    return Group(title, Padding(Group(Text(f.summary), _where(f)), (0, 0, 0, 2), expand=False))
+        title.append(" · caused by ", style="dim").append(inert(_evidence(cause)))
+    body = Group(Text(inert(f.summary, lines=True)), _where(f))
+    return Group(title, Padding(body, (0, 0, 0, 2), expand=False))
 
 
 def _finding(f: Finding, verbose: bool = False) -> Panel:
-    body = [Text(f.summary), _where(f)]
+    body = [Text(inert(f.summary, lines=True)), _where(f)]
     for key, value in (f.evidence.items() if verbose else ()):
-        body.append(Text(f"  {key}: ", style="dim").append(_evidence(value)))
+        body.append(Text(f"  {inert(key)}: ", style="dim").append(inert(_evidence(value))))
     fixes = f.fixes if verbose else f.fixes[:1]
     for i, fix in enumerate(fixes, 1):
         label = f"fix {i}: " if verbose else "fix: "
-        body.append(Text(label, style="bold green").append(fix))
+        body.append(Text(label, style="bold green").append(inert(fix, lines=True)))
     if not verbose and len(f.fixes) > 1:
         body.append(Text(f"(+{len(f.fixes) - 1} more fixes)", style="dim"))
     return Panel(Group(*body), title=_title(f), title_align="left",

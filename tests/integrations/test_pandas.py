@@ -47,7 +47,10 @@ def test_frames_equal_the_run_view(folder: Path) -> None:
         np.testing.assert_array_equal(loss["loss"].to_numpy(), view.loss.values)
         assert len(loss) == 25 and loss.index.name == "step"
         saturated = run.frame("act_saturated_frac", role="module")
-        assert list(saturated.columns) == list(view.metric("module", "act_saturated_frac"))
+        expected_sat = view.metric("module", "act_saturated_frac")
+        assert list(saturated.columns) == list(expected_sat) and "1" in expected_sat  # the Tanh
+        np.testing.assert_array_equal(saturated["1"].dropna().to_numpy(),
+                                      expected_sat["1"].values)
     finally:
         view.close()
 
@@ -59,8 +62,8 @@ def test_documented_tables_read_with_pandas(folder: Path) -> None:
         assert set(entities["role"]) == {"param", "module"}
         loss = pd.read_sql("SELECT step, value FROM loss ORDER BY step", con)
         assert list(loss["step"]) == list(range(25))
-        stats = pd.read_sql("SELECT step, role, name, metric, value FROM stats", con)
-        assert {"act_std", "weight_norm_init"} <= set(stats["metric"])
+        detail = pd.read_sql("SELECT step, role, layout FROM detail", con)
+        assert set(detail["role"]) == {"param", "module"} and detail["step"].min() == 0
         meta = pd.read_sql("SELECT key, value FROM meta", con)
         assert "schema_version" in set(meta["key"])
     finally:

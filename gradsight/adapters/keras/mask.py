@@ -1,6 +1,10 @@
 """Which steps get detail, as the traced Keras graph sees it: a mask of the coming steps the
 host fills from the schedule (``Schedule.mask``) at every read, so forced windows (after a
-trigger or a NaN) reach the graph; outside the mask, the schedule's regular rule."""
+trigger or a NaN) reach the graph; outside the mask, the schedule's regular rule.
+
+The window after the first non-finite loss is also opened in the graph itself (``note_loss``):
+the host reads the rings only every few dozen steps, and the steps right after the first NaN
+are the ones that show where it spreads; waiting for the host would miss them."""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from typing import Any
 
 import tensorflow as tf
 
-from ...core.schedule import DEFAULT_EVERY, DENSE_START, Schedule
+from ...core.schedule import DEFAULT_EVERY, DENSE_START, NONFINITE_STEPS, Schedule
 
 MASK = 4096  # steps of the detail mask the graph reads, refilled at every read
 
@@ -18,6 +22,7 @@ class DetailMask:
         self.schedule = schedule
         self._mask: Any = None  # in-graph: detail for steps base .. base + MASK - 1
         self._base: Any = None
+        self._until: Any = None  # in-graph: detail for every step below it (after a NaN)
 
     def detail(self, step: Any) -> Any:
         """In the graph: does ``step`` get detail."""
@@ -30,7 +35,18 @@ class DetailMask:
             rule = tf.equal(step % every, 0)
         else:
             rule = tf.logical_or(step < DENSE_START, tf.equal(step % DEFAULT_EVERY, 0))
-        return tf.where(inside, tf.gather(self._mask, safe), rule)
+        return tf.logical_or(tf.where(inside, tf.gather(self._mask, safe), rule),
+                             step < self._until)
+
+    def note_loss(self, step: Any, loss: Any) -> None:
+        """In the graph: the first non-finite loss (at ``step``) opens the schedule's
+        non-finite window, as the recorder does: every step after it, NONFINITE_STEPS long."""
+        self._ensure()
+        first = tf.logical_and(
+            tf.logical_not(tf.reduce_all(tf.math.is_finite(tf.cast(loss, tf.float64)))),
+            self._until < 0)
+        self._until.assign(tf.where(first, tf.cast(step, tf.int64) + 1 + NONFINITE_STEPS,
+                                    self._until))
 
     def refill(self, step: int) -> None:
         """On the host: the schedule (with its forced windows) from ``step`` on."""
@@ -45,3 +61,5 @@ class DetailMask:
                                          name="gradsight_mask")
                 self._base = tf.Variable(tf.constant(0, tf.int64), trainable=False,
                                          name="gradsight_mask_base")
+                self._until = tf.Variable(tf.constant(-1, tf.int64), trainable=False,
+                                          name="gradsight_nonfinite_until")

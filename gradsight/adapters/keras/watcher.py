@@ -137,6 +137,8 @@ class KerasWatcher:
     def _finish(self, optimizer: Any, plan: Plan, taken: Any, step: Any, detail: Any,
                 loss: Any) -> None:
         plan.after(taken, step, detail, loss)
+        if loss is not None and self._clock == id(optimizer):
+            self._mask.note_loss(step, loss)
         if self._clock == id(optimizer) and self._flag is not None:
             self._act_step.assign(step + 1)
             self._flag.assign(self._detail(step + 1))
