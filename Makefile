@@ -4,15 +4,16 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench bench-diagnosis bench-faults bench-stability venv clean chromium
+.PHONY: demo test docs bench bench-diagnosis bench-faults bench-stability venv clean chromium
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade "pip>=23"
 	# torch first, from the pinned CPU build: an unpinned torch would pull a multi-GB CUDA build.
 	$(BIN)/pip install --quiet -c constraints.txt torch
-	# TensorFlow too (tensorflow-cpu): `make test` runs the TensorFlow/Keras tests.
-	$(BIN)/pip install --quiet -c constraints.txt -e ".[torch,tensorflow,test]"
+	# TensorFlow too (tensorflow-cpu): `make test` runs the TensorFlow/Keras tests, and the
+	# Lightning, Hugging Face, pandas and docs extras that the integration tests and docs use.
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[torch,tensorflow,lightning,hf,pandas,docs,test]"
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -25,7 +26,11 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
 		(apt-get update && apt-get install -y --no-install-recommends chromium)
 
-test: $(STAMP) chromium
+# The docs site (mkdocs-material, from docs/): strict, so a broken link or page fails the build.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir site
+
+test: $(STAMP) chromium docs
 	GRADSIGHT_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q
 
 bench: $(STAMP)
@@ -52,4 +57,4 @@ bench-stability: $(STAMP)
 	$(BIN)/python benchmarks/stability/sweep.py
 
 clean:
-	rm -rf $(VENV) gradsight-runs .pytest_cache
+	rm -rf $(VENV) gradsight-runs .pytest_cache site

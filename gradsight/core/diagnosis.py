@@ -47,6 +47,15 @@ class Diagnosis:
             doc["job"] = self.job
         return doc
 
+    def __repr__(self) -> str:
+        head = (f"{type(self).__name__}({self.framework}, {self.steps} steps, run "
+                f"{self.status}, {self.folder}")
+        if not self.findings:
+            return head + ": no finding)"
+        lines = [f"  {f.severity.value} {f.kind} at {', '.join(f.where[:4])}"
+                 f"{' …' if len(f.where) > 4 else ''} (step {f.step})" for f in self.findings]
+        return head + ":\n" + "\n".join(lines) + ")"
+
 
 def diagnose_folder(folder: str | Path, status: str | None = None, *,
                     merge_children: bool = True,

@@ -35,8 +35,8 @@ from ...core.recorder import Recorder
 from ..patching import Guard, Patches
 from . import detail, distributed, stats
 from .describe import describe, group_learning_rates
-from .layout import Layout, activation_kind, is_watched_module, optimizer_params, \
-    resolve_layout, roots_among
+from .layout import Layout, activation_kind, is_watched_module, live_owners, \
+    optimizer_params, resolve_layout, roots_among
 from .stability import StabilityTaps
 from .step_meter import StepMeter
 from .taps import ClipBook, GradResets, ScalerTap, install_clip_tap
@@ -73,6 +73,7 @@ class TorchWatcher:
             weakref.WeakKeyDictionary())
         self._clock: "weakref.ref[torch.optim.Optimizer] | None" = None
         self._seen: dict[int, weakref.ref[nn.Module]] = {}  # modules run forward, in order
+        self._owners: list[weakref.ref[nn.Module]] = []  # models found holding the parameters
         self._layout = Layout()
         self._outputs = detail.Outputs()
         self._flow: dict[int, tuple[weakref.ref[torch.Tensor], int]] = {}
@@ -317,15 +318,26 @@ class TorchWatcher:
         signature = tuple(len(optimizer_params(o)) for o in self._opts.keys())
         return signature != self._layout.signature
 
+    def _candidates(self, optimizers: list[torch.optim.Optimizer]) -> list[nn.Module]:
+        """The models that may own the optimized parameters: the given one, or the roots
+        among the modules called so far and those found holding parameters no called module
+        holds (a forward that runs inside ``optimizer.step(closure)``)."""
+        if self._model is not None:
+            return [self._model]
+        alive = [r() for r in [*self._owners, *self._seen.values()]]
+        candidates = roots_among(mod for mod in alive if mod is not None)
+        held = {id(p) for mod in candidates for p in mod.parameters()}
+        loose = {id(p) for o in optimizers for p in optimizer_params(o)} - held
+        if loose:
+            found = live_owners(loose)
+            self._owners += [weakref.ref(mod) for mod in found]
+            candidates = roots_among([*found, *candidates])
+        return candidates
+
     def _relayout(self) -> None:
         optimizers = list(self._opts.keys())
-        if self._model is not None:
-            candidates = [self._model]
-        else:
-            alive = [ref() for ref in self._seen.values()]
-            candidates = roots_among(mod for mod in alive if mod is not None)
         # the model the user wrote, not its DDP/FSDP wrapper (names without ``module.``)
-        candidates, replicated = distributed.unwrap_all(candidates)
+        candidates, replicated = distributed.unwrap_all(self._candidates(optimizers))
         self._layout = resolve_layout(optimizers, candidates, self._namespace())
         self._world = distributed.world()
         self._placements = distributed.placements(list(self._layout.params.values()),
