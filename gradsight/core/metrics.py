@@ -60,6 +60,14 @@ GRAD_NONFINITE = "grad_nonfinite"  # NaN/Inf elements of the gradient (once any 
 WEIGHT_NONFINITE = "weight_nonfinite"
 CLIP_NORM_LIMIT = "clip_norm_limit"  # the max_norm of clip_grad_norm_ at that step
 CLIP_VALUE_LIMIT = "clip_value_limit"
+# Numbers the script set rather than gradsight measured, wherever they are stored: kept as
+# float64, to the last digit, so that a reader compares them with what the script said.
+SETTINGS = EXACT_METRICS + (CLIP_NORM_LIMIT, CLIP_VALUE_LIMIT)
+
+
+def exact_columns(metrics: "tuple[str, ...] | list[str]") -> list[int]:
+    """The columns of a record with these metrics that are ``SETTINGS``."""
+    return [i for i, k in enumerate(metrics) if k in SETTINGS]
 # In a job of several ranks, per replicated parameter after the step: the float64 sum of a fixed
 # sample of its elements. Replicas that are alike have bit-identical fingerprints.
 FINGERPRINT = "fingerprint"
