@@ -255,5 +255,31 @@ def init_recipe(run: RunView, entity: Entity) -> list[Fix]:
     return fixes
 
 
+# The loss has reached its floor once its running median is this far below its start: two orders
+# of magnitude is what a network that learned its task measures (healthy digits and iris runs:
+# 100-1e5x), far from the 1-12x of the failures the detectors are about. After that the
+# gradients are small because there is little left to learn, not because training is broken.
+CONVERGED_FACTOR = 100.0
+CONVERGED_WINDOW = 10  # loss values in the running median (per-batch noise does not count)
+
+
+def converged_step(run: RunView) -> int | None:
+    """The first step at which the loss had fallen ``CONVERGED_FACTOR`` below its start and so
+    reached its floor (None: it never did, or the loss is not a positive quantity to judge)."""
+    loss = run.loss
+    values, steps = loss.values, loss.steps
+    finite = np.isfinite(values)
+    values, steps = values[finite], steps[finite]
+    n = CONVERGED_WINDOW
+    if values.size < 2 * n or values.min() < 0:
+        return None
+    start = float(np.median(values[:max(n, values.size // 100)]))
+    if start <= 0:
+        return None
+    windows = np.lib.stride_tricks.sliding_window_view(values, n)
+    below = np.nonzero(np.median(windows, axis=1) <= start / CONVERGED_FACTOR)[0]
+    return int(steps[below[0] + n - 1]) if below.size else None
+
+
 def fmt(x: float) -> str:
     return f"{x:.3g}"
