@@ -52,6 +52,13 @@ class ParamSeries:
     def ndim(self) -> int:
         return len(self.entity.get("shape") or [])
 
+    @property
+    def is_matrix(self) -> bool:
+        """A weight matrix or kernel: two or more dimensions and not a bias (Keras's GRU bias
+        is (2, 3 x units), TF1 biases are often (1, n): zero-initialized vectors all the same,
+        whose |g|/|w| says how small they started, not how gradients reach them)."""
+        return self.ndim >= 2 and not self.entity.get("is_bias")
+
 
 def _metrics(run: RunView) -> dict[str, dict[str, Series]]:
     names = ("grad_norm", "grad_norm_preclip", "weight_norm", "update_norm", "lr", "has_grad")
@@ -178,11 +185,19 @@ INIT_TOLERANCE = 2.0
 
 def recommended_std(entity: Entity) -> float | None:
     """The He/Glorot std for this weight and the activation after it (None: not a matrix)."""
+    fan = fan_in(entity)
+    if fan is None:
+        return None
+    return ACTIVATION_GAINS.get(entity.get("followed_by"), 1.0) / fan ** 0.5
+
+
+def fan_in(entity: Entity) -> int | None:
+    """Inputs per output unit of a weight: TF adapters say it, PyTorch weights are (out, in,
+    ...) (None: not a matrix)."""
     shape = [int(n) for n in entity.get("shape") or []]
     if len(shape) < 2:
         return None
-    fan_in = int(entity.get("fan_in") or 0) or max(int(np.prod(shape[1:])), 1)
-    return ACTIVATION_GAINS.get(entity.get("followed_by"), 1.0) / fan_in ** 0.5
+    return int(entity.get("fan_in") or 0) or max(int(np.prod(shape[1:])), 1)
 
 
 def initial_scale(run: RunView, entity: Entity) -> float | None:

@@ -58,7 +58,7 @@ def detect(run: RunView) -> list[Finding]:
     flagged: list[tuple[ParamSeries, int, dict[str, float]]] = []
     flagged_layers = set()
     for p in params:
-        if p.ndim < 2:
+        if not p.is_matrix:
             continue
         judged = _judge(p, nonfinite_step)
         if judged is not None:
@@ -67,14 +67,14 @@ def detect(run: RunView) -> list[Finding]:
     if not flagged:
         return []
     for p in params:  # a flagged layer's bias, when its gradient exploded alike
-        if p.ndim < 2 and p.entity.get("module") in flagged_layers:
+        if not p.is_matrix and p.entity.get("module") in flagged_layers:
             numbers = _growth(p)
             if numbers is not None and numbers["growth"] >= GROWTH_LIMIT:
                 flagged.append((p, int(numbers["peak_step"]), numbers))
     flagged.sort(key=lambda item: forward_position(run, item[0].entity))
     clipping = any(bool(p.clipped.any()) for p, _, _ in flagged)
     step = min(s for _, s, _ in flagged)
-    matrices = [(p, n) for p, _, n in flagged if p.ndim >= 2]
+    matrices = [(p, n) for p, _, n in flagged if p.is_matrix]
     worst, worst_numbers = max(matrices, key=lambda item: item[1]["growth"])
     growth = worst_numbers["growth"]
     evidence = {

@@ -46,7 +46,7 @@ def test_full_batch_adam_that_converged_is_not_stalled(tmp_path: Path) -> None:
             before = bias.detach().clone()
             optimizer.step()
             moves.append(float((bias.detach() - before).norm() / bias.detach().norm()))
-            losses.append(float(loss))
+            losses.append(float(loss.detach()))
     moves_a, losses_a = np.array(moves), np.array(losses)
     floor = next(i for i in range(10, len(losses)) if np.median(losses_a[i - 9:i + 1])
                  <= np.median(losses_a[:10]) / CONVERGED_FACTOR)
