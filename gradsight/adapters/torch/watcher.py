@@ -41,6 +41,9 @@ from .step_meter import StepMeter
 from .taps import ClipBook, GradResets, ScalerTap, install_clip_tap
 
 
+MAX_HELD_LOSSES = 1024  # backward() losses held for a step that may never come
+
+
 @dataclass
 class _OptState:
     index: int
@@ -79,6 +82,7 @@ class TorchWatcher:
         self._edges_described = False
         self._model_modules: set[int] = set()
         self._losses: list[torch.Tensor] = []
+        self._backward_calls = 0
         self._clip = ClipBook()
         self._resets = GradResets()
         self._handles: list[Any] = []
@@ -135,6 +139,9 @@ class TorchWatcher:
         if self._losses and self.step == 0:  # backward() only, never a step: keep its loss
             loss = self._mean_loss().detach().to("cpu", torch.float64).reshape(1)
             self.recorder.steps(0, (), [[1.0, float(loss)]])
+        if self._backward_calls and not self._opts:  # say why nothing could be judged
+            self.recorder.event(0, "backward_without_step", "",
+                                {"backward_calls": self._backward_calls})
 
     # -- wrappers -------------------------------------------------------------------------
     def _wrap_backward(self, original: Callable[..., Any]) -> Callable[..., Any]:
@@ -148,7 +155,10 @@ class TorchWatcher:
     def _saw_loss(self, tensors: Any) -> None:
         if isinstance(tensors, torch.Tensor) and tensors.numel() == 1 and \
                 tensors.is_floating_point():
+            self._backward_calls += 1
             self._losses.append(self._scaler.unscaled(tensors).detach())
+            if len(self._losses) > MAX_HELD_LOSSES:  # no optimizer steps: hold their mean
+                self._losses = [self._mean_loss()]
 
     def _wrap_compile(self, original: Callable[..., Any]) -> Callable[..., Any]:
         def compile(*args: Any, **kwargs: Any) -> Any:
