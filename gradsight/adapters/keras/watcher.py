@@ -31,9 +31,11 @@ import tensorflow as tf
 from keras.src import backend as keras_backend
 from tensorflow.python.eager.polymorphic_function import polymorphic_function
 
+from ...core import metrics as m
 from ...core.recorder import FLUSH_S, Recorder
 from ..patching import Guard, Patches
 from . import outputs
+from .criterion import KerasCriterion
 from .describe import activation, describe, is_model, layer_name
 from .mask import DetailMask
 from .plan import Plan
@@ -74,11 +76,13 @@ class KerasWatcher:
         self._flow: dict[int, tuple[Any, int]] = {}
         self._rings: dict[int, outputs.LayerRing] = {}
         self._mask = DetailMask(recorder.schedule)
+        self._criterion = KerasCriterion()
         self._flag: Any = None  # in-graph: does the clock's current step get detail
         self._act_step: Any = None  # in-graph: the clock's current step
         step = lambda: self.step  # noqa: E731
         self._steps_guard = Guard(recorder, "keras: optimizer steps", step)
         self._layers_guard = Guard(recorder, "keras: layer outputs", step)
+        self._criterion_guard = Guard(recorder, "keras: loss reference", step)
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> "KerasWatcher":
@@ -87,6 +91,7 @@ class KerasWatcher:
         self._patches.wrap(keras.layers.Layer, "__call__", self._wrap_layer_call)
         self._patches.wrap(keras.Model, "fit", self._wrap_fit)
         self._patches.wrap(polymorphic_function.Function, "__call__", self._wrap_function_call)
+        self._criterion.install(self._patches, self._criterion_guard)
         self._active = True
         return self
 
@@ -96,6 +101,8 @@ class KerasWatcher:
         self._active = False
         self._patches.restore()
         self.drain()
+        self._criterion_guard.run(self._criterion.finish, max(self.step - 1, 0),
+                                  self._ship_criterion)
 
     # -- wrappers -------------------------------------------------------------------------
     def _wrap_apply(self, original: Callable[..., Any]) -> Callable[..., Any]:
@@ -137,6 +144,8 @@ class KerasWatcher:
     def _finish(self, optimizer: Any, plan: Plan, taken: Any, step: Any, detail: Any,
                 loss: Any) -> None:
         plan.after(taken, step, detail, loss)
+        if self._clock == id(optimizer):
+            self._criterion_guard.run(self._criterion.after_step, step, detail)
         if self._clock == id(optimizer) and self._flag is not None:
             self._act_step.assign(step + 1)
             self._flag.assign(self._detail(step + 1))
@@ -301,8 +310,13 @@ class KerasWatcher:
         for ring in self._rings.values():
             for step, metrics, values in outputs.drain(ring):
                 self.recorder.record(step, "module", [ring.name], metrics, [values])
+        self._criterion_guard.run(self._criterion.drain, self._ship_criterion)
         self.recorder.poll()
         self._mask.refill(self.step)  # forced windows the rows just caused reach the graph
+
+    def _ship_criterion(self, step: int, names: list[str], metrics: tuple[str, ...],
+                        values: Any) -> None:
+        self.recorder.record(step, m.LOSS_ROLE, names, metrics, values)
 
     def _ship_detail(self, step: int, names: list[str], metric: str, values: np.ndarray) -> None:
         self.recorder.record(step, "param", names, (metric,), values[:, None])

@@ -34,6 +34,7 @@ from ...core import metrics as m
 from ...core.recorder import Recorder
 from ..patching import Guard, Patches
 from . import detail
+from .criterion import CriterionTap
 from .describe import describe, group_learning_rates
 from .layout import Layout, activation_kind, is_watched_module, optimizer_params, \
     resolve_layout, roots_among
@@ -89,6 +90,7 @@ class TorchWatcher:
         self._forward_handle: Any = None
         self._patches = Patches()
         self._scaler = ScalerTap()
+        self._criterion = CriterionTap()
         self._compiled = False  # the script uses torch.compile: no forward hooks from then on
         self._active = False
         step = lambda: self.step  # noqa: E731
@@ -96,6 +98,7 @@ class TorchWatcher:
         self._layers_guard = Guard(recorder, "torch: layer outputs", step)
         self._loss_guard = Guard(recorder, "torch: loss", step)
         self._clip_guard = Guard(recorder, "torch: gradient clipping", step)
+        self._criterion_guard = Guard(recorder, "torch: loss reference", step)
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> "TorchWatcher":
@@ -105,6 +108,7 @@ class TorchWatcher:
         install_clip_tap(self._patches, self._clip_guard, self._clip.saw)
         self._resets.install(self._patches, self._steps_guard)
         self._scaler.install(self._patches, self._loss_guard)
+        self._criterion.install(self._patches, self._criterion_guard, lambda: self._compiled)
         self._patches.wrap(torch, "compile", self._wrap_compile)
         self._active = True
         if self._model is not None:
@@ -139,6 +143,7 @@ class TorchWatcher:
         if self._losses and self.step == 0:  # backward() only, never a step: keep its loss
             loss = self._mean_loss().detach().to("cpu", torch.float64).reshape(1)
             self.recorder.steps(0, (), [[1.0, float(loss)]])
+        self._criterion_guard.run(self._criterion.ship, max(self.step - 1, 0), self.recorder)
         if self._backward_calls and not self._opts:  # say why nothing could be judged
             self.recorder.event(0, "backward_without_step", "",
                                 {"backward_calls": self._backward_calls})
@@ -273,6 +278,7 @@ class TorchWatcher:
         self._clip.clear()  # (a step GradScaler skipped leaves its entries behind)
         if self.recorder.schedule.detail(self.step):
             self._outputs.ship(self.step, self._layout.module_names, self.recorder)
+            self._criterion_guard.run(self._criterion.ship, self.step, self.recorder)
             self._flow.clear()
         self._outputs.clear()
         self.step = state.steps
