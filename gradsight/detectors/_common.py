@@ -296,5 +296,19 @@ def converged_step(run: RunView) -> int | None:
     return int(steps[below[0] + n - 1]) if below.size else None
 
 
+def first_nonfinite_step(run: RunView) -> int | None:
+    """First step whose loss or weights were NaN/Inf (None: the run stayed finite). Gradients
+    alone do not count: loss scaling makes them non-finite on purpose and skips the step."""
+    candidates = []
+    bad = ~np.isfinite(run.loss.values)
+    if bad.any():
+        candidates.append(int(run.loss.steps[np.argmax(bad)]))
+    for series in run.metric("param", "weight_norm").values():
+        broken = ~np.isfinite(series.values)
+        if broken.any():
+            candidates.append(int(series.steps[np.argmax(broken)]))
+    return min(candidates) if candidates else None
+
+
 def fmt(x: float) -> str:
     return f"{x:.3g}"

@@ -100,7 +100,8 @@ def detect(run: RunView) -> list[Finding]:
                 "threshold": STALL_RATIO,
                 "learning_rate": lr0,
                 "optimizer": first.entity.get("optimizer_type"),
-                "judged_before_converged_step": converged,
+                **({"judged_before_converged_step": converged} if converged is not None
+                   else {}),
             },
             advice=fixes,
         )

@@ -1,6 +1,16 @@
 """Which steps get detail, as the traced Keras graph sees it: a mask of the coming steps the
 host fills from the schedule (``Schedule.mask``) at every read, so forced windows (after a
-trigger or a NaN) reach the graph; outside the mask, the schedule's regular rule."""
+trigger or a NaN) reach the graph; outside the mask, the schedule's regular rule.
+
+The host reads the rings only every few dozen steps, so a window the recorder opens when it
+sees the first NaN would reach the graph too late for the steps right after it, which are the
+ones that show where the NaN spreads. The graph opens that window itself: the first step whose
+loss or weights are non-finite forces detail for the ``schedule.NONFINITE_STEPS`` after it, as
+the recorder does for PyTorch.
+
+Histograms follow the schedule's rule for scheduled steps (``Schedule.histogram``), as a second
+mask filled alongside.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +18,7 @@ from typing import Any
 
 import tensorflow as tf
 
-from ...core.schedule import DEFAULT_EVERY, DENSE_START, Schedule
+from ...core.schedule import DEFAULT_EVERY, DENSE_START, NONFINITE_STEPS, Schedule
 
 MASK = 4096  # steps of the detail mask the graph reads, refilled at every read
 
@@ -17,7 +27,9 @@ class DetailMask:
     def __init__(self, schedule: Schedule) -> None:
         self.schedule = schedule
         self._mask: Any = None  # in-graph: detail for steps base .. base + MASK - 1
+        self._hist: Any = None  # in-graph: histograms for the same steps
         self._base: Any = None
+        self._forced_until: Any = None  # in-graph: detail before this step (after a NaN)
 
     def detail(self, step: Any) -> Any:
         """In the graph: does ``step`` get detail."""
@@ -30,18 +42,43 @@ class DetailMask:
             rule = tf.equal(step % every, 0)
         else:
             rule = tf.logical_or(step < DENSE_START, tf.equal(step % DEFAULT_EVERY, 0))
-        return tf.where(inside, tf.gather(self._mask, safe), rule)
+        return tf.logical_or(tf.where(inside, tf.gather(self._mask, safe), rule),
+                             step < self._forced_until)
+
+    def histogram(self, step: Any) -> Any:
+        """In the graph: does ``step`` also get histograms (scheduled steps only)."""
+        self._ensure()
+        index = step - self._base
+        inside = (index >= 0) & (index < MASK)
+        safe = tf.cast(tf.clip_by_value(index, 0, MASK - 1), tf.int32)
+        return tf.logical_and(inside, tf.gather(self._hist, safe))
+
+    def force_if_broken(self, step: Any, broken: Any) -> None:
+        """In the graph: the first step with a non-finite loss or weight opens the window."""
+        self._ensure()
+        first = tf.logical_and(broken, self._forced_until < 0)
+        self._forced_until.assign(tf.where(first, tf.cast(step, tf.int64) + 1 + NONFINITE_STEPS,
+                                           self._forced_until))
 
     def refill(self, step: int) -> None:
         """On the host: the schedule (with its forced windows) from ``step`` on."""
         if self._mask is not None:
             self._mask.assign(self.schedule.mask(step, MASK))
+            self._hist.assign(self._histograms(step))
             self._base.assign(step)
+
+    def _histograms(self, start: int) -> Any:
+        return [self.schedule.scheduled(s) and self.schedule.histogram(s)
+                for s in range(start, start + MASK)]
 
     def _ensure(self) -> None:
         if self._mask is None:
             with tf.init_scope():
                 self._mask = tf.Variable(self.schedule.mask(0, MASK), trainable=False,
                                          name="gradsight_mask")
+                self._hist = tf.Variable(self._histograms(0), trainable=False,
+                                         name="gradsight_hist_mask")
                 self._base = tf.Variable(tf.constant(0, tf.int64), trainable=False,
                                          name="gradsight_mask_base")
+                self._forced_until = tf.Variable(tf.constant(-1, tf.int64), trainable=False,
+                                                 name="gradsight_forced_until")

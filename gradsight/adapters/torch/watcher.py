@@ -36,8 +36,9 @@ from ..patching import Guard, Patches
 from . import detail
 from .criterion import CriterionTap
 from .describe import describe, group_learning_rates
-from .layout import Layout, activation_kind, is_watched_module, optimizer_params, \
-    resolve_layout, roots_among
+from .functional import FunctionalActivations
+from .layout import Layout, activation_kind, is_watched_module, module_kind, \
+    optimizer_params, resolve_layout, roots_among
 from .step_meter import StepMeter
 from .taps import ClipBook, GradResets, ScalerTap, install_clip_tap
 
@@ -78,6 +79,7 @@ class TorchWatcher:
         self._seen: dict[int, weakref.ref[nn.Module]] = {}  # modules run forward, in order
         self._layout = Layout()
         self._outputs = detail.Outputs()
+        self._functional = FunctionalActivations()
         self._flow: dict[int, tuple[weakref.ref[torch.Tensor], int]] = {}
         self._edges: dict[int, set[int]] = {}  # id(consumer module) -> ids of producers
         self._edges_described = False
@@ -211,9 +213,12 @@ class TorchWatcher:
             producer = self._flow.get(id(inputs[0]))
             if producer is not None and producer[0]() is inputs[0]:
                 self._edges.setdefault(key, set()).add(producer[1])
+            elif module._parameters:  # made by something else: a functional activation?
+                self._functional.consumed(key, module_kind(module), inputs[0])
         if not isinstance(output, torch.Tensor) or not output.is_floating_point():
             return
         self._flow[id(output)] = (weakref.ref(output), key)
+        self._functional.produced(key, output)
         self._outputs.add(key, activation_kind(module), output,
                           self.recorder.schedule.histogram(self.step))
 
@@ -231,7 +236,7 @@ class TorchWatcher:
         state = self._state(optimizer)
         if state is None:
             return
-        if state.meter is None or self._layout_stale() or (
+        if state.meter is None or self._layout_stale() or self._functional.changed or (
                 self._edges and not self._edges_described):
             self._relayout()
         meter = state.meter
@@ -278,9 +283,11 @@ class TorchWatcher:
         self._clip.clear()  # (a step GradScaler skipped leaves its entries behind)
         if self.recorder.schedule.detail(self.step):
             self._outputs.ship(self.step, self._layout.module_names, self.recorder)
+            self._functional.ship(self.step, self._layout.module_names, self.recorder)
             self._criterion_guard.run(self._criterion.ship, self.step, self.recorder)
             self._flow.clear()
         self._outputs.clear()
+        self._functional.clear()
         self.step = state.steps
         want_forward = self.recorder.schedule.detail(self.step) or not self._layout.params
         if want_forward != (self._forward_handle is not None):
@@ -339,5 +346,8 @@ class TorchWatcher:
                                     params + [p for _, p in extra], len(params),
                                     [group_of[id(p)] for p in params])
         self._edges_described = bool(self._edges)
+        self._functional.changed = False
+        edges = {k: v | self._functional.edges.get(k, set()) for k, v in self._edges.items()}
+        edges.update({k: v for k, v in self._functional.edges.items() if k not in edges})
         describe(self.recorder, self._layout, {key: i for i, key in enumerate(self._seen)},
-                 self._edges, {o: s.index for o, s in self._opts.items()})
+                 edges, {o: s.index for o, s in self._opts.items()}, self._functional.families)
