@@ -101,6 +101,15 @@ def test_statistics_match_a_plain_recomputation(tmp_path: Path, act: str) -> Non
     family = "relu" if act == "F.relu" else "tanh"
     assert modules["conv"] == modules["fc1"] == family  # they apply it, as a function
     assert params["conv.weight"] == params["fc1.weight"] == family
+    # the report's activation charts show them (no more "no ReLU-family activation")
+    from gradsight.core.diagnosis import diagnose_folder
+    from gradsight.reports.html import build_data
+
+    view = RunView.open(tmp_path / "run")
+    data = build_data(view, diagnose_folder(tmp_path / "run"))
+    view.close()
+    shown = {m["name"] for m in data["modules"] if m["activation"] == family}
+    assert {"conv", "fc1"} <= shown
     if family == "relu":  # features zero for every sample of the batch
         got = at_step_0(tmp_path / "run", "dead_frac")
         for producer, consumer in (("conv", "fc1"), ("fc1", "fc2")):
