@@ -4,8 +4,9 @@
 
 1. Watching adds no device->host synchronization to a training step: the steps run under
    ``torch.cuda.set_sync_debug_mode("error")``, which raises on any synchronizing call, at
-   ``every=1`` so every step is a recorded step. (The plain loop is checked first, so a sync
-   in the loop itself is not blamed on gradsight.)
+   both tiers: ``every=1`` (full detail every step) and the default schedule past its dense
+   start (the always-on tier alone on most steps, its ring shipped every 32 steps). (The plain
+   loop is checked first, so a sync in the loop itself is not blamed on gradsight.)
 2. Mixed precision (autocast + GradScaler) trains and is diagnosed without a false alarm.
 3. Losses and final parameters are bit-identical with and without watching.
 """
@@ -63,6 +64,12 @@ def main() -> None:
         train(model, opt, x, y, 30, strict=True)
     print("watched every step under sync_debug_mode=error: no sync;",
           [f.kind for f in w.findings])
+    model, opt, x, y = make()
+    with gradsight.watch(model, opt, out=f"{out}/always-on") as w:
+        train(model, opt, x, y, 12)  # the dense start: detail on steps 0-9
+        train(model, opt, x, y, 80, strict=True)  # always-on only (step 100 is detail)
+    print("watched at the default schedule (always-on tier) under sync_debug_mode=error: "
+          "no sync;", [f.kind for f in w.findings])
 
     model, opt, x, y = make()
     plain = train(model, opt, x, y, 50)

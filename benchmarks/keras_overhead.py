@@ -5,7 +5,8 @@ synthetic data in one process, in interleaved blocks whose order rotates from ro
 
 - ``plain``:   ``model.fit`` unwatched;
 - ``default``: ``gradsight.watch(model)``, the default schedule (steps 0-9, then one in 100);
-- ``every-1``: ``gradsight.watch(model, every=1)``: every step recorded.
+- ``every-1``: ``gradsight.watch(model, every=1)``: full detail every step;
+- ``always-on``: watched, but no detail step after step 0: the always-on tier alone.
 
 Each block builds and compiles a fresh model (the statistics are ops in the traced step, so
 watching must start before ``fit`` traces it), runs a first ``fit`` of ``PRE_STEPS`` (10) untimed
@@ -14,9 +15,9 @@ steps (tracing, and for ``default`` exactly its dense start), then times a secon
 step in 100 there, and reads the statistics back every 64 steps as it does in use.
 
 The headline ratio is the median over rounds of (watched block / plain block of the same
-round); as in ``overhead.py`` the default schedule is also judged by the cost its recorded
-steps imply, 1 + (every-1 ratio - 1) / 100, and the target check uses the larger.
-Target: default <= 1.02x.
+round); as in ``overhead.py`` the default schedule is also judged by the cost it implies,
+always-on + (every-1 - always-on) / 100, and the target check uses the larger.
+Targets (the "every step seen" issue, CPU): default <= 1.03x, every-1 <= 1.25x.
 
     python benchmarks/keras_overhead.py              # ~2 min on a 2-core CPU
     python benchmarks/keras_overhead.py --quick      # smoke run, tiny sizes
@@ -44,12 +45,12 @@ except ImportError:  # pragma: no cover
 import keras
 import numpy as np
 
-from gradsight.core.recorder import DEFAULT_EVERY
+from gradsight.core.schedule import DEFAULT_EVERY
 
 PRE_STEPS = 10
-TARGET_DEFAULT = 1.02
-MODES = ("plain", "default", "every-1")
-EVERY = {"default": None, "every-1": 1}
+TARGET_DEFAULT, TARGET_EVERY1 = 1.03, 1.25
+MODES = ("plain", "default", "every-1", "always-on")
+EVERY = {"default": None, "every-1": 1, "always-on": 10**12}
 
 
 def make_model(width: int, depth: int, features: int) -> keras.Model:
@@ -73,9 +74,10 @@ def block(mode: str, args: argparse.Namespace, data: tuple[np.ndarray, np.ndarra
     x, y = data
     pre = PRE_STEPS * args.batch
     model.fit(x[:pre], y[:pre], batch_size=args.batch, epochs=1, shuffle=False, verbose=0)
-    start = time.perf_counter()
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
+    start = clock()
     model.fit(x[pre:], y[pre:], batch_size=args.batch, epochs=1, shuffle=False, verbose=0)
-    elapsed = time.perf_counter() - start
+    elapsed = clock() - start
     if watch is not None:
         watch.close()
     return 1000 * elapsed / args.steps
@@ -87,6 +89,8 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=400)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--check", action="store_true")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="cpu: this process's CPU time (steadier on a loaded machine)")
     args = parser.parse_args()
     args.width, args.depth, args.batch, features = (1024, 2, 64, 512)
     if args.quick:
@@ -114,12 +118,13 @@ def main() -> int:
         print(f"  {mode:8s} {statistics.median(times[mode]):8.3f} ms/step   "
               f"ratio {ratios[mode]:.3f}x   best/best "
               f"{min(times[mode]) / min(times['plain']):.3f}x")
-    implied = 1 + (ratios["every-1"] - 1) / DEFAULT_EVERY
+    implied = ratios["always-on"] + (ratios["every-1"] - ratios["always-on"]) / DEFAULT_EVERY
     judged = max(ratios["default"], implied)
-    ok = judged <= TARGET_DEFAULT
-    print(f"default schedule: measured {ratios['default']:.3f}x, implied by every-1 "
-          f"{implied:.3f}x -> {judged:.3f}x (target <= {TARGET_DEFAULT}x): "
-          f"{'OK' if ok else 'MISSED'}")
+    ok = judged <= TARGET_DEFAULT and ratios["every-1"] <= TARGET_EVERY1
+    print(f"keras: plain {statistics.median(times['plain']):.1f} ms/step, default "
+          f"{ratios['default']:.3f}x ({implied:.3f}x implied), every-1 {ratios['every-1']:.2f}x, "
+          f"always-on {ratios['always-on']:.3f}x  [targets: default <= {TARGET_DEFAULT}x, "
+          f"every-1 <= {TARGET_EVERY1}x: {'met' if ok else 'MISSED'}] ({args.clock} clock)")
     return 0 if ok or not args.check else 1
 
 

@@ -12,7 +12,8 @@ Each round runs three blocks, in an order rotated from round to round:
 - ``default``: ``gradsight.watch(model, optimizer)``, the default schedule (steps 0-9, then one
   step in DEFAULT_EVERY, 100);
 - ``every-1``: ``gradsight.watch(model, optimizer, every=1)``, every step recorded;
-- ``idle`` (only with ``--idle``): watched, but no step recorded after step 0: what the hooks
+- ``always-on``: watched, but no detail step after step 0: the always-on tier alone (every
+  step's per-parameter norms, update estimates, loss) and the hooks' fixed cost
   cost on the steps the schedule skips.
 
 Every block runs ``PRE_STEPS`` (10) untimed steps, then ``--steps`` timed steps. For ``default``
@@ -23,11 +24,12 @@ A fresh watch is created per block; creating it (run folder, SQLite schema) and 
 (flush, diagnosis) happen outside the timed region. Data are synthetic and generated up front.
 
 The headline ratio is the median over rounds of (watched block / plain block of the same round):
-neighbouring blocks share the machine's load, which matters on a shared machine. A 1% difference
-is often below the noise of a block, so the default schedule is also judged by the cost it
-implies, 1 + (every-1 ratio - 1) / DEFAULT_EVERY; the target check uses the larger of the two.
-Targets: default <= 1.01x, every-1 <= 1.05x. On CUDA the timers synchronize first, and the
-table adds the peak memory allocated during each block and its excess over plain training.
+neighbouring blocks share the machine's load, which matters on a shared machine. A difference
+of a few percent is often below the noise of a block, so the default schedule is also judged
+by the cost it implies, always-on + (every-1 - always-on) / DEFAULT_EVERY; the target check
+uses the larger of the two. Targets: default <= 1.03x, every-1 <= 1.25x on a CPU (1.02x and
+1.5x on a GPU). On CUDA the timers synchronize first, and the table adds the peak memory
+allocated during each block and its excess over plain training.
 
 ``--profile`` then shows, per model, where the extra time of a recorded step (and of a skipped
 one) goes: timers wrapped, in this process only, around the adapter's hooks and statistics
@@ -70,14 +72,14 @@ except ImportError:  # pragma: no cover
 import torch
 from torch import nn
 
-from gradsight.core.recorder import DEFAULT_EVERY, Schedule
+from gradsight.core.schedule import DEFAULT_EVERY, Schedule
 
 PRE_STEPS = 10  # untimed steps at the start of every block (= the default dense start)
 BATCHES = 8  # synthetic batches generated up front and cycled through
-TARGET_DEFAULT = 1.01
-TARGET_EVERY1 = 1.05
-MODES = ("plain", "default", "every-1")
-IDLE = "idle"  # --idle: watched, but nothing recorded after step 0 (the hooks' fixed cost)
+# Targets of the "every step seen" issue: CPU default <= 1.03x, every-1 <= 1.25x; GPU 1.02x, 1.5x
+TARGETS = {"cpu": (1.03, 1.25), "cuda": (1.02, 1.5)}
+MODES = ("plain", "default", "every-1", "always-on")
+IDLE = "always-on"  # watched, no detail step after step 0: the always-on tier's cost alone
 EVERY = {"default": None, "every-1": 1, IDLE: 10**12}
 
 
@@ -161,13 +163,19 @@ class Result:
 
 
 class Timer:
-    def __init__(self, device: torch.device) -> None:
+    """Wall-clock time (synchronized on CUDA), or with ``cpu`` the CPU time this process used,
+    every thread counted (gradsight's store writer too). On a machine shared with other jobs
+    the CPU time is the steadier measure of a CPU-bound step, as long as the process does not
+    wait on anything: run it with ``--threads 1`` so that no intra-op thread spins idle."""
+
+    def __init__(self, device: torch.device, cpu: bool = False) -> None:
         self.cuda = device.type == "cuda"
+        self.cpu = cpu and not self.cuda
 
     def now(self) -> float:
         if self.cuda:
             torch.cuda.synchronize()
-        return time.perf_counter()
+        return time.process_time() if self.cpu else time.perf_counter()
 
 
 def busy_seconds() -> tuple[float, float] | None:
@@ -248,7 +256,7 @@ def run_block(work: Workload, mode: str, steps: int, out: Path, timer: Timer,
 
 def recorded_in_window(every: int | None, steps: int) -> int:
     schedule = Schedule(every)
-    return sum(schedule.is_recorded(s) for s in range(PRE_STEPS, PRE_STEPS + steps))
+    return sum(schedule.detail(s) for s in range(PRE_STEPS, PRE_STEPS + steps))
 
 
 def benchmark(work: Workload, modes: tuple[str, ...], steps: int, rounds: int, warmup: int,
@@ -284,10 +292,11 @@ def median_of(blocks: list[Block], attr: str = "ms_per_step") -> float:
     return statistics.median(getattr(b, attr) for b in blocks)
 
 
-def report(results: list[Result], steps: int, device: torch.device, malloc: str) -> list[str]:
+def report(results: list[Result], steps: int, device: torch.device, malloc: str,
+           clock: str = "wall") -> list[str]:
     print()
     print(f"device {device}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"malloc {malloc}, {PRE_STEPS} untimed + {steps} timed steps per block")
+          f"malloc {malloc}, {clock} clock, {PRE_STEPS} untimed + {steps} timed steps per block")
     rec_default = recorded_in_window(None, steps)
     print(f"default schedule: {rec_default} of the {steps} timed steps are recorded "
           f"(steady state, steps {PRE_STEPS}-{PRE_STEPS + steps - 1})"
@@ -326,25 +335,28 @@ def report(results: list[Result], steps: int, device: torch.device, malloc: str)
         if spread > 1.10:
             print(f"      note: plain blocks varied {spread:.2f}x between rounds: timings are "
                   "noisy here, differences of a few percent are within noise")
-        # A recorded step costs what an every-1 step costs; the default schedule records one
-        # step in 50, so its steady-state cost follows, without the noise of a 1% difference.
-        implied = 1 + (figures["every-1"] - 1) / DEFAULT_EVERY
-        print(f"      default implied by the every-1 cost on 1 step in {DEFAULT_EVERY}: "
-              f"{implied:.3f}x")
+        # The default runs the always-on tier every step and full detail on one step in
+        # DEFAULT_EVERY: its steady-state cost follows from the always-on and every-1 blocks,
+        # without the noise of measuring a difference of a few percent directly.
+        target_default, target_every1 = TARGETS.get(device.type, TARGETS["cpu"])
+        implied = figures[IDLE] + (figures["every-1"] - figures[IDLE]) / DEFAULT_EVERY
+        print(f"      default implied by always-on every step + the every-1 cost on 1 step in "
+              f"{DEFAULT_EVERY}: {implied:.3f}x")
         default_verdict = max(figures["default"], implied)
-        ok_d = default_verdict <= TARGET_DEFAULT
-        ok_1 = figures["every-1"] <= TARGET_EVERY1
+        ok_d = default_verdict <= target_default
+        ok_1 = figures["every-1"] <= target_every1
         finals.append(
             f"{res.workload}: plain {plain_ms:.1f} ms/step, default {figures['default']:.3f}x, "
-            f"every-1 {figures['every-1']:.2f}x  [targets: default <= {TARGET_DEFAULT}x "
-            f"{'met' if ok_d else 'MISSED'} ({implied:.3f}x implied by every-1), "
-            f"every-1 <= {TARGET_EVERY1}x {'met' if ok_1 else 'MISSED'}]"
+            f"every-1 {figures['every-1']:.2f}x, always-on {figures[IDLE]:.3f}x  [targets: "
+            f"default <= {target_default}x {'met' if ok_d else 'MISSED'} ({implied:.3f}x "
+            f"implied), every-1 <= {target_every1}x {'met' if ok_1 else 'MISSED'}]"
         )
     print("  ratio: median over rounds of watched/plain in the same round; range: their min-max;")
     print("  best/best: fastest watched block / fastest plain block (robust to bursts of load);")
     print("  steps 0-9: ratio for the first steps of each block, outside the timed window")
     print("  (for default that is the dense start, all recorded); the default target check uses")
-    print("  the larger of its measured ratio and the ratio implied by the every-1 cost")
+    print("  the larger of its measured ratio and the ratio implied by the always-on and every-1")
+    print("  costs")
     print()
     for line in finals:
         print(line)
@@ -510,11 +522,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="tiny sizes for a smoke run")
     parser.add_argument("--profile", action="store_true",
                         help="also show where a watched every-1 step's extra time goes")
-    parser.add_argument("--idle", action="store_true",
-                        help="add a fourth block: watched, but no step recorded after step 0")
     parser.add_argument("--malloc", choices=("steady", "default"), default="steady",
                         help="steady (default): fixed glibc malloc thresholds, see steady_malloc")
     parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="cpu: this process's CPU time (steadier on a loaded machine; "
+                             "use with --threads 1)")
     args = parser.parse_args(argv)
 
     steps = args.steps or (20 if args.quick else 100)
@@ -533,8 +546,8 @@ def main(argv: list[str] | None = None) -> int:
     malloc = "glibc default"
     if args.malloc == "steady":
         malloc = "steady (fixed glibc thresholds)" if steady_malloc() else "default (not glibc)"
-    modes = MODES + ((IDLE,) if args.idle else ())
-    timer = Timer(device)
+    modes = MODES
+    timer = Timer(device, cpu=args.clock == "cpu")
     results = []
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="gradsight-bench-") as tmp:
@@ -548,7 +561,7 @@ def main(argv: list[str] | None = None) -> int:
                                      lambda s: print(s, flush=True)))
             if args.profile:
                 profile(work, steps, timer, root)
-        finals = report(results, steps, device, malloc)
+        finals = report(results, steps, device, malloc, args.clock)
     print(f"(total {time.perf_counter() - started:.0f} s)")
     missed = any("MISSED" in line for line in finals)
     return 1 if args.check and missed else 0

@@ -76,24 +76,51 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    """The script's exit status and output win: gradsight's own failures after the script
+    started (an unwritable --json, a full disk, a closed stdout) are one line each on stderr.
+    A run interrupted by Ctrl-C ends as Python ends one: killed by SIGINT, once the script's
+    own exit handlers have run (so a shell loop around it stops too)."""
     from .core.store import RunDataError
     from .reports.terminal import render
-    from .core.diagnosis import write_findings
+    from .run.ending import ctrl_c_deferred, exit_by_sigint_later
     from .run.runner import ScriptNotFound, exit_status, run_script
 
+    by_sigint = exit_by_sigint_later()  # registered first, so it runs after the script's
     try:
         code, diagnosis = run_script(args.script, args.args, out=args.out, every=args.every,
                                      tensorboard=args.tensorboard, tf1=args.tf1)
     except (ScriptNotFound, RunDataError) as exc:
-        print(f"gradsight: {exc}", file=sys.stderr)
+        _say(exc)
         return 2
-    except OSError as exc:  # e.g. --out names a file, or an unwritable folder
-        print(f"gradsight: cannot create the run folder {args.out}: {exc}", file=sys.stderr)
-        return 2
-    render(diagnosis)
-    if args.json:
-        write_findings(args.json, diagnosis)
+    with ctrl_c_deferred() as late:  # a Ctrl-C now ends the process once this is printed
+        try:
+            render(diagnosis)
+        except OSError as exc:  # stdout closed or full: the terminal diagnosis is the casualty
+            _say(f"could not print the diagnosis ({type(exc).__name__}: {exc})")
+        if args.json:
+            _write_json(args.json, diagnosis)
+    if diagnosis.status == "interrupted" or late.is_set():
+        by_sigint.set()
     return exit_status(code, diagnosis, Severity(args.fail_on) if args.fail_on else None)
+
+
+def _write_json(path: Path, diagnosis: Any) -> bool:
+    from .core.diagnosis import write_findings
+
+    try:
+        write_findings(path, diagnosis)
+        return True
+    except OSError as exc:
+        _say(f"could not write the findings JSON to {path} ({type(exc).__name__}: "
+             f"{exc.strerror or exc})")
+        return False
+
+
+def _say(message: Any) -> None:
+    """gradsight's own failure: one line on stderr, names shown inert."""
+    from .reports.text import inert
+
+    print(f"gradsight: {inert(message)}", file=sys.stderr, flush=True)
 
 
 def _probe(args: argparse.Namespace) -> int:
@@ -104,7 +131,7 @@ def _probe(args: argparse.Namespace) -> int:
     try:
         code, result = probe_script(args.script, args.args)
     except ScriptNotFound as exc:
-        print(f"gradsight: {exc}", file=sys.stderr)
+        _say(exc)
         return 2
     render_probe(result)
     if args.json:
@@ -115,22 +142,27 @@ def _probe(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from .core.store import RunDataError
     from .reports.terminal import render
+    from .reports.text import inert_findings
     from .core.diagnosis import FINDINGS_FILE, diagnose_folder, write_findings
 
     try:
-        diagnosis = diagnose_folder(args.dir)
+        diagnosis = inert_findings(diagnose_folder(args.dir))
     except RunDataError as exc:
-        print(f"gradsight: {exc}", file=sys.stderr)
+        _say(exc)
         return 2
-    if args.json:
-        write_findings(args.json, diagnosis)
+    if diagnosis.numbers.get("damaged"):
+        _say(f"{Path(args.dir) / 'run.sqlite'}: unreadable values set aside "
+             f"({diagnosis.numbers['damaged']}); the diagnosis is of the rest")
+    code = 0
+    if args.json and not _write_json(args.json, diagnosis):
+        code = 2
     stored = Path(args.dir) / FINDINGS_FILE
-    if not stored.exists():  # a killed run never wrote its own
+    if not _is_findings_document(stored):  # a killed run never wrote its own; or garbage
         try:
             write_findings(stored, diagnosis)
         except OSError as exc:  # a read-only copy of a run is still worth reading
-            print(f"gradsight: could not write {stored}: {exc}", file=sys.stderr)
-    code = _render_files(args, diagnosis)
+            _say(f"could not write {stored} ({type(exc).__name__}: {exc.strerror or exc})")
+    code = _render_files(args, diagnosis) or code
     render(diagnosis)  # last, so that it can point at the report just written
     return code
 
@@ -147,13 +179,31 @@ def _render_files(args: argparse.Namespace, diagnosis: Any) -> int:
         try:
             write_flow_png(args.dir, args.png)
         except (OSError, ValueError, RunDataError) as exc:
-            print(f"gradsight: could not write {args.png}: {exc}", file=sys.stderr)
+            _say(f"could not write {args.png}: {exc}")
             return 2
     return 0
 
 
+def _is_findings_document(path: Path) -> bool:
+    """Whether ``path`` holds a findings JSON (not missing, truncated or overwritten)."""
+    import json
+
+    from .core.finding import FINDINGS_SCHEMA
+
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(doc, dict) and doc.get("schema") == FINDINGS_SCHEMA and isinstance(
+        doc.get("findings"), list)
+
+
 def _positive(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
     if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive number of steps, got {text}")
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number of steps of at least 1, got {text!r}")
     return value

@@ -54,6 +54,9 @@ class Recorder:
         mods = list(self.called.values())
         children = {id(c) for m in mods for c in m.modules() if c is not m}
         roots = [m for m in mods if id(m) not in children]
+        # name a data-parallel wrapper's parameters as its model names them (no "module.")
+        roots = [m.module if type(m).__name__ in ("DistributedDataParallel", "DataParallel")
+                 else m for m in roots]
         # the roots owning optimized parameters first, bigger first
         roots.sort(key=lambda m: (-sum(id(p) in held for p in m.parameters()),
                                   -sum(1 for _ in m.parameters())))
@@ -75,6 +78,19 @@ class Recorder:
 
     def recorded(self) -> bool:
         return self.step < DENSE or self.step % EVERY == 0
+
+    # ---------------------------------------------------------------- extension points
+    def install(self) -> list:
+        """Extra hooks of a subclass; returns the callables that remove them."""
+        return []
+
+    def on_backward(self, loss: torch.Tensor) -> None:
+        """Every ``Tensor.backward`` call: the loss of a scalar one."""
+        if loss.numel() == 1:
+            self.loss.append((self.step, float(loss.detach().float())))
+
+    def summarize(self) -> dict:
+        return summarize(self)
 
     # ---------------------------------------------------------------- hooks
     def pre_step(self, opt, args, kwargs) -> None:
@@ -139,7 +155,9 @@ class Recorder:
                 rec["sat"].append((self.step, float((out.abs() > 0.99).float().mean())))
             elif kind == "sigmoid":
                 rec["sat"].append((self.step, float(((out < 0.01) | (out > 0.99)).float().mean())))
-        if kind == "relu" and module.training and out.dim() >= 2:
+        if kind == "relu" and (module.training or torch.is_grad_enabled()) and out.dim() >= 1:
+            if out.dim() == 1:  # an unbatched input (one sample per step): one row of units
+                out = out.unsqueeze(0)
             dims = [d for d in range(out.dim()) if d != (out.dim() - 1 if out.dim() == 3 else 1)]
             pos = (out > 0).amax(dim=dims)
             rec["window"].append((self.step, pos))
@@ -201,10 +219,12 @@ def summarize(r: Recorder) -> dict:
         if rec["sat"]:
             sat = [v for _, v in rec["sat"]]
             a["saturated_med"], a["saturated_init"], a["saturated_end"] = _med(sat), sat[0], sat[-1]
-        if rec["window"]:
-            ever = torch.stack([t for _, t in rec["window"]]).amax(dim=0)
-            a["dead_end"] = float(1 - ever.float().mean())
-            a["units"] = int(ever.numel())
+        if rec["window"]:  # one module reused after layers of different widths: each width
+            shapes = {t.shape for _, t in rec["window"]}
+            evers = [torch.stack([t for _, t in rec["window"] if t.shape == sh]).amax(dim=0)
+                     for sh in shapes]
+            a["units"] = sum(int(e.numel()) for e in evers)
+            a["dead_end"] = sum(float((~e).sum()) for e in evers) / a["units"]
         if "dead_at_init" in rec:
             a["dead_step0"] = rec["dead_at_init"][0]
         if rec["kind"] is not None or "rms_init" in a:
@@ -217,27 +237,46 @@ def summarize(r: Recorder) -> dict:
     mats = {k: v for k, v in params.items() if v["g_over_w_med"] == v["g_over_w_med"]}
     if mats:
         best = max(mats.values(), key=lambda v: v["g_over_w_med"])["g_over_w_med"]
-        out["g_over_w_vs_best"] = {k: v["g_over_w_med"] / best for k, v in mats.items()}
+        if best > 0:  # every gradient exactly zero: nothing to compare against
+            out["g_over_w_vs_best"] = {k: v["g_over_w_med"] / best for k, v in mats.items()}
     return out
 
 
-def measure(script: str, argv: list[str] | None = None) -> dict:
-    r = Recorder()
+def attach(r: Recorder):
+    """Install the global hooks that feed R; returns the callable that removes them all."""
     from torch.nn.modules.module import register_module_forward_hook
     from torch.optim.optimizer import (register_optimizer_step_post_hook,
                                        register_optimizer_step_pre_hook)
 
-    h1 = register_optimizer_step_pre_hook(lambda o, a, k: r.pre_step(o, a, k))
-    h2 = register_optimizer_step_post_hook(lambda o, a, k: r.post_step(o, a, k))
-    h3 = register_module_forward_hook(lambda m, i, o: r.forward(m, i, o))
+    handles = [register_optimizer_step_pre_hook(lambda o, a, k: r.pre_step(o, a, k)),
+               register_optimizer_step_post_hook(lambda o, a, k: r.post_step(o, a, k)),
+               register_module_forward_hook(lambda m, i, o: r.forward(m, i, o))]
+    undo = r.install()
     original = torch.Tensor.backward
 
     def backward(self, *args, **kwargs):
-        if self.numel() == 1:
-            r.loss.append((r.step, float(self.detach().float())))
+        r.on_backward(self)
         return original(self, *args, **kwargs)
 
     torch.Tensor.backward = backward
+
+    def detach() -> None:
+        torch.Tensor.backward = original
+        for h in handles:
+            h.remove()
+        for u in undo:
+            u()
+
+    return detach
+
+
+def measure(script: str, argv: list[str] | None = None, recorder: Recorder | None = None,
+            ) -> dict:
+    """Run SCRIPT as ``__main__`` under the hooks and summarize. A subclass of ``Recorder``
+    (``benchmarks/wild/measure_torch.py``) adds hooks of its own through ``install()`` (undo
+    callables back) and numbers through ``summarize()``."""
+    r = recorder if recorder is not None else Recorder()
+    detach = attach(r)
     old_argv, old_path = sys.argv, list(sys.path)
     sys.argv = [script, *(argv or [])]
     sys.path.insert(0, os.path.dirname(os.path.abspath(script)))
@@ -245,11 +284,13 @@ def measure(script: str, argv: list[str] | None = None) -> dict:
         runpy.run_path(script, run_name="__main__")
     except Exception as exc:  # a case that crashes is still measured up to the crash
         r.crash = repr(exc)
+    except SystemExit as exc:  # a script may end with sys.exit(); measure what it did
+        if exc.code not in (None, 0):
+            r.crash = f"SystemExit({exc.code!r})"
     finally:
-        torch.Tensor.backward = original
-        h1.remove(), h2.remove(), h3.remove()
+        detach()
         sys.argv, sys.path[:] = old_argv, old_path
-    out = summarize(r)
+    out = r.summarize()
     if hasattr(r, "crash"):
         out["crash"] = r.crash
     return out
@@ -297,14 +338,18 @@ def brief(out: dict) -> str:
 def label_numbers(out: dict, exprs: list[str]) -> dict:
     """The ``measured`` dict of a label: loss start/end plus ``name=expression`` picks, each
     expression evaluated on the measurement (``out``), e.g. ``dead=A['act1']['dead_end']``
-    (``A``: activations, ``P``: params, ``V``: |g|/|w| against the best tensor)."""
+    (``A``: activations, ``P``: params, ``V``: |g|/|w| against the best tensor; a wild case's
+    measurement adds ``R``: the loss reference, ``I``: the inputs of Linear/Conv layers, ``S``:
+    the gradients left from the previous step, ``N``: non-finite steps)."""
     loss = out.get("loss") or {}
     measured = {}
     if loss:
         measured["loss_start"] = loss["start_med10pct"]
         measured["loss_end"] = loss["end_med10pct"]
     env = {"out": out, "A": out["activations"], "P": out["params"],
-           "V": out.get("g_over_w_vs_best", {}), "L": loss, "min": min, "max": max}
+           "V": out.get("g_over_w_vs_best", {}), "L": loss, "min": min, "max": max,
+           "R": out.get("reference", {}), "I": out.get("inputs", {}),
+           "S": out.get("stale_grads", {}), "N": out.get("nonfinite", {})}
     for e in exprs:
         key, expr = e.split("=", 1)
         measured[key] = eval(expr, env)  # noqa: S307 - the expressions are ours
@@ -344,8 +389,11 @@ def write_measured(script: str, measured: dict) -> None:
     open(script, "w").write(text)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(recorder_cls: type[Recorder] = Recorder, brief_fn=None, doc: str | None = None,
+         run=None) -> None:
+    """The command line; ``benchmarks/wild/measure_torch.py`` passes its own recorder class,
+    brief, docstring and runner (``run(script, argv, recorder) -> dict``)."""
+    ap = argparse.ArgumentParser(description=(doc or __doc__).splitlines()[0])
     ap.add_argument("script")
     ap.add_argument("--json", help="write the full measurement here")
     ap.add_argument("--full", action="store_true", help="print everything, as JSON")
@@ -354,11 +402,11 @@ def main() -> None:
     ap.add_argument("--write", action="store_true", help="write the measured dict into the case")
     args, rest = ap.parse_known_args()
     torch.set_num_threads(1)
-    out = measure(args.script, rest)
+    out = (run or measure)(args.script, rest, recorder_cls())
     if args.json:
         with open(args.json, "w") as f:
             json.dump(out, f, indent=1, default=str)
-    print(json.dumps(_fmt(out), indent=1, default=str) if args.full else brief(out))
+    print(json.dumps(_fmt(out), indent=1, default=str) if args.full else (brief_fn or brief)(out))
     measured = label_numbers(out, args.label)
     print("measured:", json.dumps(measured))
     if args.write:

@@ -49,6 +49,11 @@ CHECK_LABELS = "check_labels"  # []
 CHECK_OUTPUT_LAYER = "check_output_layer"  # [loss: the loss family]: output units vs the loss
 SATURATION_NORM = "norm_before_activation"  # []: normalization before the activation
 RESET_GRADIENTS = "reset_gradients"  # [accumulation?]: zero the gradients every step
+# torch.distributed jobs
+DDP_FORWARD = "ddp_forward"  # [owner?]: every training step through the DDP wrapper
+SAME_INIT = "same_init"  # []: replicas initialized alike on every rank
+SYNC_BUFFERS = "sync_buffers"  # [batch_norm: bool]: buffers kept alike across ranks
+DDP_UNUSED = "ddp_unused"  # [stopped: bool]: DDP and parameters some steps leave unused
 
 
 @dataclass(frozen=True)
@@ -181,6 +186,17 @@ GENERIC: dict[str, Callable[[Mapping[str, Any]], Phrase]] = {
     SATURATION_NORM: lambda a: Phrase("add normalization before the activation to keep "
                                       "pre-activations near zero"),
     RESET_GRADIENTS: lambda a: Phrase("reset the gradients once per optimizer step"),
+    DDP_FORWARD: lambda a: Phrase(
+        "run every training step's forward and backward through the data-parallel wrapper, "
+        "not the raw model inside it: only the wrapper averages the gradients across ranks"),
+    SAME_INIT: lambda a: Phrase(
+        "initialize the replicas alike: the same seed on every rank (not seed + rank) before "
+        "the model is built, and no re-initialization after it is wrapped"),
+    SYNC_BUFFERS: lambda a: Phrase(
+        "keep the model's buffers (batch-norm statistics) synchronized across ranks"),
+    DDP_UNUSED: lambda a: Phrase(
+        "a data-parallel job needs every parameter in every step's loss, or must be told "
+        "which may be unused"),
 }
 
 

@@ -57,6 +57,9 @@ GRAD_NONFINITE = "grad_nonfinite"  # NaN/Inf elements of the gradient (once any 
 WEIGHT_NONFINITE = "weight_nonfinite"
 CLIP_NORM_LIMIT = "clip_norm_limit"  # the max_norm of clip_grad_norm_ at that step
 CLIP_VALUE_LIMIT = "clip_value_limit"
+# In a job of several ranks, per replicated parameter after the step: the float64 sum of a fixed
+# sample of its elements. Replicas that are alike have bit-identical fingerprints.
+FINGERPRINT = "fingerprint"
 
 # -- detail: per module (layer outputs) ---------------------------------------------------------
 ACT_MEAN = "act_mean"
@@ -73,6 +76,11 @@ DEAD_METRICS = (DEAD_FRAC, DEAD_FRAC_WINDOW)
 # gradient there is below ~0.02 (tanh) or ~0.01 (sigmoid).
 SATURATION_LEVEL = 0.99
 DEAD_WINDOW = 5  # detail steps over which a unit must never fire to count as dead
+# A detail step where at least this fraction of a ReLU layer's units fired for no input is a
+# suspicion: the recorder forces the next DEAD_WINDOW steps into detail so that a window
+# confirms it (or not) right there, whatever the schedule's spacing. dead_units warns at it.
+DEAD_SUSPECT = 0.5
+DEAD_CONFIRMATIONS = 2  # windows in a row that held: confirmed, no more forcing for that layer
 RELU_FAMILY = ("relu",)  # exactly-zero outputs with a zero gradient: units that can die
 SATURATING = ("tanh", "sigmoid")
 

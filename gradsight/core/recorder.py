@@ -16,6 +16,12 @@ until ``ready()`` says its copy to the host has finished (the adapter started it
 waiting), so the training thread never waits on the device for statistics. Items are taken in
 the order they came, when a later call finds them ready, or all at ``flush``/``close``.
 
+Rows wait in the recorder (to be written as chunks) at most ``WRITE_S``: a timer thread takes
+in finished copies and writes what is due even while the training thread is busy in one long
+step, an evaluation or a checkpoint, and then asks the store to commit. So a ``kill -9`` loses
+what the adapter still held (at most ``FLUSH_S`` on an accelerator or under Keras, nothing on a
+CPU) plus at most ``WRITE_S`` + ``TICK_S``: measured in ``tests/faults``.
+
 The recorder also decides, from the always-on rows as they arrive, what the schedule cannot
 know in advance: a value that leaves its band (``trigger``) or turns non-finite forces detail
 on the next steps; and which chunks of the always-on tier are stored in full (the first
@@ -24,8 +30,12 @@ on the next steps; and which chunks of the always-on tier are stored in full (th
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
+import threading
 import time
+import weakref
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Protocol, Sequence
@@ -41,7 +51,9 @@ from .trigger import Band
 FULL_STEPS = 10_000  # every step of every parameter kept in full up to here
 CHUNK_STEPS = 64  # steps per stored chunk of the always-on tier
 SUMMARY_CHUNKS = 4  # past FULL_STEPS, quiet chunks are summarized this many at a time
-FLUSH_S = 0.5  # rows waiting longer than this go to the store (what a kill -9 can lose)
+FLUSH_S = 0.5  # adapters ship rows from the device at least this often (a host sync)
+WRITE_S = 0.2  # rows wait in the recorder at most this long before they go to the store
+TICK_S = 0.05  # how often the timer thread looks for rows that are due
 MAX_TRIGGER_EVENTS = 1000  # a noisy run keeps its first triggers, not an unbounded list
 
 _M = len(m.STEP_METRICS)
@@ -105,37 +117,53 @@ class Recorder:
         self._queue: deque[_Item] = deque()
         self._loss_band = Band(1)
         self._triggers = 0
+        self._dead_held: dict[str, int] = {}  # module -> dead windows in a row (DEAD_SUSPECT)
+        self._detail_layouts: dict[tuple[tuple[str, ...], tuple[str, ...]], int] = {}
+        self._layout_ids = 0
         self._loss_rows: list[tuple[int, float]] = []
         self._last_loss_write = time.monotonic()
+        # The training thread and the timer thread both take values in: one at a time.
+        self._lock = threading.RLock()
+        self._timer: threading.Thread | None = None
+        self._stopped = threading.Event()
+        if hasattr(os, "register_at_fork"):  # a forked child must not inherit a held lock
+            me = weakref.ref(self)
+            os.register_at_fork(after_in_child=lambda: _forked(me()))
 
     # -- the door -------------------------------------------------------------------------
     def describe(self, info: ParamInfo | ModuleInfo) -> None:
         """Declare a parameter or module; written again only when what is known changes."""
         role = "param" if isinstance(info, ParamInfo) else "module"
         key = (role, info.name)
-        if self._described.get(key) != info:
-            self._described[key] = info
-            self.store.add_entities([(role, info.name, info.order, info.as_info())])
+        with self._lock:
+            if self._described.get(key) != info:
+                self._described[key] = info
+                self.store.add_entities([(role, info.name, info.order, info.as_info())])
 
     def steps(self, first_step: int, names: Sequence[str], rows: Any) -> None:
         """Always-on rows for steps ``first_step, first_step + 1, ...``."""
-        self._queue.append(_Item("steps", _deferred(rows), (first_step, tuple(names))))
-        self.poll()
+        with self._lock:
+            self._queue.append(_Item("steps", _deferred(rows), (first_step, tuple(names))))
+            self.poll()
+        if self._timer is None:
+            self._start_timer()
 
     def record(self, step: int, role: str, names: Sequence[str], metrics: Sequence[str],
                values: Any) -> None:
         """A detail step's numbers: ``values[i][j]`` is ``metrics[j]`` of ``names[i]``."""
         if names:
-            self._queue.append(_Item("record", _deferred(values),
-                                     (step, role, tuple(names), tuple(metrics))))
-            self.poll()
+            with self._lock:
+                self._queue.append(_Item("record", _deferred(values),
+                                         (step, role, tuple(names), tuple(metrics))))
+                self.poll()
 
     def histograms(self, step: int, role: str, metric: str, names: Sequence[str],
                    values: Any) -> None:
         """Rows of ``[lo, hi, counts...]`` (``metrics.HIST_WIDTH`` numbers) per name."""
         if names:
-            self._queue.append(_Item("hist", _deferred(values), (step, role, metric,
-                                                                 tuple(names))))
+            with self._lock:
+                self._queue.append(_Item("hist", _deferred(values), (step, role, metric,
+                                                                     tuple(names))))
 
     def event(self, step: int, kind: str, name: str, detail: dict[str, Any]) -> None:
         self.store.add_event(step, kind, name, dict(detail))
@@ -148,18 +176,41 @@ class Recorder:
     # -- taking values in -----------------------------------------------------------------
     def poll(self) -> None:
         """Take in the queued values whose copies have finished, in order."""
-        while self._queue and self._queue[0].values.ready():
-            self._take(self._queue.popleft())
-        self._write_due(force=False)
+        with self._lock:
+            while self._queue and self._queue[0].values.ready():
+                self._take(self._queue.popleft())
+            self._write_due(force=False)
 
     def flush(self) -> None:
         """Take in everything queued (waiting for its copies) and hand it all to the store."""
-        while self._queue:
-            self._take(self._queue.popleft())
-        self._write_due(force=True)
+        with self._lock:
+            while self._queue:
+                self._take(self._queue.popleft())
+            self._write_due(force=True)
 
     def close(self) -> None:
+        self._stopped.set()
+        if self._timer is not None and self._timer is not threading.current_thread():
+            self._timer.join(timeout=5)
         self.flush()
+
+    # -- writing by time ------------------------------------------------------------------
+    def _start_timer(self) -> None:
+        with self._lock:
+            if self._timer is None and not self._stopped.is_set():
+                self._timer = threading.Thread(target=self._tick, name="gradsight-recorder",
+                                               daemon=True)
+                self._timer.start()
+
+    def _tick(self) -> None:
+        """Write rows that are due although no new step came (a long step, an evaluation)."""
+        while not self._stopped.wait(TICK_S) and not self.store.closed:
+            try:
+                self.poll()
+            except Exception as exc:  # noqa: BLE001 - the timer must never take training down
+                with contextlib.suppress(Exception):
+                    self.error("recorder_timer", exc)
+                return
 
     def _take(self, item: _Item) -> None:
         values = np.asarray(item.values.numpy(), dtype=np.float64)
@@ -168,9 +219,10 @@ class Recorder:
         elif item.kind == "record":
             step, role, names, metrics = item.args
             values = values.reshape(len(names), len(metrics))
-            self.store.add_stats([(step, role, n, k, float(v)) for n, row in zip(names, values)
-                                  for k, v in zip(metrics, row)])
+            self.store.add_detail(step, role, self._detail_layout(names, metrics), values)
             self.last_step = max(self.last_step, step)
+            if role == "module":
+                self._confirm_dead(step, names, metrics, values)
         else:
             step, role, metric, names = item.args
             values = values.reshape(len(names), m.HIST_WIDTH)
@@ -221,14 +273,47 @@ class Recorder:
                 ] + [f"update_ratio:{layout.names[i]}" for i in np.nonzero(fired[n:])[0][:8]]
                 self.event(step, "trigger", series[0], {"series": series})
 
+    def _confirm_dead(self, step: int, names: tuple[str, ...], metrics: tuple[str, ...],
+                      values: np.ndarray) -> None:
+        """A layer that looks dead at one detail step gets a window of detail right after it
+        (``metrics.DEAD_SUSPECT``), so that its death is confirmed where it is first seen
+        rather than a few scheduled steps (hundreds of steps) later."""
+        if m.DEAD_FRAC_WINDOW in metrics:
+            column = values[:, metrics.index(m.DEAD_FRAC_WINDOW)]
+            for name, v in zip(names, column):
+                held = bool(np.isfinite(v) and v >= m.DEAD_SUSPECT)
+                self._dead_held[name] = self._dead_held.get(name, 0) + 1 if held else 0
+        if m.DEAD_FRAC not in metrics:
+            return
+        column = values[:, metrics.index(m.DEAD_FRAC)]
+        for name, v in zip(names, column):
+            if np.isfinite(v) and v >= m.DEAD_SUSPECT and \
+                    self._dead_held.get(name, 0) < m.DEAD_CONFIRMATIONS and \
+                    not self.schedule.forced(step + 1):
+                self.schedule.force(step + 1, m.DEAD_WINDOW)
+                return
+
     # -- writing the always-on tier -------------------------------------------------------
     def _layout(self, names: tuple[str, ...]) -> _Layout:
         layout = self._layouts.get(names)
         if layout is None:
-            layout = _Layout(len(self._layouts), names, Band(2 * len(names)))
+            layout = _Layout(self._new_layout_id(), names, Band(2 * len(names)))
             self._layouts[names] = layout
             self.store.add_layout(layout.id, names, m.STEP_METRICS)
         return layout
+
+    def _detail_layout(self, names: tuple[str, ...], metrics: tuple[str, ...]) -> int:
+        """The store's id of a detail record's (names, metrics), declared once."""
+        key = (names, metrics)
+        known = self._detail_layouts.get(key)
+        if known is None:
+            known = self._detail_layouts[key] = self._new_layout_id()
+            self.store.add_layout(known, names, metrics)
+        return known
+
+    def _new_layout_id(self) -> int:
+        self._layout_ids += 1
+        return self._layout_ids - 1
 
     def _end_chunk(self, layout: _Layout) -> None:
         """Close the rows gathered so far into a chunk, held until it can be judged."""
@@ -241,17 +326,22 @@ class Recorder:
 
     def _write_due(self, force: bool) -> None:
         now = time.monotonic()
-        if self._loss_rows and (force or now - self._last_loss_write >= FLUSH_S):
+        wrote = False
+        if self._loss_rows and (force or now - self._last_loss_write >= WRITE_S):
             self.store.add_losses(self._loss_rows)
             self._loss_rows, self._last_loss_write = [], now
+            wrote = True
         for layout in self._layouts.values():
-            due = force or now - layout.last_write >= FLUSH_S
+            due = force or now - layout.last_write >= WRITE_S
             if due:
                 self._end_chunk(layout)
             held = layout.held
             if held and (due or len(held) >= SUMMARY_CHUNKS or any(h[2] for h in held)):
                 self._write_held(layout)
                 layout.last_write = now
+                wrote = True
+        if wrote and not force:
+            self.store.commit()  # on disk now, not at the store's next interval
 
     def _write_held(self, layout: _Layout) -> None:
         """Full chunks as they are, with the chunk before each (the lead-up to what made it
@@ -276,6 +366,16 @@ class Recorder:
         with np.errstate(all="ignore"), _quiet():
             stats = np.stack([np.nanmin(block, 0), np.nanmax(block, 0), np.nanmean(block, 0)])
         self.store.add_param_steps(chunks[0][0], len(block), layout.id, True, stats)
+
+
+def _forked(recorder: "Recorder | None") -> None:
+    """In a forked child: a fresh lock and no timer (the parent's thread is not there; the
+    child's own watching, if any, starts its own recorder)."""
+    if recorder is not None:
+        recorder._lock = threading.RLock()
+        recorder._timer = None
+        recorder._stopped = threading.Event()
+        recorder._stopped.set()
 
 
 def _deferred(values: Any) -> Deferred:

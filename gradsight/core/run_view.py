@@ -6,19 +6,19 @@ killed run can be diagnosed again without re-training.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
 
 from .metrics import HAS_GRAD
 from .records import legacy_kind, optimizer_kind
-from .series import AlwaysOn, Series, overlay
+from .series import AlwaysOn, Series, overlay, read_detail
 from .store import DB_NAME, SCHEMA_VERSION, RunDataError
+from .tolerant import MISSING, Damage, from_json, integer, real
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,7 @@ class RunView:
         self.folder = folder
         self._con = con
         self._metrics: dict[tuple[str, str], dict[str, Series]] = {}
+        self.damage = Damage()  # values set aside as unreadable (``tolerant``)
 
     @classmethod
     def open(cls, folder: str | Path) -> "RunView":
@@ -72,22 +73,19 @@ class RunView:
                 f"{path} has no {DB_NAME}; expected a folder written by `gradsight run` or "
                 "`gradsight.watch(..., out=...)`."
             )
-        con = sqlite3.connect(db)
         try:
-            con.execute("PRAGMA query_only=ON")
-            rows = dict(con.execute("SELECT key, value FROM meta").fetchall())
+            con, rows = _connect(db)
         except sqlite3.DatabaseError as exc:
-            con.close()
             raise RunDataError(
                 f"{db} is not a readable gradsight store ({exc}). The file may be truncated "
                 "or overwritten; nothing was changed."
             ) from exc
-        version = json.loads(rows.get("schema_version", "null"))
-        if version is None or version > SCHEMA_VERSION:
+        version = from_json(rows.get("schema_version", "null"), Damage(), "meta")
+        if integer(version) is None:
             con.close()
-        if version is None:
             raise RunDataError(f"{db} has no schema version; it was not written by gradsight.")
         if version > SCHEMA_VERSION:
+            con.close()
             raise RunDataError(
                 f"{db} uses store schema {version}, newer than this gradsight ({SCHEMA_VERSION}); "
                 "upgrade gradsight to read it."
@@ -100,12 +98,27 @@ class RunView:
     # -- metadata -------------------------------------------------------------------------
     @cached_property
     def meta(self) -> dict[str, Any]:
-        return {k: json.loads(v) for k, v in self._con.execute("SELECT key, value FROM meta")}
+        """The run's metadata; a value that is not JSON is left out (and counted)."""
+        out = {}
+        for key, text in self._con.execute("SELECT key, value FROM meta"):
+            value = from_json(text, self.damage, "meta")
+            if value is not MISSING and isinstance(key, str):
+                out[key] = value
+        return out
 
     @cached_property
     def _entities(self) -> dict[tuple[str, str], Entity]:
-        rows = self._con.execute("SELECT role, name, ord, info FROM entities ORDER BY ord")
-        return {(r, n): Entity(r, n, o, _with_kinds(r, json.loads(i))) for r, n, o, i in rows}
+        out = {}
+        for role, name, order, info in self._con.execute(
+                "SELECT role, name, ord, info FROM entities ORDER BY ord"):
+            known = from_json(info, self.damage, "entities", dict)
+            if not isinstance(role, str) or not isinstance(name, str):
+                self.damage.note("entities")
+                continue
+            number = integer(order)
+            out[(role, name)] = Entity(role, name, 10**9 if number is None else number,
+                                       _with_kinds(role, {} if known is MISSING else known))
+        return out
 
     def entities(self, role: str) -> list[Entity]:
         """Entities of a role in their recorded order (forward order for modules)."""
@@ -135,18 +148,23 @@ class RunView:
 
     @cached_property
     def _always_on(self) -> AlwaysOn:
-        return AlwaysOn.read(self._con) if self._has_table("param_steps") else AlwaysOn({})
+        if not self._has_table("param_steps"):
+            return AlwaysOn({})
+        return AlwaysOn.read(self._con, self.damage)
 
     def _has_table(self, name: str) -> bool:
         return self._con.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?",
                                  (name,)).fetchone() is not None
 
     def _read_stats(self, role: str, metric: str) -> dict[str, Series]:
-        rows = self._con.execute(
+        rows = self._clean(self._con.execute(
             "SELECT name, step, value FROM stats WHERE metric=? AND role=? "
             "ORDER BY name, step, rowid",
             (metric, role),
-        ).fetchall()
+        ), "stats")
+        blobs = self._detail.get(role, {}).get(metric)
+        if blobs:  # the detail tier's blobs (schema 3), in the order they were written
+            rows = sorted(rows + blobs, key=lambda r: (r[0], r[1]))
         out: dict[str, Series] = {}
         start = 0
         for i in range(1, len(rows) + 1):
@@ -154,9 +172,34 @@ class RunView:
                 chunk = _last_per_step(rows[start:i])
                 out[chunk[0][0]] = Series(
                     np.array([r[1] for r in chunk], dtype=np.int64),
-                    np.array([np.nan if r[2] is None else r[2] for r in chunk], dtype=np.float64),
+                    np.array([r[2] for r in chunk], dtype=np.float64),
                 )
                 start = i
+        return out
+
+    @cached_property
+    def _detail(self) -> dict[str, dict[str, list[_Row]]]:
+        """The ``detail`` table (schema 3) decoded once: role -> metric -> rows."""
+        return read_detail(self._con, self.damage) if self._has_table("detail") else {}
+
+    @cached_property
+    def _detail_steps(self) -> np.ndarray:
+        if not self._has_table("detail"):
+            return np.zeros(0, dtype=np.int64)
+        rows = self._con.execute(
+            "SELECT DISTINCT step FROM detail WHERE typeof(step)='integer'").fetchall()
+        return np.array([r[0] for r in rows], dtype=np.int64)
+
+    def _clean(self, rows: Iterable[tuple[Any, Any, Any]], table: str) -> list[_Row]:
+        """(name, step, value) rows whose name is text and step a whole number (others set
+        aside), the value a float (NaN where it is no number)."""
+        out = []
+        for name, step, value in rows:
+            number = integer(step)
+            if number is None or not isinstance(name, str):
+                self.damage.note(table)
+                continue
+            out.append((name, number, real(value, self.damage, table)))
         return out
 
     def histograms(self, role: str, metric: str, keep: int | None = None
@@ -174,33 +217,43 @@ class RunView:
             "ORDER BY name, step, rowid",
             (role, metric),
         ).fetchall()
-        grouped: dict[str, dict[int, tuple[Any, Any, str]]] = {}
+        grouped: dict[str, dict[int, tuple[float, float, list[Any]]]] = {}
         for name, step, lo, hi, counts in rows:  # the later of two rows for a step wins
-            grouped.setdefault(name, {})[step] = (lo, hi, counts)
+            bins = from_json(counts, self.damage, "hists", list)
+            number = integer(step)
+            if bins is MISSING:
+                continue
+            if number is None or not isinstance(name, str) or not all(
+                    isinstance(c, (int, float)) and not isinstance(c, bool) for c in bins):
+                self.damage.note("hists")
+                continue
+            grouped.setdefault(name, {})[number] = (real(lo, self.damage, "hists"),
+                                                    real(hi, self.damage, "hists"), bins)
         out: dict[str, Histograms] = {}
         for name, by_step in grouped.items():
             steps = sorted(by_step)
             if keep is not None and len(steps) > keep:
                 picks = np.unique(np.linspace(0, len(steps) - 1, max(keep, 1)).round())
                 steps = [steps[int(i)] for i in picks]
-            decoded = [json.loads(by_step[s][2]) for s in steps]
-            counts = np.zeros((len(steps), max(map(len, decoded))), dtype=np.float64)
+            decoded = [by_step[s][2] for s in steps]
+            counts = np.zeros((len(steps), max(map(len, decoded), default=0)), dtype=np.float64)
             for i, row in enumerate(decoded):
                 counts[i, : len(row)] = row
             out[name] = Histograms(
                 np.array(steps, dtype=np.int64),
-                np.array([_nan_if_none(by_step[s][0]) for s in steps], dtype=np.float64),
-                np.array([_nan_if_none(by_step[s][1]) for s in steps], dtype=np.float64),
+                np.array([by_step[s][0] for s in steps], dtype=np.float64),
+                np.array([by_step[s][1] for s in steps], dtype=np.float64),
                 counts,
             )
         return out
 
     @cached_property
     def loss(self) -> Series:
-        rows = self._con.execute("SELECT step, value FROM loss ORDER BY step").fetchall()
+        rows = self._clean((("loss", s, v) for s, v in self._con.execute(
+            "SELECT step, value FROM loss ORDER BY step")), "loss")
         return Series(
-            np.array([r[0] for r in rows], dtype=np.int64),
-            np.array([np.nan if r[1] is None else r[1] for r in rows], dtype=np.float64),
+            np.array([r[1] for r in rows], dtype=np.int64),
+            np.array([r[2] for r in rows], dtype=np.float64),
         )
 
     @cached_property
@@ -214,21 +267,22 @@ class RunView:
 
     @cached_property
     def recorded_steps(self) -> np.ndarray:
-        rows = self._con.execute("SELECT DISTINCT step FROM stats ORDER BY step").fetchall()
-        return np.array([r[0] for r in rows], dtype=np.int64)
+        rows = self._con.execute("SELECT DISTINCT step FROM stats WHERE typeof(step)='integer' "
+                                 "ORDER BY step").fetchall()
+        return np.union1d(np.array([r[0] for r in rows], dtype=np.int64), self._detail_steps)
 
     @cached_property
     def steps(self) -> int:
         """Number of optimizer steps the run took (known even for a killed run)."""
-        declared = self.meta.get("steps")
-        if isinstance(declared, int):
+        declared = integer(self.meta.get("steps"))
+        if declared is not None and declared >= 0:
             return declared
-        (loss_max,) = self._con.execute("SELECT MAX(step) FROM loss").fetchone()
-        (stat_max,) = self._con.execute("SELECT MAX(step) FROM stats").fetchone()
-        known = [v for v in (loss_max, stat_max) if v is not None]
+        known = [int(self.loss.steps.max())] if len(self.loss) else []
+        known += [int(self.recorded_steps.max())] if len(self.recorded_steps) else []
         if self._has_table("param_steps"):
             (chunk_max,) = self._con.execute(
-                "SELECT MAX(first + count - 1) FROM param_steps").fetchone()
+                "SELECT MAX(first + count - 1) FROM param_steps WHERE typeof(first)='integer' "
+                "AND typeof(count)='integer'").fetchone()
             known += [chunk_max] if chunk_max is not None else []
         return int(max(known)) + 1 if known else 0
 
@@ -239,10 +293,36 @@ class RunView:
             if kind
             else self._con.execute(query + " ORDER BY step")
         )
-        return [{"step": s, "kind": k, "name": n, **json.loads(d)} for s, k, n, d in rows]
+        out = []
+        for step, kind_, name, detail in rows:
+            known = from_json(detail, self.damage, "events", dict)
+            out.append({**({} if known is MISSING else known), "step": integer(step) or 0,
+                        "kind": str(kind_), "name": str(name)})
+        return out
 
 
-_Row = tuple[str, int, "float | None"]
+_Row = tuple[str, int, float]
+
+
+def _connect(db: Path) -> tuple[sqlite3.Connection, dict[Any, Any]]:
+    """A read-only connection and the meta rows. A store in a folder this process cannot
+    write (a read-only copy) cannot get SQLite's WAL index file: with no WAL left to read
+    (a run that ended cleanly), it is opened as immutable instead."""
+    con = sqlite3.connect(db)
+    try:
+        con.execute("PRAGMA query_only=ON")
+        return con, dict(con.execute("SELECT key, value FROM meta").fetchall())
+    except sqlite3.OperationalError as exc:
+        con.close()
+        wal = db.with_name(db.name + "-wal")
+        if "readonly" not in str(exc) or (wal.exists() and wal.stat().st_size):
+            raise
+    con = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
+    try:
+        return con, dict(con.execute("SELECT key, value FROM meta").fetchall())
+    except sqlite3.DatabaseError:
+        con.close()
+        raise
 
 
 def _with_kinds(role: str, info: dict[str, Any]) -> dict[str, Any]:
@@ -255,10 +335,6 @@ def _with_kinds(role: str, info: dict[str, Any]) -> dict[str, Any]:
     elif "kind" not in info:
         info["kind"] = legacy_kind(info.get("type"))
     return info
-
-
-def _nan_if_none(value: float | None) -> float:
-    return np.nan if value is None else value
 
 
 def _last_per_step(chunk: list[_Row]) -> list[_Row]:

@@ -8,14 +8,15 @@ a parameter no optimizer stepped), which is not the same as a measured NaN.
 
 from __future__ import annotations
 
-import json
 import sqlite3
+import zlib
 from dataclasses import dataclass
 from typing import Mapping
 
 import numpy as np
 
 from .codec import decode
+from .tolerant import MISSING, Damage, from_json, integer
 from .metrics import (EXACT_METRICS, GRAD_NORM, GRAD_NORM_PRECLIP, HAS_GRAD, LR, OPTIMIZED,
                       UPDATE_NORM, WEIGHT_NORM)
 
@@ -52,23 +53,20 @@ class AlwaysOn:
         return metric in self._raw
 
     @classmethod
-    def read(cls, con: sqlite3.Connection) -> "AlwaysOn":
-        """Every step's ``STEP_METRICS`` per parameter (schema 2), decoded once."""
-        layouts = {i: (json.loads(n), json.loads(k)) for i, n, k in
-                   con.execute("SELECT id, names, metrics FROM layouts")}
+    def read(cls, con: sqlite3.Connection, damage: Damage | None = None) -> "AlwaysOn":
+        """Every step's ``STEP_METRICS`` per parameter (schema 2), decoded once. A chunk that
+        cannot be decoded (damaged: see ``tolerant``) is left out and counted in ``damage``."""
+        damage = damage if damage is not None else Damage()
+        layouts = read_layouts(con, damage)
         parts: dict[str, dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]]] = {}
         rows = con.execute(
             "SELECT first, count, layout, summary, data FROM param_steps ORDER BY first, rowid")
         for first, count, layout, summary, data in rows:
-            names, metrics = layouts[layout]
-            exact = [metrics.index(k) for k in EXACT_METRICS if k in metrics]
-            if summary:
-                block = decode(data, (3, len(names), len(metrics)), exact)
-                steps = np.array([first], dtype=np.int64)
-                values, peaks = block[2][None], block[1][None]
-            else:
-                values = decode(data, (count, len(names), len(metrics)), exact)
-                steps, peaks = np.arange(first, first + count, dtype=np.int64), values
+            chunk = _chunk(layouts.get(layout), integer(first), integer(count), summary, data)
+            if chunk is None:
+                damage.note("param_steps")
+                continue
+            names, metrics, steps, values, peaks = chunk
             for j, metric in enumerate(metrics):
                 per = parts.setdefault(metric, {})
                 for i, name in enumerate(names):
@@ -103,6 +101,65 @@ class AlwaysOn:
             return series
         return Series(series.steps[keep], series.values[keep],
                       series.peaks[keep] if series.peaks is not None else None)
+
+
+def read_layouts(con: sqlite3.Connection, damage: Damage) -> dict[int, tuple[list[str],
+                                                                           list[str]]]:
+    """The ``layouts`` table: id -> (names, metrics); damaged rows left out and counted."""
+    layouts = {}
+    for i, n, k in con.execute("SELECT id, names, metrics FROM layouts"):
+        names, metrics = from_json(n, damage, "layouts", list), from_json(k, damage,
+                                                                         "layouts", list)
+        if names is not MISSING and metrics is not MISSING:
+            layouts[i] = ([str(x) for x in names], [str(x) for x in metrics])
+    return layouts
+
+
+def read_detail(con: sqlite3.Connection, damage: Damage
+                ) -> dict[str, dict[str, list[tuple[str, int, float]]]]:
+    """The ``detail`` table (schema 3): role -> metric -> (name, step, value) rows in the
+    order they were written; a record that cannot be decoded is left out and counted."""
+    layouts = read_layouts(con, damage)
+    out: dict[str, dict[str, list[tuple[str, int, float]]]] = {}
+    for step, role, layout, data in con.execute(
+            "SELECT step, role, layout, data FROM detail ORDER BY rowid"):
+        known, number = layouts.get(layout), integer(step)
+        values = None
+        if known is not None and number is not None and isinstance(data, bytes) \
+                and isinstance(role, str):
+            try:
+                values = decode(data, (len(known[0]), len(known[1])))
+            except (ValueError, IndexError, zlib.error):
+                values = None
+        if values is None:
+            damage.note("detail")
+            continue
+        names, metrics = known  # type: ignore[misc]
+        per_role = out.setdefault(role, {})
+        for j, metric in enumerate(metrics):
+            per_role.setdefault(metric, []).extend(
+                (name, number, v) for name, v in zip(names, values[:, j].tolist()))
+    return out
+
+
+def _chunk(layout: tuple[list[str], list[str]] | None, first: int | None, count: int | None,
+           summary: object, data: object) -> tuple[list[str], list[str], np.ndarray, np.ndarray,
+                                                   np.ndarray] | None:
+    """One stored chunk decoded: (names, metrics, steps, values, peaks); None if damaged."""
+    if layout is None or first is None or count is None or count < 1 or \
+            not isinstance(data, bytes):
+        return None
+    names, metrics = layout
+    exact = [metrics.index(k) for k in EXACT_METRICS if k in metrics]
+    try:
+        if summary:
+            block = decode(data, (3, len(names), len(metrics)), exact)
+            return names, metrics, np.array([first], dtype=np.int64), block[2][None], \
+                block[1][None]
+        values = decode(data, (count, len(names), len(metrics)), exact)
+    except (ValueError, IndexError, zlib.error):  # a blob that is not what its row says
+        return None
+    return names, metrics, np.arange(first, first + count, dtype=np.int64), values, values
 
 
 def _joined(pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> Series:

@@ -12,6 +12,8 @@ from .run_view import RunView
 def key_numbers(run: RunView) -> dict[str, Any]:
     loss = run.loss.values
     finite = loss[np.isfinite(loss)]
+    if len(np.unique(run.loss.steps[np.isfinite(loss)])) < 2:
+        finite = finite[:0]  # one step's loss (or backward() with no step) is no trend
     out: dict[str, Any] = {
         "steps": run.steps,
         "recorded_steps": int(len(run.recorded_steps)),

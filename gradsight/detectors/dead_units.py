@@ -30,16 +30,16 @@ from ..core.scenarios import Scenario
 from ..core.run_view import Entity, RunView, Series
 from ..core import advice
 from ..core.advice import Fix
-from ..core.metrics import DEAD_WINDOW, RELU_FAMILY
+from ..core.metrics import DEAD_CONFIRMATIONS, DEAD_SUSPECT, DEAD_WINDOW, RELU_FAMILY
 from ._common import MIN_STEPS, first_nonfinite_step, fmt, layer_ref
 
 KIND = "dead_units"
 PRIORITY = 35
 EXPLAINED_BY = ("poor_initialization",)
 
-WARN_FRACTION = 0.5  # half the layer never fires: its width is wasted, and it usually spreads
+WARN_FRACTION = DEAD_SUSPECT  # half the layer never fires: its width is wasted; it spreads
 ERROR_FRACTION = 0.95  # essentially the whole layer is zero for every input: it passes nothing
-MIN_WINDOWS = 2  # one window can be a bad stretch of batches; two to the end of the run persist
+MIN_WINDOWS = DEAD_CONFIRMATIONS  # one window can be a bad stretch; two to the end persist
 WINDOW = DEAD_WINDOW  # detail steps per dead_frac_window
 # The loss fell two orders of magnitude (median of the last tenth of the run against the first
 # tenth): the network learned despite its dead units. Healthy digits runs measure ~40-130x;

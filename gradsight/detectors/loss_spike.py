@@ -9,7 +9,9 @@ Judged on the loss of every step (the always-on tier), in log space (a spike is 
   from counting a wiggle, and the spread keeps a single-sample loss, which varies tenfold from
   step to step by itself, from counting its own noise) *and* ``ABOVE_WINDOW_MAX`` times the
   highest loss of the window (a heavy-tailed loss reaches far above its median now and then:
-  what it already did in the window is its normal range);
+  what it already did in the window is its normal range) *and* the next step's loss is still
+  ``MIN_JUMP`` times the median: the jump disturbed the weights. One hard sample whose loss is
+  back at the very next step (a single-sample loss does that all the time) changed nothing;
 - it recovered when, within ``RECOVER_STEPS``, the loss is back under twice the median it left
   and stays there for ``WINDOW // 4`` steps. One that does not come back is no spike: it is
   ``loss_diverging``'s (or ``exploding_gradient``'s) finding.
@@ -83,7 +85,7 @@ def _spikes(steps: np.ndarray, values: np.ndarray) -> list[tuple[int, int, int, 
         logs = np.log(np.where(values > 0, values, np.nan))
     out = []
     i = WINDOW
-    while i < len(logs):
+    while i + 1 < len(logs):
         window = logs[i - WINDOW:i]
         window = window[np.isfinite(window)]
         if window.size < WINDOW // 2 or not np.isfinite(logs[i]):
@@ -95,7 +97,8 @@ def _spikes(steps: np.ndarray, values: np.ndarray) -> list[tuple[int, int, int, 
         # loss with a few hard inputs swings 1000x between them (the 2-layer seed), and the
         # median's spread alone would count every hard input as a spike
         ceiling = float(window.max()) + np.log(ABOVE_WINDOW_MAX)
-        if logs[i] - level < max(np.log(MIN_JUMP), Z * spread) or logs[i] < ceiling:
+        if logs[i] - level < max(np.log(MIN_JUMP), Z * spread) or logs[i] < ceiling \
+                or not logs[i + 1] - level >= np.log(MIN_JUMP):
             i += 1
             continue
         end = _recovery(logs, i, level)
@@ -136,18 +139,22 @@ def _grown_layers(run: RunView, start: int) -> list[tuple[str, float]]:
 STEPS = range(400)
 
 
-def _loss(jump: float, recovers: bool = True):  # type: ignore[no-untyped-def]
+def _loss(jump: float, recovers: bool = True, length: int = 10,
+          tail_every: int = 0):  # type: ignore[no-untyped-def]
     def value(s: int) -> float:
         base = 0.2 + 0.8 * 0.99 ** s
-        if 200 <= s < 210 or (not recovers and s >= 200):
+        if 200 <= s < 200 + length or (not recovers and s >= 200):
+            return base * jump
+        if tail_every and s % tail_every == 0:  # a heavy tail: a hard sample now and then
             return base * jump
         return base
     return value
 
 
-def _spiked(jump: float, recovers: bool = True, grads: bool = True) -> Scenario:
+def _spiked(jump: float, recovers: bool = True, grads: bool = True, length: int = 10,
+            tail_every: int = 0) -> Scenario:
     return Scenario(lambda run: run.mlp([4, 16, 1]).steps(
-        STEPS, loss=_loss(jump, recovers),
+        STEPS, loss=_loss(jump, recovers, length, tail_every),
         grad_norm={"0.weight": lambda s: 50.0 if 200 <= s < 202 else 0.5} if grads else None))
 
 
@@ -157,4 +164,9 @@ SCENARIOS = {
     "boundary_below_min_jump": _spiked(8.0),
     "boundary_above_min_jump": Scenario(_spiked(12.0).build, Severity.WARNING),
     "boundary_never_recovers": _spiked(1000.0, recovers=False),
+    "boundary_one_hard_sample": Scenario(_spiked(1000.0, length=1).build,
+                                         why="back at the very next step: nothing disturbed"),
+    "boundary_two_steps": Scenario(_spiked(1000.0, length=2).build, Severity.WARNING),
+    "boundary_heavy_tailed_loss": Scenario(_spiked(1000.0, length=2, tail_every=13).build,
+                                           why="the window reached as high itself"),
 }

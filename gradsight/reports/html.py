@@ -28,6 +28,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..core.metrics import HIST_BINS
+from ..core.schedule import NONFINITE_STEPS, TRIGGERED_STEPS
 from ..core.run_view import Entity, Histograms, RunView
 from ..core.series import ratio_series
 from .columns import (LOG_FLOOR, MAX_COLUMNS, MIN_COLUMNS, QUANT, _num, forward_key, frac_matrix,
@@ -50,16 +51,16 @@ def write_report(folder: str | Path, diagnosis: Diagnosis | None = None) -> Path
 
     Written to a temporary file first, so a failed render never leaves half a report.
     """
-    from ..core.diagnosis import diagnose_folder
+    from ..core.diagnosis import diagnose_folder, open_view
 
     path = Path(folder)
     if diagnosis is None:
         diagnosis = diagnose_folder(path)
-    view = RunView.open(path)
+    view, opened = open_view(path)  # a job's report: rank 0's view of the whole job
     try:
         html = render_html(view, diagnosis)
     finally:
-        view.close()
+        opened.close()
     target = path / REPORT_FILE
     tmp = target.with_name(target.name + ".tmp")
     tmp.write_text(html, encoding="utf-8")
@@ -144,13 +145,33 @@ def build_data(view: RunView, diagnosis: Diagnosis) -> dict[str, Any]:
         "zero": frac_matrix(columns, mod_names, view.metric("module", "act_zero_frac")),
         "act_std": log_matrix(columns, mod_names, view.metric("module", "act_std")),
         "loss": loss_points(view.loss),
+        "rank_losses": [{"rank": r, **loss_points(v.loss)}
+                        for r, v in (getattr(view, "ranks", None) or {}).items()],
         "hist": _histograms(view, names, mod_names),
         "bands": {
             "healthy_update": list(HEALTHY_UPDATE_BAND),
             "stalled_update": STALLED_UPDATE,
         },
         "flagged": sorted({w for f in findings for w in f["where"]}),
+        "detail_windows": detail_windows(view),
     }
+
+
+def detail_windows(view: RunView, limit: int = 200) -> list[dict[str, Any]]:
+    """The steps the always-on tier forced into detail, as ``{start, end, why}`` (end
+    exclusive), overlapping windows merged: where the run left its band (a trigger) or went
+    non-finite. The loss chart shades them, so a reader sees where detail was taken and why."""
+    spans = [(e["step"] + 1, e["step"] + 1 + TRIGGERED_STEPS, str(e.get("name") or "trigger"))
+             for e in view.events("trigger")]
+    spans += [(e["step"] + 1, e["step"] + 1 + NONFINITE_STEPS, "non-finite")
+              for e in view.events("nonfinite")]
+    merged: list[dict[str, Any]] = []
+    for start, end, why in sorted(spans):
+        if merged and start <= merged[-1]["end"]:
+            merged[-1]["end"] = max(merged[-1]["end"], end)
+        elif len(merged) < limit:
+            merged.append({"start": int(start), "end": int(end), "why": why})
+    return merged
 
 
 def _histograms(view: RunView, params: list[str], modules: list[str]) -> dict[str, Any]:
@@ -218,6 +239,7 @@ def _run_info(view: RunView, diagnosis: Diagnosis) -> dict[str, Any]:
         "counts": counts,
         "numbers": {k: (_num(v) if isinstance(v, float) else v)
                     for k, v in diagnosis.numbers.items()},
+        "job": diagnosis.job,
     }
 
 

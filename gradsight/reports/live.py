@@ -31,6 +31,8 @@ from collections import deque
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
+from .text import inert
+
 CLEAR = "\r\x1b[K"
 INTERVAL_S = 0.5
 STORE_EVERY_S = 2.0  # the store is read less often than the line is drawn
@@ -160,7 +162,7 @@ class LiveStatus:
             parts.append(f"{(s1 - s0) / (t1 - t0):.1f} steps/s")
         if self._worst is not None:
             name, value = self._worst
-            parts.append(f"worst ‖g‖/‖w‖ {_printable(name)} {_num(value)}")
+            parts.append(f"worst ‖g‖/‖w‖ {inert(name)} {_num(value)}")
         width = shutil.get_terminal_size((100, 20)).columns - 1
         text = " · ".join(parts)
         return text if len(text) <= width else text[: max(0, width - 1)] + "…"
@@ -205,11 +207,6 @@ def _worst_ratio(count: int, summary: int, data: bytes, names: str, metrics: str
         if worst is None or key < (-math.inf if not math.isfinite(worst[1]) else worst[1]):
             worst = (name, ratio)
     return worst
-
-
-def _printable(name: str) -> str:
-    """A module name is shown as text: control characters (escape sequences) as escapes."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in name)
 
 
 def _num(value: float) -> str:

@@ -11,6 +11,7 @@ from rich.text import Text
 
 from ..core.finding import Severity
 from .terminal import STYLE, _finding
+from .text import inert
 
 MAX_ROWS = 24  # a 100-layer stack shows its start, where it breaks, and its end
 
@@ -18,15 +19,15 @@ MAX_ROWS = 24  # a 100-layer stack shows its start, where it breaks, and its end
 def render_probe(result: Any, console: Console | None = None) -> None:
     console = console or Console()
     header = Text("gradsight probe", style="bold")
-    header.append(f" · {result.framework} · {len(result.layers)} modules measured at "
-                  f"initialization · {result.detail.get('stopped_at', result.status)}")
+    header.append(inert(f" · {result.framework} · {len(result.layers)} modules measured at "
+                        f"initialization · {result.detail.get('stopped_at', result.status)}"))
     if result.loss is not None:
         header.append(f" · loss {_num(result.loss)}")
     console.print(header)
     if result.layers:
         console.print(_table(result))
     elif result.detail.get("note"):
-        console.print(result.detail["note"])
+        console.print(Text(inert(result.detail["note"])))
     problems = [f for f in result.findings if f.severity != Severity.INFO]
     if not problems and result.layers:
         console.print(Text("✓ initialization looks healthy: no layer explodes, collapses or "
@@ -55,7 +56,8 @@ def _table(result: Any) -> Table:
             init = f"{_num(layer.weight_std)} → {layer.recommended}"
         style = "bold red" if layer.nonfinite else ""
         table.add_row(
-            str(i), Text(layer.name or "(model)"), layer.type, layer.followed_by or "",
+            str(i), Text(inert(layer.name or "(model)")), inert(layer.type),
+            inert(layer.followed_by or ""),
             _num(layer.out_mean), _num(layer.out_std), _num(layer.gain),
             _num(layer.grad_std if layer.weight is not None else layer.out_grad_std),
             _pct(layer.dead_frac), _pct(layer.saturated_frac), init,

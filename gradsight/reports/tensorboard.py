@@ -8,7 +8,8 @@ to the user's other logs. Every tag starts with ``gradsight/`` so it never colli
 Tags: ``gradsight/loss``; per parameter ``gradsight/grad_norm/NAME``,
 ``gradsight/grad_to_weight/NAME``, ``gradsight/update_to_weight/NAME``; per module
 ``gradsight/act_std/NAME``, ``gradsight/dead_frac/NAME``, ``gradsight/saturated_frac/NAME``;
-histograms ``gradsight/weights/NAME``, ``gradsight/grads/NAME``, ``gradsight/activations/NAME``.
+histograms ``gradsight/weights/NAME``, ``gradsight/grads/NAME``, ``gradsight/activations/NAME``
+(NAME through ``text.inert``: a tag never carries a control character).
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ..core.run_view import Histograms, RunView, Series
+from ..core.diagnosis import open_view
+from ..core.run_view import Histograms, Series
 from ..core.series import ratio_series
+from .text import inert
 
 PREFIX = "gradsight/"
 
@@ -36,7 +39,7 @@ def export_tensorboard(folder: str | Path, logdir: str | Path) -> Path:
         ) from exc
     out = Path(logdir)
     out.mkdir(parents=True, exist_ok=True)
-    view = RunView.open(folder)
+    view, opened = open_view(folder)  # a job: rank 0's view of it
     writer = SummaryWriter(log_dir=str(out))
     try:
         loss = view.loss
@@ -56,7 +59,7 @@ def export_tensorboard(folder: str | Path, logdir: str | Path) -> Path:
         _histograms(writer, "activations", view.histograms("module", "act"))
     finally:
         writer.close()
-        view.close()
+        opened.close()
     return out
 
 
@@ -72,7 +75,7 @@ def export_or_warn(folder: str | Path, logdir: str | Path) -> Path | None:
 
 def _scalars(writer: Any, metric: str, series: Mapping[str, Series]) -> None:
     for name, s in series.items():
-        tag = f"{PREFIX}{metric}/{name}"
+        tag = f"{PREFIX}{metric}/{inert(name)}"
         for step, value in zip(s.steps.tolist(), s.values.tolist()):
             if math.isfinite(value):
                 writer.add_scalar(tag, value, step)
@@ -80,7 +83,7 @@ def _scalars(writer: Any, metric: str, series: Mapping[str, Series]) -> None:
 
 def _histograms(writer: Any, metric: str, tables: Mapping[str, Histograms]) -> None:
     for name, h in tables.items():
-        tag = f"{PREFIX}{metric}/{name}"
+        tag = f"{PREFIX}{metric}/{inert(name)}"
         for i, step in enumerate(h.steps.tolist()):
             lo, hi, counts = float(h.lo[i]), float(h.hi[i]), h.counts[i]
             total = float(counts.sum())

@@ -1,7 +1,8 @@
 """The terminal diagnosis (``rich``): findings first, then the key numbers.
 
 Every name shown comes from the user's model and may contain anything, so all text goes in as
-``rich.text.Text`` (never parsed as markup).
+``rich.text.Text`` (never parsed as markup) and through ``text.inert`` (no control character
+reaches the terminal).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from rich.text import Text
 
 from ..core.finding import Finding, Severity
 from ..core.diagnosis import Diagnosis
+from .text import inert
 
 STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "bold yellow", Severity.INFO: "cyan"}
 MAX_EVIDENCE_ITEMS = 4
@@ -24,6 +26,8 @@ MAX_WHERE = 6
 def render(diagnosis: Diagnosis, console: Console | None = None) -> None:
     console = console or Console()
     console.print(_header(diagnosis))
+    if diagnosis.job and diagnosis.job.get("failed"):
+        console.print(_failed(diagnosis.job))
     problems = [f for f in diagnosis.findings if f.severity != Severity.INFO]
     if not problems and diagnosis.steps == 0:
         console.print(_nothing_watched(diagnosis))
@@ -31,17 +35,21 @@ def render(diagnosis: Diagnosis, console: Console | None = None) -> None:
         console.print(_healthy(diagnosis))
     for finding in diagnosis.findings:
         console.print(_finding(finding))
-    console.print(Text(f"run folder: {diagnosis.folder}", style="dim"))
+    unsaved = " (not written: the run was kept in memory)" if diagnosis.numbers.get(
+        "unsaved") else ""
+    console.print(Text(f"run folder: {inert(diagnosis.folder)}{unsaved}", style="dim"))
     report = Path(diagnosis.folder) / "report.html"
     if report.exists():
-        console.print(Text(f"report: {report}", style="dim"))
+        console.print(Text(f"report: {inert(report)}", style="dim"))
 
 
 def _header(d: Diagnosis) -> Text:
     text = Text("gradsight", style="bold")
-    text.append(f" · {d.framework} · {d.steps} steps · run {d.status}")
+    text.append(inert(f" · {d.framework} · {d.steps} steps · run {d.status}"))
     processes = d.numbers.get("processes", 1)
-    if isinstance(processes, int) and processes > 1:
+    if d.job:
+        text.append(f" · {d.job.get('world_size')} ranks")
+    elif isinstance(processes, int) and processes > 1:
         text.append(f" · {processes} processes")
     counts = {s: sum(1 for f in d.findings if f.severity == s) for s in Severity}
     text.append(" · ")
@@ -51,10 +59,20 @@ def _header(d: Diagnosis) -> Text:
     return text
 
 
+def _failed(job: Mapping[str, Any]) -> Text:
+    """Which rank of a job died, in which step, and what the diagnosis judges."""
+    f = job["failed"]
+    how = f.get("signal") or f.get("error") or f.get("status")
+    steps = ", ".join(f"rank {r.get('rank')}: {r.get('steps')}" for r in job.get("ranks", []))
+    return Text(f"rank {f.get('rank')} (pid {f.get('pid')}) {f.get('status')} ({how}) after "
+                f"{f.get('step')} recorded steps; the findings judge what each rank recorded "
+                f"({steps} steps)", style="bold red")
+
+
 def _healthy(d: Diagnosis) -> Text:
     n = d.numbers
     text = Text("✓ no training problem found", style="bold green")
-    parts = [f"{n.get('steps', d.steps)} steps ({n.get('recorded_steps', 0)} recorded)",
+    parts = [f"{n.get('steps', d.steps)} steps ({n.get('recorded_steps', 0)} in full detail)",
              f"{n.get('parameters', 0)} parameters watched"]
     if "loss_start" in n and "loss_end" in n:
         parts.append(f"loss {_num(n['loss_start'])} → {_num(n['loss_end'])}")
@@ -84,22 +102,22 @@ def _nothing_watched(d: Diagnosis) -> Text:
     else:
         why = ("no model or optimizer was seen (a crash before training, a framework gradsight "
                "does not watch, or updates done by hand instead of optimizer.step())")
-    return text.append(why + f"; the run {d.status}")
+    return text.append(why + f"; the run {inert(d.status)}")
 
 
 def _finding(f: Finding) -> Panel:
     title = Text()
     title.append(f.severity.value.upper(), style=STYLE[f.severity])
-    title.append(f" {f.kind} · step {f.step}")
-    body = [Text(f.summary)]
-    where = ", ".join(f.where[:MAX_WHERE]) + (
+    title.append(inert(f" {f.kind} · step {f.step}"))
+    body = [Text(inert(f.summary, lines=True))]
+    where = ", ".join(map(inert, f.where[:MAX_WHERE])) + (
         f" (+{len(f.where) - MAX_WHERE} more)" if len(f.where) > MAX_WHERE else ""
     )
     body.append(Text("where: ", style="bold").append(where, style=""))
     for key, value in f.evidence.items():
-        body.append(Text(f"  {key}: ", style="dim").append(_evidence(value)))
+        body.append(Text(f"  {inert(key)}: ", style="dim").append(inert(_evidence(value))))
     for i, fix in enumerate(f.fixes, 1):
-        body.append(Text(f"fix {i}: ", style="bold green").append(fix))
+        body.append(Text(f"fix {i}: ", style="bold green").append(inert(fix, lines=True)))
     return Panel(Group(*body), title=title, title_align="left", border_style=STYLE[f.severity])
 
 

@@ -2,7 +2,11 @@
 
 Adapters attach when the script imports their framework (``frameworks``). Whatever way the
 script ends (normally, ``sys.exit``, an exception, Ctrl-C, SIGTERM) the diagnosis runs in
-``finally``: a run that dies is the run that most needs a report.
+``finally``: a run that dies is the run that most needs a report. The script's own result
+stands whatever happens to gradsight: its exit status is returned even when the diagnosis
+fails (one line says why).
+
+Ctrl-C while gradsight wraps up: see ``ending``.
 """
 
 from __future__ import annotations
@@ -10,16 +14,16 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import traceback
 from pathlib import Path
 from typing import Any, Callable
 
 from ..core.finding import Severity
 from .frameworks import Attachments, RunOptions
 from .script import (EXIT_INTERRUPTED, ScriptNotFound, as_main, exec_as_main, exit_code,
-                     find_script, user_frames)
-from .session import Diagnosis, Session, default_folder
-from .workers import child_environment
+                     find_script, print_user_traceback)
+from .ending import WrapUp
+from .session import Diagnosis, Session, run_folder
+from .workers import child_environment, first_failure
 
 __all__ = ["run_script", "exit_status", "ScriptNotFound", "EXIT_INTERRUPTED"]
 
@@ -40,7 +44,7 @@ def run_script(
     default decided from the script's source (``adapters.tf_common.tf1_mode``).
     """
     path = find_script(script)
-    session = Session(out or default_folder(path.stem), every, tensorboard=tensorboard,
+    session = Session(run_folder(out, path.stem), every, tensorboard=tensorboard,
                       mode="run", script=str(path), argv=[str(script), *(args or [])])
     attachments = Attachments(session, RunOptions(script=path, tf1=tf1))
     saved_sigterm = _install_sigterm()
@@ -61,21 +65,29 @@ def run_script(
         print("\nKeyboardInterrupt", file=sys.stderr)
     except BaseException as exc:  # the script's own error: show it as Python would
         status, code = "crashed", 1
-        traceback.print_exception(type(exc), exc, user_frames(exc.__traceback__))
+        print_user_traceback(exc)
         detail = {"error": f"{type(exc).__name__}: {exc}"}
+        failed = first_failure(exc)  # a worker that died: which one, by the launcher's word
+        if failed is not None:
+            detail["failed_process"] = failed
     finally:
-        if live is not None:
-            live.stop()
-        attachments.remove()
-        _restore_sigterm(saved_sigterm)
-        for key, value in saved_env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        diagnosis = session.finish(status, exit_code=code, **detail)
-        if on_diagnosis is not None:
-            on_diagnosis(diagnosis)
+        wrap_up = WrapUp()
+        try:
+            if live is not None:
+                live.stop()
+            attachments.remove()
+            _restore_sigterm(saved_sigterm)
+            for key, value in saved_env.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+            diagnosis = _finish(session, status, code, detail)
+            if on_diagnosis is not None:
+                on_diagnosis(diagnosis)
+            wrap_up.reports(session)
+        finally:
+            wrap_up.restore()
     return code, diagnosis
 
 
@@ -86,6 +98,16 @@ def exit_status(code: int, diagnosis: Diagnosis, fail_on: Severity | None) -> in
     if fail_on is not None and any(f.severity.at_least(fail_on) for f in diagnosis.findings):
         return 1
     return 0
+
+
+def _finish(session: Session, status: str, code: int, detail: dict[str, Any]) -> Diagnosis:
+    """The session's diagnosis; a failure of gradsight's own is one line and an empty
+    diagnosis, never the end of the script's result."""
+    try:
+        return session.finish(status, reports=False, exit_code=code, **detail)
+    except Exception as exc:  # noqa: BLE001 - a bug of ours must not take the script's status
+        session.problem(f"could not finish the diagnosis: {type(exc).__name__}: {exc}")
+        return Diagnosis([], session.framework, session.step, session.folder, status)
 
 
 def _start_live(session: Session) -> Any:

@@ -12,10 +12,11 @@ import os
 import shutil
 import sys
 import tokenize
+import traceback
 import types
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
 EXIT_INTERRUPTED = 130  # what a shell reports for a Ctrl-C'd program
 _HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the gradsight package
@@ -81,8 +82,29 @@ def exit_code(exc: SystemExit) -> int:
     return 1
 
 
-def user_frames(tb: Any) -> Any:
-    """Skip gradsight's own frames so the traceback starts in the user's script."""
-    while tb is not None and tb.tb_frame.f_code.co_filename.startswith(_HERE):
-        tb = tb.tb_next
-    return tb
+def print_user_traceback(exc: BaseException) -> None:
+    """The script's exception on stderr as Python shows it, without gradsight's frames: the
+    runner's own, and those of the wrappers (around ``backward()``, ``step()``) the error
+    passed through on its way up (also in chained exceptions)."""
+    report = traceback.TracebackException.from_exception(exc)
+    for part in _chain(report):
+        part.stack = traceback.StackSummary.from_list(
+            [frame for frame in part.stack if not _ours(frame.filename)])
+    sys.stderr.write("".join(report.format()))
+
+
+def _chain(report: traceback.TracebackException) -> Iterator[traceback.TracebackException]:
+    seen: set[int] = set()
+    todo = [report]
+    while todo:
+        part = todo.pop()
+        if id(part) in seen:
+            continue
+        seen.add(id(part))
+        yield part
+        todo += [p for p in (part.__cause__, part.__context__) if p is not None]
+        todo += list(getattr(part, "exceptions", None) or [])  # an ExceptionGroup's
+
+
+def _ours(filename: str) -> bool:
+    return filename.startswith(_HERE + os.sep)

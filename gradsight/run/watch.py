@@ -8,7 +8,7 @@ from typing import Any
 
 from ..core.finding import Finding
 from .frameworks import adapter_for
-from .session import Diagnosis, Session, default_folder
+from .session import Diagnosis, Session, run_folder
 
 
 class Watch:
@@ -21,7 +21,7 @@ class Watch:
 
     def __init__(self, model: Any, optimizer: Any = None, *, out: str | Path | None = None,
                  every: int | None = None, tensorboard: str | Path | None = None) -> None:
-        self.session = Session(out or default_folder(type(model).__name__.lower()), every,
+        self.session = Session(run_folder(out, type(model).__name__.lower()), every,
                                tensorboard=tensorboard, mode="watch",
                                model=type(model).__name__)
         self.session.attach(adapter_for(self.session, model, optimizer))

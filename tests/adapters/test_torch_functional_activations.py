@@ -114,12 +114,12 @@ def test_statistics_match_a_plain_recomputation(tmp_path: Path, act: str) -> Non
         got = at_step_0(tmp_path / "run", "dead_frac")
         for producer, consumer in (("conv", "fc1"), ("fc1", "fc2")):
             expected = 1 - (first[consumer].amax(0) > 0).double().mean().item()
-            assert got[producer] == pytest.approx(expected, abs=1e-12)
+            assert got[producer] == pytest.approx(expected, abs=1e-7)  # float32 in the store
     else:
         got = at_step_0(tmp_path / "run", "act_saturated_frac")
         for producer, consumer in (("conv", "fc1"), ("fc1", "fc2")):
             expected = (first[consumer].abs() > 0.99).double().mean().item()
-            assert got[producer] == pytest.approx(expected, abs=1e-12)
+            assert got[producer] == pytest.approx(expected, abs=1e-7)  # float32 in the store
 
 
 def serious(findings: list[Finding]) -> dict[str, Finding]:

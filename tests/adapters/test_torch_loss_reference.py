@@ -113,7 +113,7 @@ def test_reference_and_window_means_match_a_numpy_oracle(tmp_path: Path, case: s
         expected = float(np.abs(batches - medians[:, None]).mean())
     assert family == {"bce": "binary_cross_entropy", "mse": "mse", "l1": "l1"}.get(
         case, "cross_entropy")
-    assert refs[-1] == pytest.approx(expected, rel=1e-9)
+    assert refs[-1] == pytest.approx(expected, rel=1e-6)  # stored as float32
     assert covered.sum() == 40 and steps[-1] == 39  # every step, the last row when it stopped
     per_element = np.array(losses)
     if case == "nll_sum":  # a sum over the positions not ignored

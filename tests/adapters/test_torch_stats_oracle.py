@@ -22,7 +22,9 @@ import gradsight  # noqa: E402
 from gradsight.core.run_view import RunView  # noqa: E402
 
 NORM_RTOL = 1e-6  # float64 oracle; gradsight uses float32 on CPU within its safe range
-ACT_RTOL = 1e-9  # activation statistics are float64 on both sides, same inputs
+# activation statistics are computed in float64 on both sides from the same inputs; the store
+# keeps detail numbers as float32 where they fit (7 significant digits: rounding <= 6e-8)
+ACT_RTOL = 2e-7
 
 
 def f64(t: torch.Tensor) -> np.ndarray:

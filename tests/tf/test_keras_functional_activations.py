@@ -104,7 +104,7 @@ def test_statistics_at_step_0_match_numpy(tmp_path: Path, act: str) -> None:
         series = view.metric("module", metric)["dense"]
         assert series.steps[0] == 0
         expected = measured["dead" if act == "relu" else "saturated"]
-        assert series.values[0] == pytest.approx(expected, abs=1e-12)
+        assert series.values[0] == pytest.approx(expected, abs=1e-7)  # float32 in the store
     finally:
         view.close()
 

@@ -29,7 +29,7 @@ class DetailMask:
         self._mask: Any = None  # in-graph: detail for steps base .. base + MASK - 1
         self._hist: Any = None  # in-graph: histograms for the same steps
         self._base: Any = None
-        self._forced_until: Any = None  # in-graph: detail before this step (after a NaN)
+        self._until: Any = None  # in-graph: detail for every step below it (after a NaN)
 
     def detail(self, step: Any) -> Any:
         """In the graph: does ``step`` get detail."""
@@ -43,7 +43,7 @@ class DetailMask:
         else:
             rule = tf.logical_or(step < DENSE_START, tf.equal(step % DEFAULT_EVERY, 0))
         return tf.logical_or(tf.where(inside, tf.gather(self._mask, safe), rule),
-                             step < self._forced_until)
+                             step < self._until)
 
     def histogram(self, step: Any) -> Any:
         """In the graph: does ``step`` also get histograms (scheduled steps only)."""
@@ -54,11 +54,13 @@ class DetailMask:
         return tf.logical_and(inside, tf.gather(self._hist, safe))
 
     def force_if_broken(self, step: Any, broken: Any) -> None:
-        """In the graph: the first step with a non-finite loss or weight opens the window."""
+        """In the graph: the first step with a non-finite loss or weight (``broken``) opens
+        the schedule's non-finite window, as the recorder does: every step after it,
+        NONFINITE_STEPS long."""
         self._ensure()
-        first = tf.logical_and(broken, self._forced_until < 0)
-        self._forced_until.assign(tf.where(first, tf.cast(step, tf.int64) + 1 + NONFINITE_STEPS,
-                                           self._forced_until))
+        first = tf.logical_and(broken, self._until < 0)
+        self._until.assign(tf.where(first, tf.cast(step, tf.int64) + 1 + NONFINITE_STEPS,
+                                    self._until))
 
     def refill(self, step: int) -> None:
         """On the host: the schedule (with its forced windows) from ``step`` on."""
@@ -80,5 +82,5 @@ class DetailMask:
                                          name="gradsight_hist_mask")
                 self._base = tf.Variable(tf.constant(0, tf.int64), trainable=False,
                                          name="gradsight_mask_base")
-                self._forced_until = tf.Variable(tf.constant(-1, tf.int64), trainable=False,
-                                                 name="gradsight_forced_until")
+                self._until = tf.Variable(tf.constant(-1, tf.int64), trainable=False,
+                                          name="gradsight_nonfinite_until")

@@ -22,6 +22,7 @@ def describe(
     forward_order: Mapping[int, int],
     edges: Mapping[int, set[int]],
     optimizers: Mapping[torch.optim.Optimizer, int],
+    placements: Mapping[int, str] | None = None,
     functional: Mapping[int, str] | None = None,
 ) -> None:
     """Declare every module and parameter of ``layout`` to the recorder. ``functional``: the
@@ -74,6 +75,7 @@ def describe(
             optimizer_kind=optimizer_kind(optimizer_type),
             lr=lrs.get(id(p)),
             optimized=id(p) in layout.optimized,
+            placement=(placements or {}).get(id(p)),
         ))
 
 

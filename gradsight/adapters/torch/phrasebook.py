@@ -176,4 +176,25 @@ PHRASES: dict[str, Callable[[Mapping[str, Any]], Phrase]] = {
     a.RESET_GRADIENTS: lambda args: Phrase(
         "reset the gradients once per optimizer step, before backward()",
         "optimizer.zero_grad()"),
+    a.DDP_FORWARD: _simple(
+        "call the DDP-wrapped model in every training step, never model.module: a "
+        "forward/backward through the raw module does not all-reduce its gradients (for "
+        "gradient accumulation, skip the all-reduce of all but the last micro-batch with "
+        "no_sync())",
+        "ddp_model = DistributedDataParallel(model); loss = loss_fn(ddp_model(x), y)"),
+    a.SAME_INIT: _simple(
+        "initialize the replicas alike: the same seed on every rank (not seed + rank) before "
+        "building the model, and initialize before wrapping it, since DDP broadcasts rank 0's "
+        "parameters only when it wraps",
+        "torch.manual_seed(0); model = build(); model = DistributedDataParallel(model)"),
+    a.SYNC_BUFFERS: lambda args: Phrase(
+        "keep buffers synchronized: leave DDP's broadcast_buffers=True"
+        + (", or synchronize the batch-norm statistics" if args.get("batch_norm") else ""),
+        "model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)"
+        if args.get("batch_norm") else "DistributedDataParallel(model, broadcast_buffers=True)"),
+    a.DDP_UNUSED: lambda args: Phrase(
+        ("DDP stopped the job because these parameters got no gradient: " if args.get(
+            "stopped") else "") + "if the layer is skipped on purpose in some steps, tell DDP "
+        "(it then waits for no gradient from it); otherwise use the layer or delete it",
+        "DistributedDataParallel(model, find_unused_parameters=True)"),
 }

@@ -33,7 +33,7 @@ from torch.optim.optimizer import (
 from ...core import metrics as m
 from ...core.recorder import Recorder
 from ..patching import Guard, Patches
-from . import detail
+from . import detail, distributed, stats
 from .criterion import CriterionTap
 from .describe import describe, group_learning_rates
 from .functional import FunctionalActivations
@@ -84,6 +84,8 @@ class TorchWatcher:
         self._edges: dict[int, set[int]] = {}  # id(consumer module) -> ids of producers
         self._edges_described = False
         self._model_modules: set[int] = set()
+        self._world: tuple[int, int] | None = None  # (rank, world size) in a job
+        self._placements: dict[int, str] = {}  # id(param) -> distributed.placement
         self._losses: list[torch.Tensor] = []
         self._backward_calls = 0
         self._clip = ClipBook()
@@ -275,6 +277,8 @@ class TorchWatcher:
             if self.recorder.schedule.histogram(step):
                 detail.histograms(self.recorder, step, "param", m.HIST_WEIGHT,
                                   zip(state.names, state.params))
+            if self._world is not None:  # replicas compared across ranks at diagnosis
+                self._fingerprints(step, state)
         self._resets.stepped(state.meter.params)
         state.steps += 1
         if not clock:
@@ -292,6 +296,14 @@ class TorchWatcher:
         want_forward = self.recorder.schedule.detail(self.step) or not self._layout.params
         if want_forward != (self._forward_handle is not None):
             self._set_forward_hook(want_forward)
+
+    def _fingerprints(self, step: int, state: _OptState) -> None:
+        whole = [(n, p) for n, p in zip(state.names, state.params)
+                 if self._placements.get(id(p), distributed.REPLICATE) == distributed.REPLICATE]
+        if whole:
+            values = distributed.fingerprints([p for _, p in whole])[:, None]
+            self.recorder.record(step, "param", [n for n, _ in whole], (m.FINGERPRINT,),
+                                 stats.HostCopy(values))
 
     def _mean_loss(self) -> torch.Tensor:
         """The step's loss (the mean of its backward calls' losses), on its device."""
@@ -329,7 +341,12 @@ class TorchWatcher:
         else:
             alive = [ref() for ref in self._seen.values()]
             candidates = roots_among(mod for mod in alive if mod is not None)
+        # the model the user wrote, not its DDP/FSDP wrapper (names without ``module.``)
+        candidates, replicated = distributed.unwrap_all(candidates)
         self._layout = resolve_layout(optimizers, candidates, self._namespace())
+        self._world = distributed.world()
+        self._placements = distributed.placements(list(self._layout.params.values()),
+                                                  replicated)
         orphans = [(n, p) for n, p in self._layout.params.items()
                    if id(p) not in self._layout.optimized]
         for optimizer in optimizers:
@@ -350,4 +367,5 @@ class TorchWatcher:
         edges = {k: v | self._functional.edges.get(k, set()) for k, v in self._edges.items()}
         edges.update({k: v for k, v in self._functional.edges.items() if k not in edges})
         describe(self.recorder, self._layout, {key: i for i, key in enumerate(self._seen)},
-                 edges, {o: s.index for o, s in self._opts.items()}, self._functional.families)
+                 edges, {o: s.index for o, s in self._opts.items()}, self._placements,
+                 self._functional.families)

@@ -196,10 +196,22 @@
     var marks = Object.keys(starts).map(function (s) {  // text runs away from the edges
       return { xAxis: +s, label: { formatter: starts[s].join(", "), align: +s <= mid ? "left" : "right" } };
     });
+    var windows = (D.detail_windows || []).map(function (w) {  // detail the always-on tier forced
+      return [{ xAxis: w.start, name: w.why }, { xAxis: w.end }];
+    });
     var series = [{ type: "line", name: "loss", data: mean, showSymbol: false, sampling: "lttb",
                     lineStyle: { width: 1.5 },
                     markLine: { symbol: "none", data: marks, lineStyle: { color: "#c62828" },
-                                label: { position: "end", color: "#c62828" } } }];
+                                label: { position: "end", color: "#c62828" } },
+                    markArea: { silent: true, itemStyle: { color: "rgba(239,108,0,0.14)" },
+                                label: { show: false }, data: windows } }];
+    (D.rank_losses || []).forEach(function (R) {  // a job: every rank's own loss
+      var pts = [];
+      for (var j = 0; j < R.steps.length; j++) if (R.mean[j] !== null) pts.push([R.steps[j], R.mean[j]]);
+      if (R.rank === D.run.numbers.rank) { series[0].name = "loss (rank " + R.rank + ")"; return; }
+      series.push({ type: "line", name: "loss (rank " + R.rank + ")", data: pts, showSymbol: false,
+                    sampling: "lttb", lineStyle: { width: 1 } });
+    });
     if (band.length) {
       series.push({ type: "line", name: "max per bucket", data: band.map(function (b) { return [b[0], b[2]]; }),
                     showSymbol: false, lineStyle: { width: 0.6, opacity: 0.5 } });
