@@ -15,8 +15,10 @@ the run or flat its curve); one that never did learned nothing, whatever its tra
 (shuffled or misaligned labels, a one-unit softmax, a model that predicts the prior). That is
 said after ``MIN_REFERENCE_STEPS`` steps, or earlier for a flat loss stuck ``FAR_ABOVE`` the
 reference (below that, a short run may simply not have started learning yet), and only for a
-loss that stayed level with its start: one still coming down from a large start (a bad init,
-dead units the output bias works around) or one that went up (``loss_diverging``) is not flat.
+plateau: a loss level with its start, or one that came down and settled at the reference (the
+last two windows level, within ``AT_REFERENCE`` of it). One still coming down from a large start
+(a bad init, dead units the output bias works around) or one that went up (``loss_diverging``)
+is not flat.
 """
 
 from __future__ import annotations
@@ -65,6 +67,10 @@ MIN_REFERENCE_STEPS = MIN_LOSS_STEPS // 2
 # Earlier than that, only a flat loss this far above the reference (a one-unit softmax, a
 # loss that cannot move): healthy short runs start near the reference, not at twice it.
 FAR_ABOVE = 2.0
+# A loss that settled within this factor of the reference sits at the level of knowing nothing
+# (such runs end within a few percent of it: 0.99-1.06x measured), whatever came before; one
+# still several times above it is busy with something else (a bad init's excess, dead units).
+AT_REFERENCE = 1.5
 MIN_FLAT_STEPS = 2 * MIN_WINDOW
 # A window's mean carries the batches' noise: per step the loss scatters by a relative rho
 # (a batch of 32's variance +-25% about the population's), a window of W steps by rho / sqrt(W).
@@ -99,9 +105,14 @@ def _against_reference(run: RunView) -> list[Finding] | None:
     high, low = levels * (1 + slack), levels * np.clip(1 - slack, 0, None)
     if high.min() < LEARNED_FRACTION * reference:
         return []  # it learned from its inputs: no flat-loss finding, however short or flat
-    # still coming down (towards the reference, from a large start), or going up (that is
-    # loss_diverging's), is no plateau: the end must be level with the start, within noise
-    if high[-1] < PLATEAU_RATIO * low[0] or low[-1] > high[0] / PLATEAU_RATIO:
+    # A plateau, within noise: level with its start (flat from the start, at any height), or
+    # settled at the reference (the last two windows level, the end within AT_REFERENCE of it:
+    # a loss that came down from a bad start to the level of knowing nothing and stayed). Still
+    # coming down, or going up (loss_diverging's), is no plateau.
+    from_start = high[-1] >= PLATEAU_RATIO * low[0]
+    settled = len(levels) >= 2 and high[-1] >= PLATEAU_RATIO * low[-2] and \
+        end <= AT_REFERENCE * reference
+    if not (from_start or settled) or low[-1] > high[0] / PLATEAU_RATIO:
         return []
     if steps < MIN_REFERENCE_STEPS and not (
             steps >= MIN_FLAT_STEPS and lowest >= FAR_ABOVE * reference):
@@ -260,6 +271,11 @@ SCENARIOS = {
         why="50 steps at the reference may be a slow start, not a model that learns nothing"),
     "positive_short_flat_far_above": Scenario(_against(3.5, [*range(10), 49]).build,
                                               Severity.WARNING),
+    "positive_came_down_and_settled_at_the_reference": Scenario(
+        lambda run: run.mlp([4, 16, 1]).steps([0, 5], loss=None).loss(
+            range(300), lambda s: 2.3026 * max(1.0, 3 - s / 10)).criterion(
+            DETAIL, lambda s: 2.3026 * max(1.0, 3 - s / 10), 2.3026),
+        Severity.WARNING),
     "boundary_still_coming_down_to_the_reference": Scenario(
         lambda run: run.mlp([4, 16, 1]).steps([0, 5], loss=None).loss(
             range(300), lambda s: 2.3 * (5 - 3.8 * s / 299)).criterion(

@@ -43,7 +43,8 @@ from ._common import (
 
 KIND = "vanishing_gradient"
 PRIORITY = 30
-EXPLAINED_BY = ("poor_initialization",)
+# Dead ReLUs pass no gradient back: the layers behind them see it vanish as a consequence.
+EXPLAINED_BY = ("poor_initialization", "dead_units")
 
 RELATIVE_LIMIT = 1e-2  # 100x below the best layer: a warning
 ERROR_LIMIT = 1e-3  # 1000x below: the layer is effectively not learning
