@@ -46,6 +46,7 @@ CHECK_NEGATIVE_BIAS = "check_negative_bias"  # [layer]
 DROP_BIAS = "drop_bias"  # [layer]
 CHECK_OTHER_FINDINGS = "check_other_findings"  # []
 CHECK_LABELS = "check_labels"  # []
+CHECK_OUTPUT_LAYER = "check_output_layer"  # [loss: the loss family]: output units vs the loss
 SATURATION_NORM = "norm_before_activation"  # []: normalization before the activation
 RESET_GRADIENTS = "reset_gradients"  # [accumulation?]: zero the gradients every step
 # torch.distributed jobs
@@ -180,6 +181,12 @@ GENERIC: dict[str, Callable[[Mapping[str, Any]], Phrase]] = {
     CHECK_LABELS: lambda a: Phrase(
         "check the data and labels pipeline: shuffled labels, inputs not normalized, the loss "
         "computed on the wrong outputs, targets that do not depend on the inputs"),
+    CHECK_OUTPUT_LAYER: lambda a: Phrase(
+        "check that the output layer fits the loss: as many output units as classes; a "
+        "softmax over one unit is always 1 (one unit wants a sigmoid and binary "
+        "cross-entropy); no softmax/log-softmax before a loss that applies it again; outputs "
+        "and targets of the same shape (a (N, 1) output against (N,) targets broadcasts to "
+        "every pair)"),
     SATURATION_NORM: lambda a: Phrase("add normalization before the activation to keep "
                                       "pre-activations near zero"),
     RESET_GRADIENTS: lambda a: Phrase("reset the gradients once per optimizer step"),

@@ -106,6 +106,22 @@ ATTN_BATCH = 4  # sequences of a batch whose attention rows are sampled ...
 ATTN_ROWS = 32  # ... and query positions per sequence (every head): see attention.py
 LOGIT_ROWS = 1024  # rows of the logits whose log-sum-exp is averaged
 
+# -- detail: the training loss against its reference (role LOSS_ROLE, named by the family) ------
+# The loss of the best constant prediction (what a model that learned nothing from its inputs
+# can reach) follows from the targets alone; the adapters measure it at the loss call, over every
+# target seen so far, and ship it on detail steps (and when watching stops) beside the mean of
+# the same loss function's values since the previous row.
+LOSS_ROLE = "loss"
+CRITERION_LOSS = "criterion_loss"  # the loss function's mean value over the window
+REFERENCE_LOSS = "reference_loss"  # the best constant prediction's loss, all targets so far
+CRITERION_STEPS = "criterion_steps"  # optimizer steps the window covers
+CRITERION_METRICS = (CRITERION_LOSS, REFERENCE_LOSS, CRITERION_STEPS)
+FAMILY_CLASSES = "cross_entropy"  # (and NLL): the entropy of the class frequencies
+FAMILY_BINARY = "binary_cross_entropy"  # each output's binary entropy of its positive rate
+FAMILY_SQUARED = "mse"  # the targets' variance (predict their mean)
+FAMILY_ABSOLUTE = "l1"  # the targets' mean absolute deviation about their median
+LOSS_FAMILIES = (FAMILY_CLASSES, FAMILY_BINARY, FAMILY_SQUARED, FAMILY_ABSOLUTE)
+
 # -- histograms -------------------------------------------------------------------------------
 # A histogram travels as HIST_BINS + 2 numbers: [lo, hi, counts...] with equal-width bins over
 # the finite range [lo, hi] of the values (non-finite values are not counted).

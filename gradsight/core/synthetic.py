@@ -274,6 +274,21 @@ class SyntheticRun:
                 self.losses.append((step, float(value)))
         return self
 
+    def criterion(self, steps: Sequence[int], loss: Spec, reference: Spec,
+                  family: str = "cross_entropy") -> "SyntheticRun":
+        """The loss function's window means and its reference (the best constant prediction's
+        loss) at these steps, each window covering the steps since the previous one, as the
+        adapters record them (role ``loss``)."""
+        previous = -1
+        for i, step in enumerate(steps):
+            for metric, spec in (("criterion_loss", loss), ("reference_loss", reference),
+                                 ("criterion_steps", step - previous)):
+                v = _resolve(spec, step, i)
+                if v is not None:
+                    self.rows.append((step, "loss", family, metric, float(v)))
+            previous = step
+        return self
+
     def event(self, step: int, kind: str, name: str = "", **detail: Any) -> "SyntheticRun":
         self.events.append((step, kind, name, detail))
         return self

@@ -93,7 +93,17 @@ def _healthy(d: Diagnosis) -> Text:
 def _nothing_watched(d: Diagnosis) -> Text:
     """Never a clean bill of health for a run that watched nothing."""
     text = Text("nothing was judged: ", style="bold yellow")
-    if d.numbers.get("parameters"):
+    n = d.numbers
+    if d.framework == "none":
+        why = ("the script imported no framework gradsight watches (PyTorch, TensorFlow, "
+               "Keras)")
+    elif n.get("backward_calls"):
+        why = (f"backward() ran {n['backward_calls']} time(s) but no optimizer ever stepped: "
+               "parameters updated by hand (p -= lr * p.grad) are not watched; a torch.optim "
+               "optimizer's step() is")
+    elif d.status == "crashed" and n.get("error"):
+        why = f"the script crashed before its first optimizer step ({n['error']})"
+    elif n.get("parameters"):
         why = "no optimizer step was seen"
     else:
         why = ("no model or optimizer was seen (a crash before training, a framework gradsight "

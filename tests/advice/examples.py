@@ -36,6 +36,7 @@ def examples(ref: dict[str, Any], owner: str | None = "model") -> dict[str, list
         a.GUARD_NUMERICS: [{}],
         a.CHECK_LR_SCHEDULE: [{"step": 12}],
         a.CHECK_DATA: [{"step": 12}],
+        a.CHECK_OUTPUT_LAYER: [{"loss": "cross_entropy"}],
         a.NORMALIZE_INPUTS: [{}],
         a.CHANGE_ACTIVATION: [{"current": "sigmoid", "to": "relu", "why": "a reason"},
                               {"current": "tanh", "to": "gelu"}],

@@ -24,6 +24,7 @@ batched into one copy to the host every ``RING_STEPS`` steps on an accelerator.
 from __future__ import annotations
 
 import sys
+import functools
 import time
 import weakref
 from typing import Any, Callable, Protocol
@@ -96,6 +97,7 @@ class StabilityTaps:
         return self.guard.active and torch.is_grad_enabled() and not _compiling()
 
     def _wrap_sdpa(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(original)  # keeps the signature other taps bind by
         def scaled_dot_product_attention(query: Any, key: Any, value: Any, *args: Any,
                                          **kwargs: Any) -> Any:
             if self._measuring():
@@ -114,6 +116,7 @@ class StabilityTaps:
         self._add_attention(values)
 
     def _wrap_mha(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(original)  # keeps the signature other taps bind by
         def multi_head_attention_forward(*args: Any, **kwargs: Any) -> Any:
             if kwargs.get("need_weights", True) and self._measuring():
                 self.guard.run(self._saw_mha, args, kwargs)
@@ -136,6 +139,7 @@ class StabilityTaps:
         acc.add(values[:1], values[1:])
 
     def _wrap_ce(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(original)  # keeps the signature other taps bind by
         def cross_entropy(input: Any, target: Any, *args: Any, **kwargs: Any) -> Any:
             if self._measuring() and isinstance(input, torch.Tensor) and input.requires_grad:
                 self.guard.run(self._saw_logits, input, target, args, kwargs)

@@ -34,12 +34,17 @@ from ...core import metrics as m
 from ...core.recorder import Recorder
 from ..patching import Guard, Patches
 from . import detail, distributed, stats
+from .criterion import CriterionTap
 from .describe import describe, group_learning_rates
+from .functional import FunctionalActivations
 from .layout import Layout, activation_kind, is_watched_module, live_owners, \
-    optimizer_params, resolve_layout, roots_among
+    module_kind, optimizer_params, resolve_layout, roots_among
 from .stability import StabilityTaps
 from .step_meter import StepMeter
 from .taps import ClipBook, GradResets, ScalerTap, install_clip_tap
+
+
+MAX_HELD_LOSSES = 1024  # backward() losses held for a step that may never come
 
 
 @dataclass
@@ -76,6 +81,7 @@ class TorchWatcher:
         self._owners: list[weakref.ref[nn.Module]] = []  # models found holding the parameters
         self._layout = Layout()
         self._outputs = detail.Outputs()
+        self._functional = FunctionalActivations()
         self._flow: dict[int, tuple[weakref.ref[torch.Tensor], int]] = {}
         self._edges: dict[int, set[int]] = {}  # id(consumer module) -> ids of producers
         self._edges_described = False
@@ -83,12 +89,14 @@ class TorchWatcher:
         self._world: tuple[int, int] | None = None  # (rank, world size) in a job
         self._placements: dict[int, str] = {}  # id(param) -> distributed.placement
         self._losses: list[torch.Tensor] = []
+        self._backward_calls = 0
         self._clip = ClipBook()
         self._resets = GradResets()
         self._handles: list[Any] = []
         self._forward_handle: Any = None
         self._patches = Patches()
         self._scaler = ScalerTap()
+        self._criterion = CriterionTap()
         self._compiled = False  # the script uses torch.compile: no forward hooks from then on
         self._active = False
         step = lambda: self.step  # noqa: E731
@@ -98,6 +106,7 @@ class TorchWatcher:
         self._clip_guard = Guard(recorder, "torch: gradient clipping", step)
         self._stability = StabilityTaps(Guard(recorder, "torch: attention and logits", step),
                                         _Names(self))
+        self._criterion_guard = Guard(recorder, "torch: loss reference", step)
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> "TorchWatcher":
@@ -108,6 +117,7 @@ class TorchWatcher:
         self._resets.install(self._patches, self._steps_guard)
         self._scaler.install(self._patches, self._loss_guard)
         self._stability.install(self._patches)
+        self._criterion.install(self._patches, self._criterion_guard, lambda: self._compiled)
         self._patches.wrap(torch, "compile", self._wrap_compile)
         self._active = True
         if self._model is not None:
@@ -143,6 +153,10 @@ class TorchWatcher:
         if self._losses and self.step == 0:  # backward() only, never a step: keep its loss
             loss = self._mean_loss().detach().to("cpu", torch.float64).reshape(1)
             self.recorder.steps(0, (), [[1.0, float(loss)]])
+        self._criterion_guard.run(self._criterion.ship, max(self.step - 1, 0), self.recorder)
+        if self._backward_calls and not self._opts:  # say why nothing could be judged
+            self.recorder.event(0, "backward_without_step", "",
+                                {"backward_calls": self._backward_calls})
 
     # -- wrappers -------------------------------------------------------------------------
     def _wrap_backward(self, original: Callable[..., Any]) -> Callable[..., Any]:
@@ -156,7 +170,10 @@ class TorchWatcher:
     def _saw_loss(self, tensors: Any) -> None:
         if isinstance(tensors, torch.Tensor) and tensors.numel() == 1 and \
                 tensors.is_floating_point():
+            self._backward_calls += 1
             self._losses.append(self._scaler.unscaled(tensors).detach())
+            if len(self._losses) > MAX_HELD_LOSSES:  # no optimizer steps: hold their mean
+                self._losses = [self._mean_loss()]
 
     def _wrap_compile(self, original: Callable[..., Any]) -> Callable[..., Any]:
         def compile(*args: Any, **kwargs: Any) -> Any:
@@ -204,9 +221,12 @@ class TorchWatcher:
             producer = self._flow.get(id(inputs[0]))
             if producer is not None and producer[0]() is inputs[0]:
                 self._edges.setdefault(key, set()).add(producer[1])
+            elif module._parameters:  # made by something else: a functional activation?
+                self._functional.consumed(key, module_kind(module), inputs[0])
         if not isinstance(output, torch.Tensor) or not output.is_floating_point():
             return
         self._flow[id(output)] = (weakref.ref(output), key)
+        self._functional.produced(key, output)
         self._outputs.add(key, activation_kind(module), output,
                           self.recorder.schedule.histogram(self.step))
 
@@ -224,7 +244,7 @@ class TorchWatcher:
         state = self._state(optimizer)
         if state is None:
             return
-        if state.meter is None or self._layout_stale() or (
+        if state.meter is None or self._layout_stale() or self._functional.changed or (
                 self._edges and not self._edges_described):
             self._relayout()
         meter = state.meter
@@ -274,8 +294,11 @@ class TorchWatcher:
         self._stability.ship(self.step, self.recorder)
         if self.recorder.schedule.detail(self.step):
             self._outputs.ship(self.step, self._layout.module_names, self.recorder)
+            self._functional.ship(self.step, self._layout.module_names, self.recorder)
+            self._criterion_guard.run(self._criterion.ship, self.step, self.recorder)
             self._flow.clear()
         self._outputs.clear()
+        self._functional.clear()
         self.step = state.steps
         want_forward = self.recorder.schedule.detail(self.step) or not self._layout.params
         if want_forward != (self._forward_handle is not None):
@@ -358,8 +381,12 @@ class TorchWatcher:
                                     params + [p for _, p in extra], len(params),
                                     [group_of[id(p)] for p in params])
         self._edges_described = bool(self._edges)
+        self._functional.changed = False
+        edges = {k: v | self._functional.edges.get(k, set()) for k, v in self._edges.items()}
+        edges.update({k: v for k, v in self._functional.edges.items() if k not in edges})
         describe(self.recorder, self._layout, {key: i for i, key in enumerate(self._seen)},
-                 self._edges, {o: s.index for o, s in self._opts.items()}, self._placements)
+                 edges, {o: s.index for o, s in self._opts.items()}, self._placements,
+                 self._functional.families)
 
 
 class _Names:
