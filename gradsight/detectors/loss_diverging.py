@@ -77,6 +77,8 @@ def detect(run: RunView) -> list[Finding]:
     jumped = end > JUMP_LIMIT * start and end > JUMP_LIMIT * minimum and _one_optimizer(run)
     if not (end > start and (grew or jumped)):
         return []
+    if window > 1 and nonfinite_step is None and not _mean_agrees(values, window, head, grew):
+        return []
     # where divergence began: the last time the smoothed loss was within 2x of its minimum,
     # moved back half a window since a trailing median lags the raw loss by about that much
     near = np.nonzero(smooth[low:] <= 2 * minimum)[0]
@@ -127,6 +129,23 @@ def detect(run: RunView) -> list[Finding]:
     ]
 
 
+def _mean_agrees(values: np.ndarray, window: int, head: int, grew: bool) -> bool:
+    """Whether the windows' means rose by the same limit as their medians.
+
+    A median of a skewed per-step loss (one sample's squared error: most steps near 0, a few
+    large) moves when the shape of its spread changes, with the mean unchanged: the typical
+    sample got worse, the average did not (measured: a TF1 one-sample regression whose trailing
+    median rose 5.4x from its first steps while the mean went from 0.24 to 0.28). A loss that
+    diverged rose as a level, its mean with its median (and more, its spikes being up)."""
+    end = float(np.mean(values[-window:]))
+    if grew:
+        # the lowest mean of a full window, as the lowest median is of the trailing windows
+        means = np.convolve(values, np.ones(window) / window, mode="valid")
+        lowest = float(means.min()) if means.size else float(np.mean(values))
+        return end > GROWTH_LIMIT * lowest
+    return end > JUMP_LIMIT * float(np.mean(values[:head]))  # the values the start level is
+
+
 def _moving_median(values: np.ndarray, window: int) -> np.ndarray:
     """Trailing median: entry i is the median of values[max(0, i-window+1) : i+1]."""
     if len(values) <= window:
@@ -162,9 +181,22 @@ def _regrowing(factor: float) -> Scenario:
     return Scenario(lambda run: run.mlp([4, 16, 1]).steps([0, 100], loss=None).loss(LOSS_STEPS, loss))
 
 
+_JITTER = 1 + 0.1 * np.random.default_rng(0).uniform(-1, 1, len(LOSS_STEPS))
+
+
+def _reshaped(s: int) -> float:
+    """A skewed per-step loss: ~0.02 nine steps in ten and ~2.0 the tenth for 100 steps, then
+    ~0.2 (each within 10%)."""
+    return float(_JITTER[s] * ((2.0 if s % 10 == 9 else 0.02) if s < 100 else 0.2))
+
+
 SCENARIOS = {
     "positive_grows_again": Scenario(_regrowing(30.0).build, Severity.WARNING),
     "healthy": Scenario(lambda run: run.mlp([4, 16, 1]).steps([0, 100], loss=None).loss(LOSS_STEPS)),
     "boundary_below_the_limit": _regrowing(8.0),  # smoothed: ~6x above its smoothed minimum
     "boundary_above_the_limit": Scenario(_regrowing(20.0).build, Severity.WARNING),  # ~12x
+    # the median rises 10x (most steps from 0.02 to 0.2), the mean does not (0.218 -> 0.2):
+    # the spread changed shape, the level did not
+    "healthy_median_moves_mean_does_not": Scenario(
+        lambda run: run.mlp([4, 16, 1]).steps([0, 100], loss=None).loss(LOSS_STEPS, _reshaped)),
 }

@@ -92,6 +92,15 @@ def detect(run: RunView) -> list[Finding]:
     return _plateau(run)
 
 
+def _identical(values: np.ndarray) -> bool:
+    """The same loss to the last digit at every step: on batches that differ, and weights that
+    learn, some digit moves; a loss that never does depends on neither (an output that is a
+    constant), however few steps the run had."""
+    finite = values[np.isfinite(values)]
+    return finite.size >= MIN_FLAT_STEPS and finite.size == values.size and \
+        bool(np.all(finite == finite[0]))
+
+
 def _against_reference(run: RunView) -> list[Finding] | None:
     """The judgement against the best constant prediction's loss; None: no reference known
     (the plateau rule judges)."""
@@ -114,8 +123,8 @@ def _against_reference(run: RunView) -> list[Finding] | None:
         end <= AT_REFERENCE * reference
     if not (from_start or settled) or low[-1] > high[0] / PLATEAU_RATIO:
         return []
-    if steps < MIN_REFERENCE_STEPS and not (
-            steps >= MIN_FLAT_STEPS and lowest >= FAR_ABOVE * reference):
+    if steps < MIN_REFERENCE_STEPS and not (steps >= MIN_FLAT_STEPS and (
+            lowest >= FAR_ABOVE * reference or _identical(run.loss.values))):
         return []  # too early to tell a slow start from a model that learns nothing
     what = WHAT_THE_REFERENCE_IS.get(family, "the best constant prediction gives")
     summary = (f"the loss never got below {fmt(reference)}, what {what}: the model learned "
@@ -267,8 +276,17 @@ SCENARIOS = {
     "boundary_just_above_learned": Scenario(_against(1.02 * LEARNED_FRACTION).build,
                                             Severity.WARNING),
     "boundary_short_run_at_the_reference": Scenario(
-        _against(1.0, [*range(10), 49]).build,
-        why="50 steps at the reference may be a slow start, not a model that learns nothing"),
+        lambda run: run.mlp([4, 16, 1]).steps([0, 5], loss=None).loss(
+            range(50), lambda s: 2.3 * (1 + 0.001 * (-1) ** s)).criterion(
+            [*range(10), 49], 2.3, 2.3026),
+        why="50 steps at the reference, moving in the last digits as batches do, may be a "
+            "slow start, not a model that learns nothing"),
+    # 50 steps of one loss to the last digit: an output that is a constant, not a slow start
+    "positive_short_run_identical_loss": Scenario(
+        lambda run: run.mlp([4, 16, 1]).steps([0, 5], loss=None).loss(
+            range(50), lambda s: 1.0986123).criterion([*range(10), 49], lambda s: 1.0986123,
+                                                     1.0986123),
+        Severity.WARNING),
     "positive_short_flat_far_above": Scenario(_against(3.5, [*range(10), 49]).build,
                                               Severity.WARNING),
     "positive_came_down_and_settled_at_the_reference": Scenario(

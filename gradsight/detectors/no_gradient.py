@@ -3,10 +3,22 @@
 Backpropagation gives ``None`` to parameters the loss does not depend on: a layer whose output
 is never used (seed 002: the batch norm applied to the input, then dropped), a ``.detach()``, a
 detour through numpy. Parameters frozen on purpose (``requires_grad=False``) are not findings.
+
+A gradient that is *exactly* zero, in every element of every parameter at every step, is the
+same fact seen from the other side: backpropagation reached the parameters, but the loss does
+not depend on them, because the output it is computed from is a constant (a softmax or
+log-softmax over one unit or over an axis of size 1 is identically 1 or 0). That is said at the
+output layer, where the gradient stops. Floating point makes an exactly-zero gradient of a
+whole model no accident: any dependence, however weak, leaves some nonzero digit. Dead ReLUs
+can silence a model too (a bias-free net whose last hidden layer is all dead); then
+``dead_units`` is the cause.
 """
 
 from __future__ import annotations
 
+import numpy as np
+
+from ..core import metrics
 from ..core.finding import Finding, Severity
 from ..core.scenarios import Scenario
 from ..core.run_view import RunView
@@ -16,6 +28,7 @@ from ._common import forward_position, layer_ref, param_series
 
 KIND = "no_gradient"
 PRIORITY = 10
+EXPLAINED_BY = ("dead_units",)  # (only ever overlaps the all-zero case: a dead layer's params)
 
 
 def detect(run: RunView) -> list[Finding]:
@@ -24,7 +37,7 @@ def detect(run: RunView) -> list[Finding]:
         if p.entity.get("requires_grad", True) and len(p.steps) and not p.has_grad.any()
     ]
     if not missing:
-        return []
+        return _all_exactly_zero(run)
     missing.sort(key=lambda p: forward_position(run, p.entity))
     by_module: dict[str, list[str]] = {}
     for p in missing:
@@ -67,6 +80,43 @@ def detect(run: RunView) -> list[Finding]:
                     evidence, advice=fixes)]
 
 
+def _all_exactly_zero(run: RunView) -> list[Finding]:
+    """Every gradient of the model exactly 0 at every step: the loss does not depend on it."""
+    reached = [p for p in param_series(run)
+               if p.entity.get("requires_grad", True) and p.has_grad.any()]
+    if not reached:
+        return []
+    for p in reached:
+        norms = p.grad[p.has_grad]
+        if not np.isfinite(norms).all() or (norms != 0).any():
+            return []
+    # the output layer first, its parameters in their own order (the weight before the bias)
+    reached.sort(key=lambda p: (-forward_position(run, p.entity)[0],
+                                forward_position(run, p.entity)[1]))
+    steps = sorted({int(s) for p in reached for s in p.steps[p.has_grad]})
+    last = reached[0]
+    what = last.entity.get("module") or last.name
+    summary = (f"every gradient is exactly 0, in all {len(reached)} parameters at all "
+               f"{len(steps)} steps: the loss does not depend on the model's parameters, so "
+               f"nothing can learn; the output it is computed from (after {what}) is a constant, "
+               f"e.g. a softmax or log-softmax over one unit or over an axis of size 1")
+    evidence = {
+        "recorded_steps": len(steps),
+        "exactly_zero_gradients": [p.name for p in reached],
+        "output_layer": what,
+    }
+    family = _loss_family(run)
+    fixes = [Fix(advice.CHECK_OUTPUT_LAYER, {"loss": family}), Fix(advice.FIND_DETACH)]
+    return [Finding(KIND, Severity.ERROR, [p.name for p in reached], steps[0], summary,
+                    evidence, advice=fixes)]
+
+
+def _loss_family(run: RunView) -> str | None:
+    """The loss function's family where the adapter tapped it (``metrics.LOSS_ROLE`` rows)."""
+    values = run.metric(metrics.LOSS_ROLE, metrics.CRITERION_LOSS)
+    return max(values, key=lambda k: len(values[k])) if values else None
+
+
 # What DDP (torch >= 1.8) says when it stops a job over parameters that got no gradient.
 _DDP_UNUSED = ("did not receive grad", "were not used in producing loss")
 
@@ -88,6 +138,13 @@ SCENARIOS = {
             STEPS, has_grad={"bn.weight": 0.0, "bn.bias": 0.0}),
         Severity.WARNING, where=("bn.weight", "bn.bias"), first="bn.weight"),
     "healthy": Scenario(lambda run: run.mlp([4, 16, 1]).steps(STEPS)),
+    # exactly 0 in every element: 1e-30 would still be a dependence (vanishing_gradient's)
+    "positive_every_gradient_exactly_zero": Scenario(
+        lambda run: run.mlp([4, 16, 1]).steps(STEPS, grad_norm=0.0),
+        Severity.ERROR, first="2.weight"),
+    "boundary_tiny_but_not_zero": Scenario(
+        lambda run: run.mlp([4, 16, 1]).steps(STEPS, grad_norm=1e-30),
+        why="a gradient of 1e-30 still depends on the parameters: vanishing, not missing"),
     "boundary_frozen_on_purpose": Scenario(
         lambda run: run.layer("0", shape=(16, 4), requires_grad=False).act("1")
         .layer("2", shape=(1, 16)).steps(STEPS),

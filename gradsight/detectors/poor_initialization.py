@@ -50,6 +50,12 @@ MEASURED_LIMIT = 1e2
 OUTPUT_LIMIT = 1e2
 OUTPUT_ERROR = 1e4
 CROSSING = 1e3  # the activation profile "crosses" where rms is 1000x off the first layer's
+# A weight's std is measured from its entries: with few of them it is one draw of the init, not
+# its scale. The RMS of n Gaussian draws lands 10x (WEIGHT_OFF) below the init's std with
+# probability P(chi2_n < n/100): 8% for n = 1 (a one-unit linear regression's 1x1 kernel),
+# 2e-4 for n = 4, 4e-6 for n = 6; so a layer is called too small only from this many entries
+# (too large needs no floor: 10x above is P(chi2_n > 100 n) < 1e-20 for any n).
+MIN_SCALE_ENTRIES = 6
 
 
 
@@ -80,6 +86,7 @@ class _Layer:
         self.std = w_norm / math.sqrt(numel)
         self.recommended = ACTIVATION_GAINS.get(weight.get("followed_by"), 1.0) / math.sqrt(fan_in)
         self.scale = self.std / self.recommended
+        self.measured_small = numel >= MIN_SCALE_ENTRIES  # can its std say "too small"?
         self.rms = rms
 
     @property
@@ -159,7 +166,8 @@ def _judge(run: RunView, layers: list[_Layer], is_last: bool, only: bool = False
     if first_rms is not None and last_rms is not None and first_rms > 0:
         measured = last_rms / first_rms if math.isfinite(first_rms) else None
     too_big = int((scales >= WEIGHT_OFF).sum())
-    too_small = int((scales <= 1 / WEIGHT_OFF).sum())
+    too_small = sum(1 for layer in layers
+                    if layer.scale <= 1 / WEIGHT_OFF and layer.measured_small)
 
     direction = None  # "explodes" or "collapses"
     severity = Severity.WARNING
@@ -284,9 +292,20 @@ def _scaled(scale: float) -> Scenario:
         STEPS, weight_norm={n: scale * v for n, v in _RIGHT.items()}))
 
 
+def _one_unit(weight_norm: float) -> Scenario:
+    """A one-layer 1 -> 1 linear regression whose only weight entry is ``weight_norm``."""
+    return Scenario(lambda run: run.mlp([1, 1]).steps(STEPS, weight_norm={"0.weight": weight_norm}))
+
+
 SCENARIOS = {
     "positive_n_0_1e-3": Scenario(_scaled(1e-3).build, Severity.ERROR, first="0.weight"),
     "healthy": _scaled(1.0),
     "boundary_just_inside": _scaled(0.035),  # depth gain 0.035**2 = 1.2e-3 > 1/DEPTH_LIMIT
     "boundary_just_outside": Scenario(_scaled(0.03).build, Severity.WARNING),  # 9e-4
+    # one entry 18x below Glorot's std is a draw from it (P = 5%), not a scale: no finding;
+    # the same entry 20x above it is no draw (P ~ 1e-88): the scale is wrong
+    "healthy_one_entry_draw": Scenario(_one_unit(0.054).build, None,
+                                       why="one entry is a draw of the init, not its scale"),
+    "boundary_one_entry_too_large": Scenario(_one_unit(20.0).build, Severity.WARNING,
+                                             first="0.weight"),
 }

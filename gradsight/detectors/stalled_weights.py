@@ -34,7 +34,7 @@ from ._common import (
 
 KIND = "stalled_weights"
 PRIORITY = 60
-EXPLAINED_BY = ("vanishing_gradient", "poor_initialization")
+EXPLAINED_BY = ("vanishing_gradient", "poor_initialization", "no_gradient")  # (exactly 0)
 
 STALL_RATIO = 1e-5
 HEALTHY_RATIO = 1e-3
