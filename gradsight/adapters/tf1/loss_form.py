@@ -127,7 +127,9 @@ def _elementwise(t: Any, trained: set[Any]) -> tuple | None:
 
 
 def _classes(logits: Any, labels: Any, trained: set[Any], sparse: bool) -> tuple | None:
-    width = logits.shape[-1] if logits.shape.rank else None
+    width = _last(logits)
+    if width is None:  # the V2 function flattens to 2-D through a reshape of unknown shape
+        width = _last(_through(logits))
     if width is None or _depends(labels, trained) or not _depends(logits, trained):
         return None
     return m.FAMILY_CLASSES, labels, int(width), sparse, 1.0, 1
@@ -236,6 +238,10 @@ def _width(prediction: Any, elementwise: Any) -> int:
         return 1 if elementwise.shape.rank and elementwise.shape[-1] == 1 else 0
     out = elementwise.shape[-1] if elementwise.shape.rank else None
     return int(last) if out is None or out == last else 1
+
+
+def _last(t: Any) -> int | None:
+    return t.shape[-1] if t.shape.rank else None
 
 
 def _through(t: Any) -> Any:
