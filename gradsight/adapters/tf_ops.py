@@ -141,3 +141,25 @@ def histograms(tensors: Sequence[Any]) -> tf.Tensor:
         counts = tf.math.bincount(index, minlength=bins, maxlength=bins, dtype=F64)
         rows.append(tf.concat([tf.stack([lo, hi]), counts], axis=0))
     return tf.stack(rows) if rows else tf.zeros([0, m.HIST_WIDTH], F64)
+
+
+def reference_loss(family: str, sums: Any, squares: Any, deviations: Any, count: Any,
+                   smoothing: float = 0.0) -> tf.Tensor:
+    """The best constant prediction's loss per element (float64 scalar) from running sums over
+    the targets (``metrics.LOSS_FAMILIES``): for classes ``sums`` are the class counts, else
+    per-feature sums over ``count`` samples (``squares``: of the squared targets, for MSE;
+    ``deviations``: of |target - running median|, for L1). What the PyTorch criterion's
+    ``Reference.value`` computes, as ops (the Keras and TF1 adapters both use it)."""
+    if family == m.FAMILY_CLASSES:
+        p = sums / tf.reduce_sum(sums)
+        if smoothing:
+            p = (1 - smoothing) * p + smoothing / int(sums.shape[0])
+        return -tf.reduce_sum(tf.math.xlogy(p, p))
+    n = tf.maximum(count, 1.0)
+    mean = sums / n
+    if family == m.FAMILY_BINARY:
+        q = tf.clip_by_value(mean, 0.0, 1.0)
+        return -tf.reduce_mean(tf.math.xlogy(q, q) + tf.math.xlogy(1 - q, 1 - q))
+    if family == m.FAMILY_SQUARED:
+        return tf.reduce_mean(tf.maximum(squares / n - mean * mean, 0.0))
+    return tf.reduce_mean(deviations / n)

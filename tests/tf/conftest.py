@@ -44,3 +44,15 @@ def python_run(script: Path, *args: str) -> str:
 
 def problems(doc: dict) -> list[dict]:
     return [f for f in doc["findings"] if f["severity"] in ("error", "warning")]
+
+
+def logged_run(tmp_path: Path, source: str, *args: str) -> tuple[dict, dict]:
+    """``gradsight run`` a script (``source``, dedented) that writes its own JSON log to the
+    path given after ``args``: (the findings JSON, the script's log)."""
+    import json
+    import textwrap
+
+    script = tmp_path / "train.py"
+    script.write_text(textwrap.dedent(source))
+    doc = gradsight_run(tmp_path, script, *args, str(tmp_path / "log.json"))
+    return doc, json.loads((tmp_path / "log.json").read_text())

@@ -23,6 +23,7 @@ from tensorflow.python.eager import record
 
 from ...core import metrics as m
 from ..patching import Guard, Patches
+from .. import tf_ops
 from ..tf_ops import F64
 
 # Keras loss function name -> (family, targets are class indices)
@@ -81,19 +82,8 @@ class _State:
             self.deviations.assign_add(tf.reduce_sum(tf.abs(t - self.medians / self.batches), 0))
 
     def reference(self) -> tf.Tensor:
-        if self.family == m.FAMILY_CLASSES:
-            p = self.sums / tf.reduce_sum(self.sums)
-            if self.smoothing:
-                p = (1 - self.smoothing) * p + self.smoothing / self.width
-            return -tf.reduce_sum(tf.math.xlogy(p, p))
-        n = tf.maximum(self.count, 1.0)
-        mean = self.sums / n
-        if self.family == m.FAMILY_BINARY:
-            q = tf.clip_by_value(mean, 0.0, 1.0)
-            return -tf.reduce_mean(tf.math.xlogy(q, q) + tf.math.xlogy(1 - q, 1 - q))
-        if self.family == m.FAMILY_SQUARED:
-            return tf.reduce_mean(tf.maximum(self.squares / n - mean * mean, 0.0))
-        return tf.reduce_mean(self.deviations / n)
+        return tf_ops.reference_loss(self.family, self.sums, self.squares, self.deviations,
+                                     self.count, self.smoothing)
 
 
 class KerasCriterion:

@@ -9,7 +9,9 @@ must not inherit that) and a ``gradsight`` name scope:
   on it) against the sample the previous step left in a non-trainable variable, which is then
   advanced; the learning rate; the loss;
 - the detail values: exact weight norms after the step, and each layer output's activation
-  statistics (the forward of the same run).
+  statistics (the forward of the same run);
+- the loss's reference, the best constant prediction's loss over the targets so far, where the
+  loss function is recognised (``criterion``), fetched every run with the row.
 
 Our variables are kept out of every collection (``Saver`` and ``global_variables_initializer``
 never see them) and initialized by one run of our own before the plan's first step, which also
@@ -28,6 +30,7 @@ from ...core import metrics as m
 from ...core.recorder import Recorder
 from .. import tf_ops
 from ..tf_ops import F64
+from . import criterion as tf1_criterion
 from . import graph as tf1_graph
 
 v1 = tf.compat.v1
@@ -90,17 +93,23 @@ class Plan:
                     self._acts[module] = tf.stack(row)
                     if units is not None:
                         self._active[module] = units
+            self._criterion = tf1_criterion.build(loss, variables)
 
     # -- a watched run --------------------------------------------------------------------
     def fetches(self, run: Callable[..., Any], session: Any, recorder: Recorder) -> dict:
         """What this step's run fetches besides the user's; our variables start on the first."""
         if not self._started:
             self._started = True
-            _, init = run(session, [self._start, self._init_norms])
+            start = [self._start, self._init_norms]
+            if self._criterion is not None:
+                start.append(self._criterion.init)
+            init = run(session, start)[1]
             names = self.names
             recorder.record(self.steps, "param", names, (m.WEIGHT_NORM_INIT,),
                             np.asarray(init)[:, None])
         extra: dict[str, Any] = {"row": self._row, "advance": self._advance}
+        if self._criterion is not None:
+            extra["reference"] = self._criterion.reference
         if recorder.schedule.detail(self.steps):
             extra.update(exact=self._exact, acts=self._acts, active=self._active)
         return extra
@@ -109,6 +118,8 @@ class Plan:
         step = self.steps
         self.steps += 1
         row = np.array(got["row"], dtype=np.float64)
+        if clock and self._criterion is not None and row[0]:
+            self._criterion.took(step, float(row[1]), float(got["reference"]), recorder)
         if not clock:  # the run's loss goes by its first train op
             row[0], row[1] = 0.0, math.nan
         weights = row[_HEAD + _WEIGHT::_M]
@@ -129,7 +140,10 @@ class Plan:
             self._dead_units(step, got.get("active", {}), recorder)
 
     def flush(self, recorder: Recorder) -> None:
-        """Nothing waits here: every run hands its row to the recorder as it comes."""
+        """Every run hands its row to the recorder as it comes; only the loss window still
+        open goes now, as a row at the last step."""
+        if self._criterion is not None and self.steps:
+            self._criterion.ship(self.steps - 1, recorder)
 
     def _dead_units(self, step: int, active: dict[str, Any], recorder: Recorder) -> None:
         """Per ReLU layer: units silent over the batch, and over DEAD_WINDOW detail steps."""
