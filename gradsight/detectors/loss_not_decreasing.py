@@ -15,10 +15,12 @@ the run or flat its curve); one that never did learned nothing, whatever its tra
 (shuffled or misaligned labels, a one-unit softmax, a model that predicts the prior). That is
 said after ``MIN_REFERENCE_STEPS`` steps, or earlier for a flat loss stuck ``FAR_ABOVE`` the
 reference (below that, a short run may simply not have started learning yet), and only for a
-plateau: a loss level with its start, or one that came down and settled at the reference (the
-last two windows level, within ``AT_REFERENCE`` of it). One still coming down from a large start
-(a bad init, dead units the output bias works around) or one that went up (``loss_diverging``)
-is not flat.
+plateau: a loss level with its start, or one that came down and settled above the mark (the
+last two windows level, or the last one level step by step; a clipped sigmoid output's loss fell
+from 21.7 to 16.1 and stayed, 5x the reference). One still coming down from a large start (a bad
+init, dead units the output bias works around) or one that went up (``loss_diverging``) is not
+flat. A loss identical to the last digit at every step is judged from ``MIN_FLAT_STEPS``: it
+depends on neither the batches nor the weights.
 """
 
 from __future__ import annotations
@@ -67,10 +69,6 @@ MIN_REFERENCE_STEPS = MIN_LOSS_STEPS // 2
 # Earlier than that, only a flat loss this far above the reference (a one-unit softmax, a
 # loss that cannot move): healthy short runs start near the reference, not at twice it.
 FAR_ABOVE = 2.0
-# A loss that settled within this factor of the reference sits at the level of knowing nothing
-# (such runs end within a few percent of it: 0.99-1.06x measured), whatever came before; one
-# still several times above it is busy with something else (a bad init's excess, dead units).
-AT_REFERENCE = 1.5
 MIN_FLAT_STEPS = 2 * MIN_WINDOW
 # A window's mean carries the batches' noise: per step the loss scatters by a relative rho
 # (a batch of 32's variance +-25% about the population's), a window of W steps by rho / sqrt(W).
@@ -90,6 +88,20 @@ def detect(run: RunView) -> list[Finding]:
     if against is not None:
         return against
     return _plateau(run)
+
+
+def _level_at_end(values: np.ndarray, count: int) -> bool:
+    """Whether the every-step loss over the last window's ``count`` steps is level: its second
+    half within PLATEAU_RATIO of its first, within noise. The detail windows are coarse (a
+    100-step run has two: steps 0-9 and 10-99), so a loss that came down early in the last
+    one and then stopped is seen settled only at the finer grain of every step."""
+    finite = values[np.isfinite(values)][-count:]
+    half = finite.size // 2
+    if half < MIN_WINDOW:
+        return False
+    first, second = float(np.mean(finite[:half])), float(np.mean(finite[half:]))
+    slack = NOISE_SIGMAS * _relative_noise(finite) / np.sqrt(half)
+    return second * (1 + slack) >= PLATEAU_RATIO * first * max(1 - slack, 0.0)
 
 
 def _identical(values: np.ndarray) -> bool:
@@ -115,12 +127,12 @@ def _against_reference(run: RunView) -> list[Finding] | None:
     if high.min() < LEARNED_FRACTION * reference:
         return []  # it learned from its inputs: no flat-loss finding, however short or flat
     # A plateau, within noise: level with its start (flat from the start, at any height), or
-    # settled at the reference (the last two windows level, the end within AT_REFERENCE of it:
-    # a loss that came down from a bad start to the level of knowing nothing and stayed). Still
-    # coming down, or going up (loss_diverging's), is no plateau.
+    # settled (the last two windows level, or the last one level at the grain of every step): a
+    # loss that came down from a bad start and stopped, never below the level of knowing
+    # nothing. Still coming down, or going up (loss_diverging's), is no plateau.
     from_start = high[-1] >= PLATEAU_RATIO * low[0]
-    settled = len(levels) >= 2 and high[-1] >= PLATEAU_RATIO * low[-2] and \
-        end <= AT_REFERENCE * reference
+    settled = (len(levels) >= 2 and high[-1] >= PLATEAU_RATIO * low[-2]) or \
+        _level_at_end(run.loss.values, int(counts[-1]))
     if not (from_start or settled) or low[-1] > high[0] / PLATEAU_RATIO:
         return []
     if steps < MIN_REFERENCE_STEPS and not (steps >= MIN_FLAT_STEPS and (
@@ -289,6 +301,11 @@ SCENARIOS = {
         Severity.WARNING),
     "positive_short_flat_far_above": Scenario(_against(3.5, [*range(10), 49]).build,
                                               Severity.WARNING),
+    "positive_came_down_and_settled_far_above": Scenario(
+        lambda run: run.mlp([4, 16, 1]).steps([0, 5], loss=None).loss(
+            range(300), lambda s: 2.3026 * max(5.0, 9 - s / 10)).criterion(
+            DETAIL, lambda s: 2.3026 * max(5.0, 9 - s / 10), 2.3026),
+        Severity.WARNING),
     "positive_came_down_and_settled_at_the_reference": Scenario(
         lambda run: run.mlp([4, 16, 1]).steps([0, 5], loss=None).loss(
             range(300), lambda s: 2.3026 * max(1.0, 3 - s / 10)).criterion(
