@@ -7,7 +7,10 @@ left out, so warm-up from 0 and schedules that decay to ~0 at the end are not st
 steps after the loss reached its floor (``converged_step``: 100x below its start): a layer
 that stops moving once there is nothing left to learn is done, not stalled (a full-batch Adam
 run whose loss goes 1.1 -> 6e-6 moves its output bias ~1e-2 of its size per step until then,
-and ~1e-6 after, where Adam's steps follow gradients that fell under its epsilon).
+and ~1e-6 after, where Adam's steps follow gradients that fell under its epsilon); and the steps
+after the whole gradient fell 100x below its start (``_stationary_step``). A matrix
+far larger than its network's typical weight (constants held in it) is judged against 10x the
+typical size at its shape (``_scale``), not its own norm.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from ..core.run_view import RunView
 from ..core import advice
 from ..core.advice import Fix
 from ._common import (
+    CONVERGED_FACTOR,
+    CONVERGED_WINDOW,
     MIN_STEPS,
     converged_step,
     fmt,
@@ -28,13 +33,59 @@ from ._common import (
     is_bias_before_batchnorm,
     layer_ref,
     owner_of,
+    ParamSeries,
+    is_embedding,
     param_series,
     ratio,
 )
+from ._scale import align_steps, bounded_norms
 
 KIND = "stalled_weights"
 PRIORITY = 60
 EXPLAINED_BY = ("vanishing_gradient", "poor_initialization", "no_gradient")  # (exactly 0)
+
+def _stationary_step(series: list[ParamSeries]) -> int | None:
+    """The first step from which the model's whole gradient (the root of its parameters'
+    summed squared norms, a running median of ``CONVERGED_WINDOW`` steps) is
+    ``CONVERGED_FACTOR`` below its start: a stationary point of the loss, where nothing moves
+    whatever the rate (a linear model on two circles settles on the best constant: its gradient
+    goes 2e-3 -> 7e-8 while its loss stays at ln 2). The stall there is the consequence; the
+    level the loss stopped at is the finding (``loss_not_decreasing``'s). A rate too small to
+    move the weights leaves the gradient where it started."""
+    series = [p for p in series if p.has_grad.any()]
+    if not series:
+        return None
+    steps = np.unique(np.concatenate([p.steps[p.has_grad] for p in series]))
+    total = np.zeros(len(steps))
+    with np.errstate(over="ignore", invalid="ignore"):  # a gradient that overflowed: inf
+        for p in series:
+            grad = align_steps(np.where(p.has_grad, p.grad, np.nan), p.steps, steps)
+            total += np.nan_to_num(grad, nan=0.0, posinf=np.inf) ** 2
+    total = np.sqrt(total)
+    n = CONVERGED_WINDOW
+    if total.size < 2 * n or not np.isfinite(total).all():
+        return None
+    start = float(np.median(total[:max(n, total.size // 100)]))
+    if not start > 0:
+        return None
+    windows = np.lib.stride_tricks.sliding_window_view(total, n)
+    below = np.nonzero(np.median(windows, axis=1) <= start / CONVERGED_FACTOR)[0]
+    return int(steps[below[0] + n - 1]) if below.size else None
+
+
+def _capped_norms(series: list[ParamSeries]) -> dict[str, np.ndarray]:
+    """Weight norms at most 10x the network's typical at their shape (``_scale``), on each
+    parameter's own steps: a matrix holding huge constants (a CRF's -1e4 transitions) moves its
+    learnable entries normally by a step its norm makes look like nothing. No floor: a
+    near-zero weight that does not move is stalled."""
+    matrices = [p for p in series if p.is_matrix and not is_embedding(p.entity) and len(p.steps)]
+    if len(matrices) < 2:
+        return {}
+    steps = np.unique(np.concatenate([p.steps for p in matrices]))
+    bounded = bounded_norms(matrices, steps, floor=False)
+    return {p.name: align_steps(bounded[p.name], steps, p.steps)
+            for p in matrices if p.name in bounded}
+
 
 STALL_RATIO = 1e-5
 HEALTHY_RATIO = 1e-3
@@ -45,7 +96,12 @@ def detect(run: RunView) -> list[Finding]:
     stalled = []
     medians = {}
     converged = converged_step(run)
-    for p in param_series(run):
+    series = param_series(run)
+    stationary = _stationary_step(series)
+    if stationary is not None:
+        converged = stationary if converged is None else min(converged, stationary)
+    capped = _capped_norms(series)
+    for p in series:
         if not p.entity.get("optimized") or is_bias_before_batchnorm(run, p.entity):
             continue
         known = np.isfinite(p.lr)
@@ -59,7 +115,7 @@ def detect(run: RunView) -> list[Finding]:
             active &= p.steps < converged
         if active.sum() < MIN_STEPS:
             continue
-        weight = p.weight[active]
+        weight = capped.get(p.name, p.weight)[active]
         update = p.update[active]
         # a zero weight that does not move is stalled; one that moves is not
         rel = np.where(weight > 0, ratio(update, weight), np.where(update > 0, np.inf, 0.0))
@@ -132,4 +188,22 @@ SCENARIOS = {
             STEPS, update_to_weight={"2.weight": 1e-8},
             loss=None).loss(range(100), when(lambda s: s >= 60, 1e-5, 1.0)),
         Severity.WARNING, where=("2.weight",)),
+    # a 16x16 matrix of norm 1e4 (constants held in it) whose steps of 0.01 move its ~1-sized
+    # entries normally: judged against the ceiling (40), not stalled; 1e4x smaller steps are
+    # the gradient falls 1000x (2e-3 -> 2e-6) by step 40 while the steps shrink with it: a
+    # stationary point, not a rate too small; the same tiny steps with the gradient level are
+    "boundary_stops_at_a_stationary_point": Scenario(
+        lambda run: run.mlp([4, 16, 16, 1]).steps(
+            range(100), grad_norm=when(lambda s: s >= 40, 2e-6, 2e-3),
+            update_to_weight=when(lambda s: s >= 40, 1e-8, 1e-3)),
+        why="the whole gradient fell 1000x: a stationary point, nothing moves whatever the rate"),
+    "positive_tiny_steps_with_a_level_gradient": Scenario(
+        lambda run: run.mlp([4, 16, 16, 1]).steps(
+            range(100), grad_norm=2e-3, update_to_weight=when(lambda s: s >= 40, 1e-8, 1e-3)),
+        Severity.WARNING),
+    "healthy_huge_constants_moving": Scenario(lambda run: run.mlp([4, 16, 16, 1]).steps(
+        STEPS, weight_norm={"2.weight": 1e4}, update_to_weight={"2.weight": 1e-6})),
+    "positive_huge_constants_stalled": Scenario(lambda run: run.mlp([4, 16, 16, 1]).steps(
+        STEPS, weight_norm={"2.weight": 1e4}, update_to_weight={"2.weight": 1e-10}),
+        Severity.WARNING, first="2.weight"),
 }

@@ -8,10 +8,11 @@ N(0, 1e-3) init) measures ~1e-3 for the first layer against ~2.4 for the last.
 
 A weight far smaller than the rest of its network (a near-zero init, a zero-initialized branch)
 has a |g|/|w| inflated by its own smallness: as the reference it would make every healthy layer
-look vanishing and get named. So each weight's norm is floored at ``NEAR_ZERO`` of the size the
-network's typical weight would have at its shape (weights compared as rms x sqrt(fan_in), the
-scale He/Glorot set): within a factor ``1 / NEAR_ZERO`` of the typical scale nothing changes;
-below it the gradient is judged against that floor, a scale no near-zero weight can distort.
+look vanishing and get named; one far larger (constants held in a parameter, a CRF's -1e4
+transitions) has it deflated and would be named itself. So each weight's norm is bounded to
+within 10x of the size the network's typical weight would have at its shape (``_scale``): within
+that nothing changes; outside it the gradient is judged against the bound, a scale no near-zero
+or huge weight can distort.
 Biases are never the reference (``ParamSeries.is_matrix``).
 """
 
@@ -40,6 +41,7 @@ from ._common import (
     param_series,
     ratio,
 )
+from ._scale import align_steps as _align, bounded_norms
 
 KIND = "vanishing_gradient"
 PRIORITY = 30
@@ -60,10 +62,6 @@ ERROR_LIMIT = 1e-3  # 1000x below: the layer is effectively not learning
 #   100x below the reference layer's (gradients under the optimizer's epsilon do that).
 UPDATE_FLOOR = 1e-4
 ADAPTIVE_UPDATE_RELATIVE = 1e-2
-# A weight more than 10x below its network's typical fan-in-relative scale is near zero: He and
-# Glorot differ by sqrt(2), healthy layers by a few times, so 10x is no ordinary spread; and
-# seed 000/001's N(0, 1e-3) layers, all equally small, are 4x apart at most (fan-in 1 vs 16).
-NEAR_ZERO = 0.1
 
 
 def detect(run: RunView) -> list[Finding]:
@@ -72,7 +70,7 @@ def detect(run: RunView) -> list[Finding]:
     if len(matrices) < 2:
         return []  # nothing to compare a single layer against
     steps = np.unique(np.concatenate([p.steps for p in matrices]))
-    floored = _floored_weights(matrices, steps)
+    floored = bounded_norms(matrices, steps)
     per_step = {p.name: _on_steps(p, steps, floored.get(p.name)) for p in params}
     reference = np.fmax.reduce(np.vstack([per_step[p.name] for p in matrices]), axis=0)
     relative = {name: ratio(r, reference) for name, r in per_step.items()}
@@ -110,9 +108,12 @@ def detect(run: RunView) -> list[Finding]:
     }
     near_zero = {p.name: _median(ratio(p.weight, _align(floored[p.name], steps, p.steps)))
                  for p in matrices if p.name in floored}
+    off_scale = {k: v for k, v in near_zero.items() if v > 1}
     near_zero = {k: v for k, v in near_zero.items() if v < 1}
     if near_zero:  # judged against the floor instead of their own norm
         evidence["near_zero_weight_to_floor"] = near_zero
+    if off_scale:  # judged against the ceiling
+        evidence["huge_weight_to_ceiling"] = off_scale
     steps_made = {p.name: moves[p.name] for p in flagged
                   if p.is_matrix and np.isfinite(moves.get(p.name, np.nan))}
     if steps_made:  # the effect, where the run made updates (a probe at init has none)
@@ -155,37 +156,6 @@ def _fixes(run: RunView, first: ParamSeries) -> list[Fix]:
         fixes.append(Fix(advice.USE_OPTIMIZER, {"name": "adam", "lr": 1e-3,
                                                 "owner": owner_of(run)}))
     return fixes
-
-
-def _floored_weights(matrices: list[ParamSeries], steps: np.ndarray) -> dict[str, np.ndarray]:
-    """Per weight, on ``steps``: its norm, raised to ``NEAR_ZERO`` of the norm the network's
-    typical weight (median rms x sqrt(fan_in) at that step) would have at its shape. Only
-    weights that needed the floor somewhere are returned."""
-    sizes, scales = [], []
-    for p in matrices:
-        fan = fan_in(p.entity) or 1
-        numel = max(int(p.entity.get("numel") or 1), 1)
-        size = np.sqrt(numel / fan)  # |w| of a weight whose rms x sqrt(fan_in) is 1
-        sizes.append(size)
-        scales.append(_align(p.weight, p.steps, steps) / size)
-    with warnings.catch_warnings():  # a step where no weight was recorded: NaN, as it should
-        warnings.simplefilter("ignore", RuntimeWarning)
-        typical = np.nanmedian(np.vstack(scales), axis=0)
-    out = {}
-    for p, size, scale in zip(matrices, sizes, scales):
-        floor = NEAR_ZERO * typical * size
-        if np.any(scale * size < floor):
-            out[p.name] = np.fmax(scale * size, floor)
-    return out
-
-
-def _align(values: np.ndarray, have: np.ndarray, want: np.ndarray) -> np.ndarray:
-    """``values`` (at steps ``have``) at steps ``want``, NaN where absent."""
-    out = np.full(len(want), np.nan)
-    idx = np.searchsorted(have, want)
-    ok = (idx < len(have)) & (have[np.minimum(idx, len(have) - 1)] == want)
-    out[ok] = values[idx[ok]]
-    return out
 
 
 def _update_ratios(matrices: list[ParamSeries], steps: np.ndarray,

@@ -173,7 +173,10 @@ def test_a_near_zero_weight_is_judged_against_the_floor(tmp_path):
     """The output weight is 1e-4 in size: without the floor it would be the reference and
     every layer (Adam, healthy steps) would look vanishing; with it only the starved first layer
     is named, and the evidence says which weight was floored."""
-    from gradsight.detectors.vanishing_gradient import NEAR_ZERO, SCENARIOS
+    from gradsight.detectors._scale import OFF_SCALE
+    from gradsight.detectors.vanishing_gradient import SCENARIOS
+
+    NEAR_ZERO = 1 / OFF_SCALE
 
     run = SCENARIOS["positive_vanishing_beside_a_near_zero_weight"].run(tmp_path, "run")
     finding = only(detect(run))
@@ -183,3 +186,30 @@ def test_a_near_zero_weight_is_judged_against_the_floor(tmp_path):
     floor = NEAR_ZERO * 0.25
     assert finding.evidence["near_zero_weight_to_floor"] == pytest.approx({"4.weight": 1e-4 / floor})
     assert finding.evidence["reference_grad_to_weight"] == pytest.approx(0.1 / floor)
+
+
+def test_a_huge_weight_is_judged_against_the_ceiling(tmp_path):
+    """A 5x5 matrix holding -1e4 constants (a CRF's START/STOP transitions) has a norm of 3e4
+    and a |g|/|w| ~7e-5 although its gradient is larger than the healthy layers': judged
+    against the ceiling (10x the typical scale at its shape) it is not vanishing. The same
+    matrix whose gradient did vanish (1e4x smaller) is still found, and the evidence says it
+    was judged against the ceiling."""
+    from gradsight.core.synthetic import SyntheticRun
+    from gradsight.detectors._scale import OFF_SCALE
+
+    def build(name: str, grad: float, update: float):
+        run = SyntheticRun(tmp_path, name)
+        run.layer("0", "Linear", (16, 4)).act("1", "relu").layer("2", "Linear", (5, 16))
+        run.layer("3", "Linear", (5, 5))  # the transitions
+        norms = {"0.weight": 0.5 * (64 / 4) ** 0.5, "2.weight": 0.5 * (80 / 16) ** 0.5,
+                 "3.weight": 3e4}
+        return run.steps(range(0, 100, 5), weight_norm=norms,
+                         grad_norm={"0.weight": 0.5, "2.weight": 0.5, "3.weight": grad},
+                         update_to_weight={"3.weight": update}).open()
+
+    # SGD at lr 0.01: updates of lr x |g| against the norm of 3e4
+    assert detect(build("learns", 2.0, 0.01 * 2.0 / 3e4)) == []
+    finding = only(detect(build("vanished", 2e-4, 0.01 * 2e-4 / 3e4)))
+    assert finding.where == ["3.weight"]
+    ceiling = OFF_SCALE * 0.5 * (25 / 5) ** 0.5  # 10x the typical rms x sqrt(fan_in) at 5x5
+    assert finding.evidence["huge_weight_to_ceiling"] == pytest.approx({"3.weight": 3e4 / ceiling})
