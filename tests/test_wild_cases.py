@@ -33,12 +33,7 @@ FAST = score.discover(cases_dir=WILD, fast=True)
 # Fast cases the current detectors get wrong, with the mechanism at fault (benchmarks/wild/
 # FAILURES.md). The mechanisms engineer removes entries as they are fixed; strict=False so that
 # a fix does not break the suite.
-KNOWN_WRONG: dict[str, str] = {
-    "keras_linreg_sgd_nan": "poor_initialization on a one-layer linear model whose large "
-                            "output comes from raw inputs, not the init",
-    "torch_one_unit_log_softmax_bce": "exactly-zero gradients (log_softmax over one unit) are not "
-                                      "no_gradient; stalled_weights is named instead",
-}
+KNOWN_WRONG: dict[str, str] = {}
 
 # The benchmark programs kept for outside evaluation (DeepFD, DeepDiagnosis, DeepLocalize,
 # TrainCheck, whose silent issues and example workloads are listed in TrainCheck's evaluation

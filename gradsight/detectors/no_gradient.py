@@ -84,8 +84,9 @@ def _all_exactly_zero(run: RunView) -> list[Finding]:
     """Every gradient of the model exactly 0 at every step: the loss does not depend on it."""
     reached = [p for p in param_series(run)
                if p.entity.get("requires_grad", True) and p.has_grad.any()]
-    if not reached:
-        return []
+    losses = run.loss.values[np.isfinite(run.loss.values)]
+    if not reached or (losses.size and not (losses != 0).any()):
+        return []  # a loss of exactly 0 (a hinge already satisfied) has nothing to say
     for p in reached:
         norms = p.grad[p.has_grad]
         if not np.isfinite(norms).all() or (norms != 0).any():
@@ -142,6 +143,9 @@ SCENARIOS = {
     "positive_every_gradient_exactly_zero": Scenario(
         lambda run: run.mlp([4, 16, 1]).steps(STEPS, grad_norm=0.0),
         Severity.ERROR, first="2.weight"),
+    "boundary_zero_loss": Scenario(
+        lambda run: run.mlp([4, 16, 1]).steps(STEPS, grad_norm=0.0, loss=0.0),
+        why="a loss of exactly 0 (every margin met) has a zero gradient and nothing to learn"),
     "boundary_tiny_but_not_zero": Scenario(
         lambda run: run.mlp([4, 16, 1]).steps(STEPS, grad_norm=1e-30),
         why="a gradient of 1e-30 still depends on the parameters: vanishing, not missing"),
