@@ -92,9 +92,9 @@ def detect(run: RunView) -> list[Finding]:
 
 def _level_at_end(values: np.ndarray, count: int) -> bool:
     """Whether the every-step loss over the last window's ``count`` steps is level: its second
-    half within PLATEAU_RATIO of its first, within noise. The detail windows are coarse (a
-    100-step run has two: steps 0-9 and 10-99), so a loss that came down early in the last
-    one and then stopped is seen settled only at the finer grain of every step."""
+    half within PLATEAU_RATIO of its first, within noise. Where the detail windows are coarse
+    (a 100-step run has two: steps 0-9 and 10-99), a loss that came down early in the last one
+    and then stopped is seen settled only at the finer grain of every step."""
     finite = values[np.isfinite(values)][-count:]
     half = finite.size // 2
     if half < MIN_WINDOW:
@@ -102,6 +102,14 @@ def _level_at_end(values: np.ndarray, count: int) -> bool:
     first, second = float(np.mean(finite[:half])), float(np.mean(finite[half:]))
     slack = NOISE_SIGMAS * _relative_noise(finite) / np.sqrt(half)
     return second * (1 + slack) >= PLATEAU_RATIO * first * max(1 - slack, 0.0)
+
+
+def _came_down_to(values: np.ndarray, end: float) -> bool:
+    """Whether the loss settled below where its first step was: a loss that jumped up in its
+    first steps (Adam at lr 1: 2.3 at step 0, ~60 over the next ten, settling at ~21) and came
+    part of the way back down diverged (``loss_diverging``); it did not stop decreasing."""
+    finite = values[np.isfinite(values)]
+    return bool(finite.size) and end < float(finite[0])
 
 
 def _identical(values: np.ndarray) -> bool:
@@ -131,8 +139,11 @@ def _against_reference(run: RunView) -> list[Finding] | None:
     # loss that came down from a bad start and stopped, never below the level of knowing
     # nothing. Still coming down, or going up (loss_diverging's), is no plateau.
     from_start = high[-1] >= PLATEAU_RATIO * low[0]
-    settled = (len(levels) >= 2 and high[-1] >= PLATEAU_RATIO * low[-2]) or \
-        _level_at_end(run.loss.values, int(counts[-1]))
+    # the last two windows level; where the one before is too short to compare with (a
+    # 100-step run's windows are steps 0-9 and 10-99), the last one level step by step
+    coarse = len(levels) < 2 or counts[-2] < counts[-1] / 2
+    settled = (_level_at_end(run.loss.values, int(counts[-1])) if coarse else
+               high[-1] >= PLATEAU_RATIO * low[-2]) and _came_down_to(run.loss.values, end)
     if not (from_start or settled) or low[-1] > high[0] / PLATEAU_RATIO:
         return []
     if steps < MIN_REFERENCE_STEPS and not (steps >= MIN_FLAT_STEPS and (
@@ -280,6 +291,11 @@ def _against(level: float, steps: Sequence[int] = DETAIL) -> Scenario:
         range(steps[-1] + 1), 2.3 * level).criterion(steps, 2.3 * level, 2.3026))
 
 
+def _xor_like(s: int) -> float:
+    """0.47 falling to 0.265 by step 20, then level (within 1%, alternating)."""
+    return max(0.265, 0.47 - 0.0103 * s) * (1 + 0.01 * (-1) ** s)
+
+
 SCENARIOS = {
     "positive_at_the_reference": Scenario(_against(1.0).build, Severity.WARNING,
                                           first="0.weight"),
@@ -306,6 +322,23 @@ SCENARIOS = {
             range(300), lambda s: 2.3026 * max(5.0, 9 - s / 10)).criterion(
             DETAIL, lambda s: 2.3026 * max(5.0, 9 - s / 10), 2.3026),
         Severity.WARNING),
+    # 2.3 at step 0, up to 60 in the next steps, then down to a steady 21: it went up
+    "boundary_jumped_up_and_settled": Scenario(
+        lambda run: run.mlp([4, 16, 1]).steps([0, 5], loss=None).loss(
+            range(300), lambda s: 2.3 if s == 0 else 21.0 + (40.0 if s < 10 else 0.0)).criterion(
+            DETAIL, lambda s: 2.3 if s == 0 else 21.0 + (40.0 if s < 10 else 0.0), 2.3026),
+        why="a loss that jumped above its start and came part of the way back diverged"),
+    # 100 steps, windows 0-9 and 10-99: XOR on a linear net comes down to 0.265 by step 20
+    # and stays (reference 0.25); the same net still coming down to the end is no plateau
+    "positive_settled_inside_a_coarse_window": Scenario(
+        lambda run: run.mlp([2, 4, 1]).steps([0, 5], loss=None).loss(
+            range(100), _xor_like).criterion([*range(10), 99], _xor_like, 0.25),
+        Severity.WARNING),
+    "boundary_coming_down_through_a_coarse_window": Scenario(
+        lambda run: run.mlp([2, 4, 1]).steps([0, 5], loss=None).loss(
+            range(100), lambda s: 0.47 - 0.002 * s).criterion(
+            [*range(10), 99], lambda s: 0.47 - 0.002 * s, 0.25),
+        why="still falling step by step through its last window: not settled"),
     "positive_came_down_and_settled_at_the_reference": Scenario(
         lambda run: run.mlp([4, 16, 1]).steps([0, 5], loss=None).loss(
             range(300), lambda s: 2.3026 * max(1.0, 3 - s / 10)).criterion(

@@ -46,12 +46,7 @@ EXPLAINED_BY = ("vanishing_gradient", "poor_initialization", "no_gradient")  # (
 
 def _stationary_step(series: list[ParamSeries]) -> int | None:
     """The first step from which the model's whole gradient (the root of its parameters'
-    summed squared norms, a running median of ``CONVERGED_WINDOW`` steps) is
-    ``CONVERGED_FACTOR`` below its start: a stationary point of the loss, where nothing moves
-    whatever the rate (a linear model on two circles settles on the best constant: its gradient
-    goes 2e-3 -> 7e-8 while its loss stays at ln 2). The stall there is the consequence; the
-    level the loss stopped at is the finding (``loss_not_decreasing``'s). A rate too small to
-    move the weights leaves the gradient where it started."""
+    summed squared norms) stays ``CONVERGED_FACTOR`` below its start (``_stationary``)."""
     series = [p for p in series if p.has_grad.any()]
     if not series:
         return None
@@ -61,14 +56,25 @@ def _stationary_step(series: list[ParamSeries]) -> int | None:
         for p in series:
             grad = align_steps(np.where(p.has_grad, p.grad, np.nan), p.steps, steps)
             total += np.nan_to_num(grad, nan=0.0, posinf=np.inf) ** 2
-    total = np.sqrt(total)
+    return _stationary(np.sqrt(total), steps)
+
+
+def _stationary(norms: np.ndarray, steps: np.ndarray) -> int | None:
+    """The first step at which a gradient's norm (a running median of ``CONVERGED_WINDOW``
+    steps) is ``CONVERGED_FACTOR`` below its start: a stationary point of the loss, where
+    nothing moves whatever the rate (a linear model on two circles settles on the best
+    constant: its gradient goes 2e-3 -> 7e-8 while its loss stays at ln 2; its first layer's
+    bias, whose gradient is the mean residual, gets there first). The stall there is the
+    consequence; the level the loss stopped at is the finding (``loss_not_decreasing``'s). A
+    rate too small to move the weights leaves the gradient where it started. Judged for the
+    whole model and for each parameter in its own coordinates."""
     n = CONVERGED_WINDOW
-    if total.size < 2 * n or not np.isfinite(total).all():
+    if norms.size < 2 * n or not np.isfinite(norms).all():
         return None
-    start = float(np.median(total[:max(n, total.size // 100)]))
+    start = float(np.median(norms[:max(n, norms.size // 100)]))
     if not start > 0:
         return None
-    windows = np.lib.stride_tricks.sliding_window_view(total, n)
+    windows = np.lib.stride_tricks.sliding_window_view(norms, n)
     below = np.nonzero(np.median(windows, axis=1) <= start / CONVERGED_FACTOR)[0]
     return int(steps[below[0] + n - 1]) if below.size else None
 
@@ -111,8 +117,10 @@ def detect(run: RunView) -> list[Finding]:
         # an lr the adapter could not read (NaN) counts as active: the updates still tell
         lr_active = ~known | (p.lr >= LR_ACTIVE_FRACTION * peak)
         active = p.has_grad & lr_active & np.isfinite(p.update)
-        if converged is not None:
-            active &= p.steps < converged
+        own = _stationary(p.grad[p.has_grad], p.steps[p.has_grad])
+        until = min((s for s in (converged, own) if s is not None), default=None)
+        if until is not None:
+            active &= p.steps < until
         if active.sum() < MIN_STEPS:
             continue
         weight = capped.get(p.name, p.weight)[active]
@@ -197,6 +205,13 @@ SCENARIOS = {
             range(100), grad_norm=when(lambda s: s >= 40, 2e-6, 2e-3),
             update_to_weight=when(lambda s: s >= 40, 1e-8, 1e-3)),
         why="the whole gradient fell 1000x: a stationary point, nothing moves whatever the rate"),
+    # one parameter at its own stationary point (a first-layer bias whose gradient, the mean
+    # residual, falls 1000x once the output bias fits the class balance)
+    "boundary_one_parameter_at_its_stationary_point": Scenario(
+        lambda run: run.mlp([4, 16, 16, 1]).steps(
+            range(100), grad_norm={"0.bias": when(lambda s: s >= 20, 1e-6, 1e-3)},
+            update_to_weight={"0.bias": when(lambda s: s >= 20, 1e-9, 1e-3)}),
+        why="its own gradient fell 1000x: nothing left for it to move towards"),
     "positive_tiny_steps_with_a_level_gradient": Scenario(
         lambda run: run.mlp([4, 16, 16, 1]).steps(
             range(100), grad_norm=2e-3, update_to_weight=when(lambda s: s >= 40, 1e-8, 1e-3)),

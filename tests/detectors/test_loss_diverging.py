@@ -159,3 +159,22 @@ def test_a_run_that_breaks_within_a_few_steps(tmp_path):
 def test_one_finite_loss_then_nan_is_left_to_nonfinite(tmp_path):
     run = run_with(tmp_path, lambda s: 2.3 if s < 1 else NAN, range(6))
     assert detect(run) == []
+
+
+def test_a_jump_of_the_median_alone_is_a_change_of_shape(tmp_path):
+    """The scenario's medians alone would call it a jump (5x above the start and the minimum,
+    under the growth limit); its means did not move 5x, so there is no finding."""
+    import numpy as np
+
+    from gradsight.detectors import loss_diverging as L
+
+    values = np.array([L._reshaped(s) for s in L.RESHAPED_STEPS])
+    window = int(np.clip(round(len(values) * L.WINDOW_FRACTION), L.MIN_WINDOW, L.MAX_WINDOW))
+    smooth = L._moving_median(values, window)
+    head = int(np.clip(np.ceil((L._log_noise(values) / L.LEVEL_PRECISION) ** 2), 1, window))
+    start, lowest, end = smooth[head - 1], smooth[head - 1:].min(), smooth[-1]
+    assert end > L.JUMP_LIMIT * start and end > L.JUMP_LIMIT * lowest  # the medians jumped
+    assert not end > L.GROWTH_LIMIT * lowest  # (the growth rule needs no mean)
+    assert not L._mean_agrees(values, window, head)
+    run = L.SCENARIOS["healthy_median_moves_mean_does_not"].run(tmp_path, "run")
+    assert L.detect(run) == []

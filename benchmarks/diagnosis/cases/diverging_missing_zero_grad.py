@@ -7,9 +7,12 @@ LABEL = {
     "category": "positive",
     "architecture": "MLP",
     "fast": False,
-    "expected": [{"kind": "loss_diverging", "where": []}],
+    # gradients_not_reset (a kind added after this label) is the mechanism the measured gradient
+    # growth (70.6x, linear in the step) shows, and the script's bug: the root cause
+    "expected": [{"kind": "gradients_not_reset", "where": ["0.weight"]},
+                 {"kind": "loss_diverging", "where": []}],
     "allowed": ["exploding_gradient"],
-    "root_cause": "loss_diverging",
+    "root_cause": "gradients_not_reset",
     "why": "without zero_grad each .grad is the sum of all past gradients, so the effective "
            "step grows every iteration: the loss first falls, then climbs ~14x above its best",
     "measured": {"loss_start": 0.506, "loss_end": 3.48, "min_window": 0.254,
