@@ -43,6 +43,11 @@ def _train(folder: Path | None, clip: str | None, scaler: bool = False,
                 clip_grad_norm_(model.parameters(), max_norm=1.0)
             elif clip == "value":
                 torch.nn.utils.clip_grad_value_(model.parameters(), 0.5)
+            elif clip == "value_by_keyword":  # every argument by name (a crash, once)
+                torch.nn.utils.clip_grad_value_(parameters=model.parameters(), clip_value=0.5)
+            elif clip == "norm_by_keyword":
+                torch.nn.utils.clip_grad_norm_(parameters=list(model.parameters()),
+                                               max_norm=1.0, norm_type=2.0)
             if grad_scaler is not None:
                 grad_scaler.step(optimizer)
                 grad_scaler.update()
@@ -67,7 +72,7 @@ def _rows(folder: Path, metric: str, name: str = "0.weight") -> dict[int, float]
         view.close()
 
 
-@pytest.mark.parametrize("clip", ["norm", "value"])
+@pytest.mark.parametrize("clip", ["norm", "value", "norm_by_keyword", "value_by_keyword"])
 def test_gradients_are_recorded_before_clipping_and_training_is_unchanged(tmp_path, clip):
     plain_losses, plain_params = _train(None, clip)
     losses, params = _train(tmp_path / "run", clip)
@@ -75,9 +80,10 @@ def test_gradients_are_recorded_before_clipping_and_training_is_unchanged(tmp_pa
     assert all(torch.equal(a, b) for a, b in zip(params, plain_params))
     preclip = _rows(tmp_path / "run", "grad_norm_preclip")
     applied = _rows(tmp_path / "run", "grad_norm")
-    limit = _rows(tmp_path / "run", f"clip_{clip}_limit")
+    kind = clip.split("_")[0]
+    limit = _rows(tmp_path / "run", f"clip_{kind}_limit")
     assert set(preclip) == set(applied) and 0 in preclip
-    assert all(v == (1.0 if clip == "norm" else 0.5) for v in limit.values())
+    assert limit and all(v == (1.0 if kind == "norm" else 0.5) for v in limit.values())
     # at lr 1.5 the raw gradients outgrow the limit: clipping shrank some of them
     assert any(preclip[s] > 1.01 * applied[s] for s in preclip)
     assert all(preclip[s] >= applied[s] * (1 - 1e-6) for s in preclip)

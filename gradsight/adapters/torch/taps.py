@@ -21,6 +21,7 @@ also catches a ``clip_grad_norm_`` imported by name before watching began.
 from __future__ import annotations
 
 import functools
+import inspect
 import weakref
 from typing import Any, Callable
 
@@ -53,26 +54,36 @@ def install_clip_tap(patches: Patches, guard: Guard, on_clip: ClipCallback) -> N
 
 def _clip_wrapper(original: Callable[..., Any], kind: str, guard: Guard,
                   on_clip: ClipCallback) -> Callable[..., Any]:
+    """The clipping function, tapped: its arguments bound by its own signature, so that any
+    mix of positional and keyword arguments reaches it exactly as the script passed them."""
+    signature = inspect.signature(original)
+    limit_name = "max_norm" if kind == "norm" else "clip_value"
+
     @functools.wraps(original)
-    def clip(parameters: Any, limit: Any, *args: Any, **kwargs: Any) -> Any:
-        if not isinstance(parameters, torch.Tensor):
-            parameters = list(parameters)  # both the tap and the original read it
+    def clip(*args: Any, **kwargs: Any) -> Any:
+        try:
+            bound = signature.bind(*args, **kwargs)
+        except TypeError:
+            return original(*args, **kwargs)  # torch's own error for a wrong call
+        parameters = bound.arguments.get("parameters")
+        if parameters is not None and not isinstance(parameters, torch.Tensor):
+            # a generator: both the tap and the original read it
+            bound.arguments["parameters"] = parameters = list(parameters)
         if guard.active:
-            guard.run(_tap, on_clip, kind, parameters, limit, args, kwargs)
-        return original(parameters, limit, *args, **kwargs)
+            guard.run(_tap, on_clip, kind, parameters, bound.arguments.get(limit_name),
+                      bound.arguments.get("total_norm"))
+        return original(*bound.args, **bound.kwargs)
 
     clip._gradsight_tap = True  # type: ignore[attr-defined]
     return clip
 
 
-def _tap(on_clip: ClipCallback, kind: str, parameters: Any, limit: Any, args: Any,
-         kwargs: Any) -> None:
-    tensors = [parameters] if isinstance(parameters, torch.Tensor) else parameters
+def _tap(on_clip: ClipCallback, kind: str, parameters: Any, limit: Any, total: Any) -> None:
+    tensors = [parameters] if isinstance(parameters, torch.Tensor) else list(parameters or [])
     tensors = [p for p in tensors if isinstance(p, torch.Tensor)]
     value = float(limit) if not isinstance(limit, torch.Tensor) else float("nan")
     coefficient = None
     if kind == "norm":
-        total = args[0] if args else kwargs.get("total_norm")
         if not isinstance(total, torch.Tensor):
             return
         if is_dtensor(total):  # FSDP2: torch reduced it across ranks already (Replicate)

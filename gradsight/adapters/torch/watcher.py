@@ -39,6 +39,7 @@ from .describe import describe, group_learning_rates
 from .functional import FunctionalActivations
 from .layout import Layout, activation_kind, is_watched_module, live_owners, \
     module_kind, optimizer_params, resolve_layout, roots_among
+from .namer import WatcherNames
 from .stability import StabilityTaps
 from .step_meter import StepMeter
 from .taps import ClipBook, GradResets, ScalerTap, install_clip_tap
@@ -105,7 +106,7 @@ class TorchWatcher:
         self._loss_guard = Guard(recorder, "torch: loss", step)
         self._clip_guard = Guard(recorder, "torch: gradient clipping", step)
         self._stability = StabilityTaps(Guard(recorder, "torch: attention and logits", step),
-                                        _Names(self))
+                                        WatcherNames(self))
         self._criterion_guard = Guard(recorder, "torch: loss reference", step)
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -388,35 +389,3 @@ class TorchWatcher:
                  edges, {o: s.index for o, s in self._opts.items()}, self._placements,
                  self._functional.families)
 
-
-class _Names:
-    """What the stability taps ask of the watcher (``stability.Namer``)."""
-
-    def __init__(self, watcher: TorchWatcher) -> None:
-        self._w = watcher
-
-    def name(self, module: nn.Module) -> str | None:
-        name = self._w._layout.module_names.get(id(module))
-        return (name or type(module).__name__) if name is not None else None
-
-    def order(self, module: nn.Module) -> int:
-        seen = list(self._w._seen)
-        return seen.index(id(module)) if id(module) in self._w._seen else len(seen)
-
-    def described(self, module: nn.Module) -> bool:
-        return is_watched_module(module)
-
-    def producer(self, tensor: torch.Tensor, classes: int) -> nn.Module | None:
-        """The layer whose output ``tensor`` is (or is a view of), on a detail step; else the
-        last linear layer called with ``classes`` outputs."""
-        for t in (tensor, tensor._base):
-            entry = self._w._flow.get(id(t)) if t is not None else None
-            ref = self._w._seen.get(entry[1]) if entry is not None and entry[0]() is t else None
-            if ref is not None and ref() is not None:
-                return ref()
-        for ref in reversed(list(self._w._seen.values())):
-            module = ref()
-            if isinstance(module, nn.Linear) and module.out_features == classes and \
-                    id(module) in self._w._layout.module_names:
-                return module
-        return None
