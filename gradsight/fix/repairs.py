@@ -133,8 +133,8 @@ def lsuv(torch: Any, root: Any, args: Any, kwargs: Any, tol: float = 0.05,
         for _, module in weight_layers(root):
             for _ in range(rounds):
                 seen: list[float] = []
-                handle = module.register_forward_hook(
-                    lambda m, i, o: seen.append(float(o.detach().double().std())))
+                handle = module.register_forward_hook(  # LSTM, attention: (output, ...)
+                    lambda m, i, o: seen.append(float(_first_tensor(o).detach().double().std())))
                 try:
                     root(*args, **kwargs)
                 finally:
@@ -145,6 +145,12 @@ def lsuv(torch: Any, root: Any, args: Any, kwargs: Any, tol: float = 0.05,
                 for p in module.parameters(recurse=False):
                     if p.ndim >= 2:
                         p.div_(std)
+
+
+def _first_tensor(output: Any) -> Any:
+    while isinstance(output, (tuple, list)):
+        output = output[0]
+    return output
 
 
 class Adam(Repair):

@@ -90,3 +90,18 @@ def test_every_repair_code_change_is_python_that_runs() -> None:
         scope = {"torch": torch, "model": model, "x": torch.randn(64, 4), "lr": 0.1}
         exec(repair.code(), scope)  # noqa: S102 - our own snippet, as a user would paste it
         assert scope["model"](scope["x"]).shape == (64, 1), repair.name
+
+
+def test_lsuv_handles_layers_that_return_tuples() -> None:
+    """LSTM and attention return (output, state/weights): LSUV scales by the output's std."""
+    torch.manual_seed(0)
+    lstm = nn.LSTM(4, 8, batch_first=True)
+    for p in lstm.parameters():
+        nn.init.normal_(p, 0.0, 1e-3)
+    x = torch.randn(32, 5, 4)
+    assert float(lstm(x)[0].detach().std()) < 1e-2
+    lsuv(torch, lstm, (x,), {})
+    # h = o * tanh(c) is bounded, so unit std is out of reach; the collapse is undone
+    assert float(lstm(x)[0].detach().std()) > 0.2
+    layer = nn.TransformerEncoderLayer(16, 2, 32, batch_first=True, dropout=0.0)
+    lsuv(torch, layer, (torch.randn(4, 6, 16),), {})  # MultiheadAttention inside: no error
