@@ -66,6 +66,8 @@ def _trial_dict(trial: Trial) -> dict[str, Any]:
         "weight_change": trial.weight_change,
         "folder": trial.folder,
     }
+    if trial.order:
+        out["order"] = trial.order
     if trial.error:
         out["error"] = trial.error
     return out
