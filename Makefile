@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench bench-diagnosis bench-faults venv clean chromium
+.PHONY: demo test bench bench-diagnosis bench-faults bench-fix venv clean chromium
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,14 @@ bench-diagnosis: $(STAMP)
 # `make test` runs the fast rows. Prints what each kill lost. ~2 min.
 bench-faults: $(STAMP)
 	$(BIN)/python -m pytest -q -s -m faults_bench tests/faults
+
+# `gradsight fix` against random search at equal budget (benchmarks/fix/): the repairable buggy
+# programs of both corpora and the seeds (5 search seeds), and "nothing to fix" on every healthy
+# one (fails otherwise). Writes the tables to benchmarks/fix/RESULTS.md. ~2-3 h on a busy 2-core
+# CPU; `make test` runs its quick subset (tests/fix/test_bench.py).
+bench-fix: $(STAMP)
+	$(BIN)/python benchmarks/fix/bench.py --results benchmarks/fix/results.json \
+		--markdown benchmarks/fix/RESULTS.md
 
 clean:
 	rm -rf $(VENV) gradsight-runs .pytest_cache

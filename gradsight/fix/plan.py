@@ -18,9 +18,10 @@ works. The baseline's findings say which family that is likely to be:
   ratio (~1e-3 per step) the run is, and says by which factor to raise the learning rate.
 
 A learning-rate change is a power of ten; when a trial with it still shows the symptom it was
-meant to cure (still blowing up, still stalled) the next trial goes one more power of ten the
-same way, up to ``space.LR_LIMIT``. When every single repair leaves findings, the two best
-trials of different families that each helped are combined.
+meant to cure (still blowing up, units still dying; still stalled, when the stall is the cause)
+without a worse loss or a new problem, the next trial goes one more power of ten the same way,
+up to ``space.LR_LIMIT``. When every single repair leaves findings, the best two that each
+removed part of them (of different families) are combined.
 """
 
 from __future__ import annotations
@@ -148,11 +149,15 @@ class Plan:
         if not isinstance(repair, LearningRate):
             return None
         factor = repair.factor
+        # going down, a blow-up seen more fully (exploding gradients measured before the NaN) is
+        # still the symptom being cured; going up, any new problem is the wrong way
+        if _worse(last, self.baseline, STEP_SYMPTOMS if factor < 1 else frozenset()):
+            return None  # the step went the wrong way: more of it will not help
         if factor < 1 and last.kinds & self.baseline.kinds & STEP_SYMPTOMS and \
                 factor / 10 >= 1 / LR_LIMIT * 0.999:
             return lr_name(factor / 10)
-        if factor > 1 and last.kinds & SLOW_KINDS and not last.kinds & BLOWUP_KINDS and \
-                factor * 10 <= LR_LIMIT * 1.001:
+        if factor > 1 and self.cause is Cause.TOO_SMALL and last.kinds & SLOW_KINDS and \
+                not last.kinds & BLOWUP_KINDS and factor * 10 <= LR_LIMIT * 1.001:
             return lr_name(factor * 10)
         return None
 
@@ -176,12 +181,15 @@ class Plan:
 
 
 def _helped(trial: Trial, baseline: Trial) -> bool:
-    """Removed at least one of the baseline's problems, or lowered its loss, adding none."""
-    if trial.kinds - baseline.kinds:
-        return False
-    if baseline.kinds - trial.kinds:
+    """Removed at least one of the baseline's problems and added none: half a repair, worth
+    combining with another half (a loss a little lower with every finding still there is not)."""
+    return bool(baseline.kinds - trial.kinds) and not trial.kinds - baseline.kinds
+
+
+def _worse(trial: Trial, baseline: Trial, same: frozenset[str] = frozenset()) -> bool:
+    """A new problem (not one of ``same``), or a finite loss above the baseline's."""
+    if trial.kinds - baseline.kinds - same:
         return True
     before, after = baseline.loss, trial.loss
-    if after is None or not math.isfinite(after):
-        return False
-    return before is None or not math.isfinite(before) or after < before
+    finite = [v is not None and math.isfinite(v) for v in (before, after)]
+    return all(finite) and after > before  # type: ignore[operator]

@@ -91,12 +91,32 @@ def test_learning_rate_steps_on_while_the_symptom_stays() -> None:
     assert up.next([_trial("lr:x10", "loss_not_decreasing", "nonfinite")]) != "lr:x100"
 
 
+def test_learning_rate_steps_stop_when_the_step_goes_the_wrong_way() -> None:
+    down = Plan(_trial("none", "dead_units", step=5, loss=0.5), RELU_SGD)
+    assert down._lr_step(_trial("lr:/10", "dead_units", loss=0.2)) == "lr:/100"
+    assert down._lr_step(_trial("lr:/10", "dead_units", loss=0.9)) is None  # worse loss
+    blowup = Plan(_trial("none", "nonfinite", step=3, loss=None), RELU_SGD)
+    assert blowup._lr_step(_trial("lr:/10", "nonfinite", loss=None)) == "lr:/100"  # still NaN
+    # a slower blow-up shows exploding gradients before its NaN: the same symptom, go on
+    assert blowup._lr_step(_trial("lr:/10", "nonfinite", "exploding_gradient",
+                                  loss=None)) == "lr:/100"
+    assert blowup._lr_step(_trial("lr:/10", "nonfinite", "stalled_weights", loss=None)) is None
+    # the init is the cause: the slow findings follow from it, a larger rate is only a check
+    init = Plan(_trial("none", "dead_units", "stalled_weights", "loss_not_decreasing"),
+                RELU_SGD)
+    assert init.cause is Cause.INIT and "lr:x10" in init.queue
+    assert init._lr_step(_trial("lr:x10", "dead_units", "stalled_weights")) is None
+
+
 def test_learning_rate_steps_stop_at_the_limit() -> None:
     baseline = _trial("none", "loss_diverging", step=4)
     plan = Plan(baseline, RELU_SGD)
+    assert plan._lr_step(_trial(lr_name(1 / LR_LIMIT * 10), "loss_diverging")) == \
+        lr_name(1 / LR_LIMIT)
     assert plan._lr_step(_trial(lr_name(1 / LR_LIMIT), "loss_diverging")) is None
-    assert plan._lr_step(_trial(lr_name(LR_LIMIT / 10), "stalled_weights")) == lr_name(LR_LIMIT)
-    assert plan._lr_step(_trial(lr_name(LR_LIMIT), "stalled_weights")) is None
+    stall = Plan(_trial("none", "stalled_weights"), RELU_SGD)
+    assert stall._lr_step(_trial(lr_name(LR_LIMIT / 10), "stalled_weights")) == lr_name(LR_LIMIT)
+    assert stall._lr_step(_trial(lr_name(LR_LIMIT), "stalled_weights")) is None
 
 
 def test_two_helpful_repairs_are_combined_when_each_alone_leaves_findings() -> None:
@@ -106,6 +126,7 @@ def test_two_helpful_repairs_are_combined_when_each_alone_leaves_findings() -> N
     done = [_trial("lr:/10", "dead_units", loss=2.0), _trial("init:he", "exploding_gradient",
                                                              loss=3.0),
             _trial("init:xavier", "exploding_gradient", loss=4.0),
+            _trial("norm:layer", "exploding_gradient", "dead_units", loss=0.5),  # removed none
             _trial("clip:1", "exploding_gradient", "dead_units", "nonfinite", loss=None)]
     first = plan.next(done)
     assert first == "init:he + lr:/10"  # the best two helpful ones, of different families
