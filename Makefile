@@ -4,15 +4,17 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench bench-diagnosis bench-faults bench-fix venv clean chromium
+.PHONY: demo test docs bench bench-diagnosis bench-faults bench-stability bench-fix venv clean \
+	chromium
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade "pip>=23"
 	# torch first, from the pinned CPU build: an unpinned torch would pull a multi-GB CUDA build.
 	$(BIN)/pip install --quiet -c constraints.txt torch
-	# TensorFlow too (tensorflow-cpu): `make test` runs the TensorFlow/Keras tests.
-	$(BIN)/pip install --quiet -c constraints.txt -e ".[torch,tensorflow,test]"
+	# TensorFlow too (tensorflow-cpu): `make test` runs the TensorFlow/Keras tests, and the
+	# Lightning, Hugging Face, pandas and docs extras that the integration tests and docs use.
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[torch,tensorflow,lightning,hf,pandas,docs,test]"
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -25,7 +27,11 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
 		(apt-get update && apt-get install -y --no-install-recommends chromium)
 
-test: $(STAMP) chromium
+# The docs site (mkdocs-material, from docs/): strict, so a broken link or page fails the build.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir site
+
+test: $(STAMP) chromium docs
 	GRADSIGHT_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q
 
 bench: $(STAMP)
@@ -45,6 +51,12 @@ bench-diagnosis: $(STAMP)
 bench-faults: $(STAMP)
 	$(BIN)/python -m pytest -q -s -m faults_bench tests/faults
 
+# Training stability (benchmarks/stability/): small GPTs over a sweep of learning rates, with and
+# without qk-layernorm and z-loss; per mechanism, how many diverging runs gradsight warned before
+# they diverged, how early, the layer; beside Megatron's and OLMo-core's loss rules. 20 runs, -j 2.
+bench-stability: $(STAMP)
+	$(BIN)/python benchmarks/stability/sweep.py
+
 # `gradsight fix` against random search at equal budget (benchmarks/fix/): the repairable buggy
 # programs of both corpora and the seeds (5 search seeds), and "nothing to fix" on every healthy
 # one (fails otherwise). Writes the tables to benchmarks/fix/RESULTS.md. ~2-3 h on a busy 2-core
@@ -54,4 +66,4 @@ bench-fix: $(STAMP)
 		--markdown benchmarks/fix/RESULTS.md
 
 clean:
-	rm -rf $(VENV) gradsight-runs .pytest_cache
+	rm -rf $(VENV) gradsight-runs .pytest_cache site

@@ -1,10 +1,12 @@
 """How much does ``gradsight.watch`` slow down training?
 
-Trains two models in one process, with and without gradsight, in interleaved blocks:
+Trains three models in one process, with and without gradsight, in interleaved blocks:
 
 - ``mlp``: 1024 -> 1024 -> 1024 -> 1024 -> 10, ReLU (3.16M parameters), batch 64, Adam;
 - ``cnn``: three 3x3 Conv2d (16/32/64 channels) + ReLU + MaxPool, then Linear, on 3x32x32
-  images, batch 64, Adam.
+  images, batch 64, Adam;
+- ``gpt``: the stability benchmark's transformer (``benchmarks/stability/gpt.py``), 4 layers of
+  width 256, 128 tokens, batch 16, AdamW: its attention and logits are measured every step.
 
 Each round runs three blocks, in an order rotated from round to round:
 
@@ -130,7 +132,38 @@ def make_cnn(device: torch.device, quick: bool) -> Workload:
     return Workload("cnn", model, torch.optim.Adam(model.parameters(), lr=1e-3), x, y)
 
 
-MODELS: dict[str, Callable[[torch.device, bool], Workload]] = {"mlp": make_mlp, "cnn": make_cnn}
+class _Tokens(nn.Module):
+    """The stability benchmark's GPT with its (batch, time, vocab) logits flattened to rows,
+    as the cross-entropy of ``Workload.step`` takes them."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.gpt = model
+
+    def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        return self.gpt(idx).flatten(0, 1)
+
+
+def make_gpt(device: torch.device, quick: bool) -> Workload:
+    """The transformer of ``benchmarks/stability`` (attention through
+    F.scaled_dot_product_attention, so the stability tier measures it every step): 4 layers,
+    width 256, 128 tokens of context, batch 16; quick: the sweep's 2 x 64."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent / "stability"))
+    from gpt import GPT, Config
+
+    config = Config(vocab=64, context=32, layers=2, width=64) if quick else Config(
+        vocab=256, context=128, layers=4, width=256)
+    batch = 16
+    model = _Tokens(GPT(config)).to(device)
+    x = [torch.randint(0, config.vocab, (batch, config.context), device=device)
+         for _ in range(BATCHES)]
+    y = [torch.randint(0, config.vocab, (batch * config.context,), device=device)
+         for _ in range(BATCHES)]
+    return Workload("gpt", model, torch.optim.AdamW(model.parameters(), lr=1e-3), x, y)
+
+
+MODELS: dict[str, Callable[[torch.device, bool], Workload]] = {
+    "mlp": make_mlp, "cnn": make_cnn, "gpt": make_gpt}
 
 
 # -- timing -----------------------------------------------------------------------------------
@@ -517,7 +550,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, help="timed steps per block (default 100; quick 20)")
     parser.add_argument("--rounds", type=int, help="rounds of blocks (default 5; quick 2)")
     parser.add_argument("--warmup", type=int, help="plain steps before the first round")
-    parser.add_argument("--models", default="mlp,cnn", help="comma-separated: mlp,cnn")
+    parser.add_argument("--models", default="mlp,cnn,gpt", help="comma-separated: mlp,cnn,gpt")
     parser.add_argument("--threads", type=int, help="torch.set_num_threads (default: torch's)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes for a smoke run")
     parser.add_argument("--profile", action="store_true",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -10,17 +11,22 @@ from typing import Any
 from . import __version__
 from .core.finding import Severity
 
+STDOUT = "-"  # --json -: the JSON document on standard output
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gradsight", description="Why isn't my network learning? Watch, diagnose, fix."
     )
-    parser.add_argument("--version", action="version", version=f"gradsight {__version__}")
+    parser.add_argument("-V", "--version", action="version", version=f"gradsight {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
+    json_help = "also write the findings JSON here (-: to standard output, the report to stderr)"
+    verbose_help = "show every finding's evidence and all its fixes (the JSON always has them)"
 
     run = sub.add_parser("run", help="run a training script watched, then diagnose it")
     run.add_argument("--out", type=Path, help="run folder (default gradsight-runs/<stem>-<time>)")
-    run.add_argument("--json", type=Path, help="also write the findings JSON here")
+    run.add_argument("--json", type=_json_target, help=json_help)
+    run.add_argument("-v", "--verbose", action="store_true", help=verbose_help)
     run.add_argument("--every", type=_positive, help="record full statistics every N steps")
     run.add_argument("--tensorboard", type=Path, metavar="LOGDIR",
                      help="also write scalars and histograms as TensorBoard logs into LOGDIR")
@@ -35,16 +41,20 @@ def build_parser() -> argparse.ArgumentParser:
         "report", help="diagnose a stored run again (also a killed one), rewrite its report.html"
     )
     report.add_argument("dir", type=Path)
-    report.add_argument("--json", type=Path, help="also write the findings JSON here")
+    report.add_argument("--json", type=_json_target, help=json_help)
+    report.add_argument("-v", "--verbose", action="store_true", help=verbose_help)
     report.add_argument("--png", type=Path, help="also write the gradient-flow picture as a PNG")
 
     probe = sub.add_parser("probe", help="audit initialization: run SCRIPT to its first step")
-    probe.add_argument("--json", type=Path, help="write the findings JSON (with the profile) here")
+    probe.add_argument("--json", type=_json_target,
+                       help="write the findings JSON (with the profile) here (-: stdout)")
+    probe.add_argument("-v", "--verbose", action="store_true", help=verbose_help)
     probe.add_argument("script", help="the Python script to run")
     probe.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the script")
 
     fix = sub.add_parser("fix", help="try repairs through the hooks, measure, recommend")
-    fix.add_argument("--json", type=Path, help="write the gradsight.fix/1 JSON here")
+    fix.add_argument("--json", type=_json_target,
+                     help="write the gradsight.fix/1 JSON here (-: to stdout when done)")
     fix.add_argument("--budget", type=_positive, default=300,
                      help="optimizer steps per trial (default 300)")
     fix.add_argument("--out", type=Path, help="folder for the trials' runs")
@@ -70,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         from .fix.cli import run_fix
 
         return run_fix(args.script, args.args, budget=args.budget, json_path=args.json,
-                       out=args.out, try_all=args.try_all)
+                       out=args.out, console=_console(args), try_all=args.try_all)
     if args.command == "demo":
         from .run.demo import main as demo_main
 
@@ -97,7 +107,7 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     with ctrl_c_deferred() as late:  # a Ctrl-C now ends the process once this is printed
         try:
-            render(diagnosis)
+            render(diagnosis, _console(args), verbose=args.verbose)
         except OSError as exc:  # stdout closed or full: the terminal diagnosis is the casualty
             _say(f"could not print the diagnosis ({type(exc).__name__}: {exc})")
         if args.json:
@@ -107,11 +117,15 @@ def _run(args: argparse.Namespace) -> int:
     return exit_status(code, diagnosis, Severity(args.fail_on) if args.fail_on else None)
 
 
-def _write_json(path: Path, diagnosis: Any) -> bool:
+def _write_json(path: Path | str, diagnosis: Any) -> bool:
+    """The findings JSON to ``path``, or to standard output for ``-``."""
     from .core.diagnosis import write_findings
 
     try:
-        write_findings(path, diagnosis)
+        if path == STDOUT:
+            _to_stdout(diagnosis.document())
+        else:
+            write_findings(Path(path), diagnosis)
         return True
     except OSError as exc:
         _say(f"could not write the findings JSON to {path} ({type(exc).__name__}: "
@@ -136,8 +150,10 @@ def _probe(args: argparse.Namespace) -> int:
     except ScriptNotFound as exc:
         _say(exc)
         return 2
-    render_probe(result)
-    if args.json:
+    render_probe(result, _console(args), verbose=args.verbose)
+    if args.json == STDOUT:
+        _to_stdout(result.document())
+    elif args.json:
         result.write(args.json)
     return code
 
@@ -157,7 +173,7 @@ def _report(args: argparse.Namespace) -> int:
         _say(f"{Path(args.dir) / 'run.sqlite'}: unreadable values set aside "
              f"({diagnosis.numbers['damaged']}); the diagnosis is of the rest")
     code = 0
-    if args.json and not _write_json(args.json, diagnosis):
+    if args.json and args.json != STDOUT and not _write_json(args.json, diagnosis):
         code = 2
     stored = Path(args.dir) / FINDINGS_FILE
     if not _is_findings_document(stored):  # a killed run never wrote its own; or garbage
@@ -166,7 +182,9 @@ def _report(args: argparse.Namespace) -> int:
         except OSError as exc:  # a read-only copy of a run is still worth reading
             _say(f"could not write {stored} ({type(exc).__name__}: {exc.strerror or exc})")
     code = _render_files(args, diagnosis) or code
-    render(diagnosis)  # last, so that it can point at the report just written
+    render(diagnosis, _console(args), verbose=args.verbose)  # last: it points at the report
+    if args.json == STDOUT:
+        _write_json(STDOUT, diagnosis)
     return code
 
 
@@ -199,6 +217,23 @@ def _is_findings_document(path: Path) -> bool:
         return False
     return isinstance(doc, dict) and doc.get("schema") == FINDINGS_SCHEMA and isinstance(
         doc.get("findings"), list)
+
+
+def _json_target(text: str) -> Path | str:
+    """``-`` means standard output; anything else is a file path."""
+    return STDOUT if text == STDOUT else Path(text)
+
+
+def _console(args: argparse.Namespace) -> Any:
+    """Where the human-readable report goes: stderr when the JSON takes stdout."""
+    from rich.console import Console
+
+    return Console(stderr=getattr(args, "json", None) == STDOUT)
+
+
+def _to_stdout(document: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(document, indent=2) + "\n")
+    sys.stdout.flush()
 
 
 def _positive(text: str) -> int:

@@ -118,3 +118,26 @@ def activation_row(output: Any, family: str | None) -> tuple[list[Any], Any]:
         axes = list(range(d.shape.rank - 1))
         units = tf.reduce_any(d > 0, axis=axes) if axes else d > 0
     return [mean, std, zero, nonfinite, saturated], units
+
+
+def histograms(tensors: Sequence[Any]) -> tf.Tensor:
+    """Rows ``[lo, hi, counts...]`` (``metrics.HIST_WIDTH`` float64 numbers) per tensor, over
+    each one's finite range, of a uniform strided sample of at most ``metrics.HIST_SAMPLE``
+    values (what the PyTorch adapter's ``stats.histograms`` computes); non-finite values are
+    left out."""
+    rows = []
+    bins = m.HIST_BINS
+    for t in tensors:
+        x = tf.reshape(tf.cast(dense_values(t), F64), [-1])
+        n = x.shape[0]
+        if n is not None and n > m.HIST_SAMPLE:
+            x = x[:: -(-n // m.HIST_SAMPLE)]
+        x = tf.boolean_mask(x, tf.math.is_finite(x))
+        lo = tf.reduce_min(x) if x.shape[0] != 0 else tf.constant(np.inf, F64)
+        hi = tf.reduce_max(x) if x.shape[0] != 0 else tf.constant(-np.inf, F64)
+        width = tf.maximum(hi - lo, np.finfo(np.float64).tiny)
+        index = tf.cast(tf.clip_by_value(tf.floor((x - lo) / width * bins), 0, bins - 1),
+                        tf.int32)
+        counts = tf.math.bincount(index, minlength=bins, maxlength=bins, dtype=F64)
+        rows.append(tf.concat([tf.stack([lo, hi]), counts], axis=0))
+    return tf.stack(rows) if rows else tf.zeros([0, m.HIST_WIDTH], F64)

@@ -46,8 +46,18 @@ CHECK_NEGATIVE_BIAS = "check_negative_bias"  # [layer]
 DROP_BIAS = "drop_bias"  # [layer]
 CHECK_OTHER_FINDINGS = "check_other_findings"  # []
 CHECK_LABELS = "check_labels"  # []
+CHECK_OUTPUT_LAYER = "check_output_layer"  # [loss: the loss family]: output units vs the loss
 SATURATION_NORM = "norm_before_activation"  # []: normalization before the activation
 RESET_GRADIENTS = "reset_gradients"  # [accumulation?]: zero the gradients every step
+# torch.distributed jobs
+DDP_FORWARD = "ddp_forward"  # [owner?]: every training step through the DDP wrapper
+SAME_INIT = "same_init"  # []: replicas initialized alike on every rank
+SYNC_BUFFERS = "sync_buffers"  # [batch_norm: bool]: buffers kept alike across ranks
+DDP_UNUSED = "ddp_unused"  # [stopped: bool]: DDP and parameters some steps leave unused
+QK_NORM = "qk_norm"  # [layers: attention module names]: LayerNorm on queries and keys
+Z_LOSS = "z_loss"  # [coef]: add coef * log(Z)^2 of the output logits to the loss
+WARMUP_LR = "warmup_lr"  # [steps, lr?]: ramp the learning rate up from near 0
+NORM_WEIGHT_DECAY = "norm_weight_decay"  # [layers?: norm names, value]: decay the norms' gains
 
 
 @dataclass(frozen=True)
@@ -171,10 +181,49 @@ GENERIC: dict[str, Callable[[Mapping[str, Any]], Phrase]] = {
     CHECK_LABELS: lambda a: Phrase(
         "check the data and labels pipeline: shuffled labels, inputs not normalized, the loss "
         "computed on the wrong outputs, targets that do not depend on the inputs"),
+    CHECK_OUTPUT_LAYER: lambda a: Phrase(
+        "check that the output layer fits the loss: as many output units as classes; a "
+        "softmax over one unit is always 1 (one unit wants a sigmoid and binary "
+        "cross-entropy); no softmax/log-softmax before a loss that applies it again; outputs "
+        "and targets of the same shape (a (N, 1) output against (N,) targets broadcasts to "
+        "every pair)"),
     SATURATION_NORM: lambda a: Phrase("add normalization before the activation to keep "
                                       "pre-activations near zero"),
     RESET_GRADIENTS: lambda a: Phrase("reset the gradients once per optimizer step"),
+    DDP_FORWARD: lambda a: Phrase(
+        "run every training step's forward and backward through the data-parallel wrapper, "
+        "not the raw model inside it: only the wrapper averages the gradients across ranks"),
+    SAME_INIT: lambda a: Phrase(
+        "initialize the replicas alike: the same seed on every rank (not seed + rank) before "
+        "the model is built, and no re-initialization after it is wrapped"),
+    SYNC_BUFFERS: lambda a: Phrase(
+        "keep the model's buffers (batch-norm statistics) synchronized across ranks"),
+    DDP_UNUSED: lambda a: Phrase(
+        "a data-parallel job needs every parameter in every step's loss, or must be told "
+        "which may be unused"),
+    QK_NORM: lambda a: Phrase(
+        "normalize each head's queries and keys (qk-layernorm)" + _in_layers(a) + ": with unit "
+        "rms queries and keys a logit q.k/sqrt(d) stays below sqrt(d) whatever the weights "
+        "grow to"),
+    Z_LOSS: lambda a: Phrase(
+        f"add a z-loss, {fmt(a.get('coef', 1e-4))} x log(Z)^2 of the output logits, to the "
+        "loss: it holds the log-partition log Z near 0 at almost no cost to the loss"),
+    WARMUP_LR: lambda a: Phrase(
+        f"warm the learning rate up over the first {fmt(a.get('steps', 1000))} steps (from "
+        "near 0): the early updates, taken before Adam's second moments are known, are the "
+        "largest"),
+    NORM_WEIGHT_DECAY: lambda a: Phrase(
+        f"apply weight decay ({fmt(a.get('value', 0.1))}) to the normalization layers' gains "
+        "too" + _in_layers(a) + ": nothing else holds them back from growing"),
 }
+
+
+def _in_layers(args: Mapping[str, Any]) -> str:
+    layers = list(args.get("layers") or [])
+    if not layers:
+        return ""
+    more = f" (+{len(layers) - 3} more)" if len(layers) > 3 else ""
+    return " in " + ", ".join(layers[:3]) + more
 
 
 def phrasebook(api: str | None) -> Phrasebook:

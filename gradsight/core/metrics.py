@@ -12,6 +12,9 @@ Two tiers:
 - **detail**, on the steps the schedule picks (``schedule.py``): per module the activation
   statistics (``ACT_METRICS``, dead units), per parameter the exact weight norm, the non-finite
   counts once non-finite values appeared, and histograms.
+
+Beside them the **stability** numbers, every step, per attention layer (``ATTN_METRICS``) and per
+output layer (``LOGIT_LSE``), measured where the attention and the loss are computed.
 """
 
 from __future__ import annotations
@@ -57,6 +60,17 @@ GRAD_NONFINITE = "grad_nonfinite"  # NaN/Inf elements of the gradient (once any 
 WEIGHT_NONFINITE = "weight_nonfinite"
 CLIP_NORM_LIMIT = "clip_norm_limit"  # the max_norm of clip_grad_norm_ at that step
 CLIP_VALUE_LIMIT = "clip_value_limit"
+# Numbers the script set rather than gradsight measured, wherever they are stored: kept as
+# float64, to the last digit, so that a reader compares them with what the script said.
+SETTINGS = EXACT_METRICS + (CLIP_NORM_LIMIT, CLIP_VALUE_LIMIT)
+
+
+def exact_columns(metrics: "tuple[str, ...] | list[str]") -> list[int]:
+    """The columns of a record with these metrics that are ``SETTINGS``."""
+    return [i for i, k in enumerate(metrics) if k in SETTINGS]
+# In a job of several ranks, per replicated parameter after the step: the float64 sum of a fixed
+# sample of its elements. Replicas that are alike have bit-identical fingerprints.
+FINGERPRINT = "fingerprint"
 
 # -- detail: per module (layer outputs) ---------------------------------------------------------
 ACT_MEAN = "act_mean"
@@ -80,6 +94,33 @@ DEAD_SUSPECT = 0.5
 DEAD_CONFIRMATIONS = 2  # windows in a row that held: confirmed, no more forcing for that layer
 RELU_FAMILY = ("relu",)  # exactly-zero outputs with a zero gradient: units that can die
 SATURATING = ("tanh", "sigmoid")
+
+# -- stability: every step, per attention layer and per output (``adapters/torch/attention.py``) --
+ATTN_LOGIT_MAX = "attn_logit_max"  # largest q.k*scale (+ mask) over the sampled query rows
+ATTN_ENTROPY = "attn_entropy"  # their softmax entropy / log(keys seen): 1 uniform, 0 one-hot
+ATTN_METRICS = (ATTN_LOGIT_MAX, ATTN_ENTROPY)
+LOGIT_LSE = "logit_lse"  # mean log-sum-exp (log Z) of the logits given to cross_entropy
+# LayerNorm/RMSNorm gain growth needs no measurement of its own: it is the norm weights'
+# WEIGHT_NORM (always-on) against their WEIGHT_NORM_INIT.
+ATTN_BATCH = 4  # sequences of a batch whose attention rows are sampled ...
+ATTN_ROWS = 32  # ... and query positions per sequence (every head): see attention.py
+LOGIT_ROWS = 1024  # rows of the logits whose log-sum-exp is averaged
+
+# -- detail: the training loss against its reference (role LOSS_ROLE, named by the family) ------
+# The loss of the best constant prediction (what a model that learned nothing from its inputs
+# can reach) follows from the targets alone; the adapters measure it at the loss call, over every
+# target seen so far, and ship it on detail steps (and when watching stops) beside the mean of
+# the same loss function's values since the previous row.
+LOSS_ROLE = "loss"
+CRITERION_LOSS = "criterion_loss"  # the loss function's mean value over the window
+REFERENCE_LOSS = "reference_loss"  # the best constant prediction's loss, all targets so far
+CRITERION_STEPS = "criterion_steps"  # optimizer steps the window covers
+CRITERION_METRICS = (CRITERION_LOSS, REFERENCE_LOSS, CRITERION_STEPS)
+FAMILY_CLASSES = "cross_entropy"  # (and NLL): the entropy of the class frequencies
+FAMILY_BINARY = "binary_cross_entropy"  # each output's binary entropy of its positive rate
+FAMILY_SQUARED = "mse"  # the targets' variance (predict their mean)
+FAMILY_ABSOLUTE = "l1"  # the targets' mean absolute deviation about their median
+LOSS_FAMILIES = (FAMILY_CLASSES, FAMILY_BINARY, FAMILY_SQUARED, FAMILY_ABSOLUTE)
 
 # -- histograms -------------------------------------------------------------------------------
 # A histogram travels as HIST_BINS + 2 numbers: [lo, hi, counts...] with equal-width bins over

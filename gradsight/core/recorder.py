@@ -219,7 +219,8 @@ class Recorder:
         elif item.kind == "record":
             step, role, names, metrics = item.args
             values = values.reshape(len(names), len(metrics))
-            self.store.add_detail(step, role, self._detail_layout(names, metrics), values)
+            self.store.add_detail(step, role, self._detail_layout(names, metrics), values,
+                                  m.exact_columns(metrics))
             self.last_step = max(self.last_step, step)
             if role == "module":
                 self._confirm_dead(step, names, metrics, values)

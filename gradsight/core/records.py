@@ -54,6 +54,9 @@ class ParamInfo:
     fan_in: int | None = None  # given where the layout is not PyTorch's (out, in, ...)
     is_bias: bool | None = None
     reaches_loss: bool | None = None  # TF1: a backward walk from the loss reaches it
+    # across the ranks of a job: "replicate" (each rank holds all of it, all alike: DDP),
+    # "shard(0)" (each holds some rows: FSDP2; its numbers are per rank, merged by core/job.py)
+    placement: str | None = None
 
     @property
     def numel(self) -> int:

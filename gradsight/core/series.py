@@ -18,7 +18,7 @@ import numpy as np
 from .codec import decode
 from .tolerant import MISSING, Damage, from_json, integer
 from .metrics import (EXACT_METRICS, GRAD_NORM, GRAD_NORM_PRECLIP, HAS_GRAD, LR, OPTIMIZED,
-                      UPDATE_NORM, WEIGHT_NORM)
+                      UPDATE_NORM, WEIGHT_NORM, exact_columns)
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,8 @@ def read_detail(con: sqlite3.Connection, damage: Damage
         if known is not None and number is not None and isinstance(data, bytes) \
                 and isinstance(role, str):
             try:
-                values = decode(data, (len(known[0]), len(known[1])))
+                values = decode(data, (len(known[0]), len(known[1])),
+                                exact_columns(known[1]))
             except (ValueError, IndexError, zlib.error):
                 values = None
         if values is None:

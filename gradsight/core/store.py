@@ -199,9 +199,11 @@ class RunStore:
         """One chunk of the always-on tier; encoded by the writer thread, off the hot path."""
         self._put("param_steps", [(first, count, layout, int(summary), values)])
 
-    def add_detail(self, step: int, role: str, layout: int, values: np.ndarray) -> None:
-        """One detail record (names x metrics of ``layout``); encoded off the hot path."""
-        self._put("detail", [(step, role, layout, values)])
+    def add_detail(self, step: int, role: str, layout: int, values: np.ndarray,
+                   exact: Sequence[int] = ()) -> None:
+        """One detail record (names x metrics of ``layout``; ``exact``: the columns kept as
+        float64, ``metrics.exact_columns``); encoded off the hot path."""
+        self._put("detail", [(step, role, layout, values, tuple(exact))])
 
     def add_event(self, step: int, kind: str, name: str, detail: dict[str, Any]) -> None:
         self._put("events", [(step, kind, name, json.dumps(detail, default=str))])
@@ -297,7 +299,7 @@ class RunStore:
                 if table == "param_steps":
                     payload = [(*row[:4], encode(row[4], _EXACT)) for row in payload]
                 elif table == "detail":
-                    payload = [(*row[:3], encode(row[3])) for row in payload]
+                    payload = [(*row[:3], encode(row[3], row[4])) for row in payload]
                 pending.append((table, payload))
                 try:
                     con.executemany(self._INSERTS[table], payload)

@@ -20,6 +20,10 @@ def key_numbers(run: RunView) -> dict[str, Any]:
         "parameters": len(run.entities("param")),
         "modules": len(run.entities("module")),
     }
+    if isinstance(run.meta.get("error"), str):
+        out["error"] = run.meta["error"]  # what ended a crashed script
+    for event in run.events("backward_without_step"):
+        out["backward_calls"] = event.get("backward_calls")
     if finite.size:
         window = max(1, finite.size // 20)
         out["loss_start"] = float(np.mean(finite[:window]))

@@ -28,10 +28,11 @@ number, a callable ``step -> number``, or a sequence aligned with the steps; a s
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from .job import PROCESSES, Job
 from .run_view import RunView
 from .store import RunStore
 from .synthetic_specs import (  # noqa: F401 (re-exported for scenario builders)
@@ -63,7 +64,8 @@ class SyntheticRun:
         self.meta: dict[str, Any] = {"framework": "torch", "script": "synthetic.py"}
         self._explicit: dict[str, dict[str, Any]] = {}  # param name -> info given by the test
         self._last_used: str | None = None
-        self._view: RunView | None = None
+        self._view: Any = None
+        self._ranks: list["SyntheticRun"] = []  # a job's worker stores (``job``)
 
     # -- structure --------------------------------------------------------------------------
     def module(
@@ -272,12 +274,42 @@ class SyntheticRun:
                 self.losses.append((step, float(value)))
         return self
 
+    def criterion(self, steps: Sequence[int], loss: Spec, reference: Spec,
+                  family: str = "cross_entropy") -> "SyntheticRun":
+        """The loss function's window means and its reference (the best constant prediction's
+        loss) at these steps, each window covering the steps since the previous one, as the
+        adapters record them (role ``loss``)."""
+        previous = -1
+        for i, step in enumerate(steps):
+            for metric, spec in (("criterion_loss", loss), ("reference_loss", reference),
+                                 ("criterion_steps", step - previous)):
+                v = _resolve(spec, step, i)
+                if v is not None:
+                    self.rows.append((step, "loss", family, metric, float(v)))
+            previous = step
+        return self
+
     def event(self, step: int, kind: str, name: str = "", **detail: Any) -> "SyntheticRun":
         self.events.append((step, kind, name, detail))
         return self
 
     def set_meta(self, **values: Any) -> "SyntheticRun":
         self.meta.update(values)
+        return self
+
+    def job(self, world: int, per_rank: Callable[["SyntheticRun", int], "SyntheticRun"], *,
+            placement: str | None = None) -> "SyntheticRun":
+        """A ``torch.distributed`` job of ``world`` ranks: this run is the parent (it records
+        nothing itself), each rank a worker store ``processes/<pid>/`` built by
+        ``per_rank(run, rank)``; ``placement`` is given to every rank's parameters."""
+        for rank in range(world):
+            sub = SyntheticRun(self.folder / PROCESSES, str(1000 + rank),
+                               optimizer_type=self.optimizer_type, lr=self.lr, owner=self.owner)
+            sub.set_meta(rank=rank, world_size=world, mode="process", status="finished")
+            sub = per_rank(sub, rank)
+            for name in sub.params:
+                sub._explicit[name].setdefault("placement", placement)
+            self._ranks.append(sub)
         return self
 
     # -- output -----------------------------------------------------------------------------
@@ -315,7 +347,16 @@ class SyntheticRun:
         return self.folder
 
     def open(self) -> RunView:
+        """The run as detectors see it (a job: rank 0's view of it, ``core.job``)."""
         if self._view is None:
             self.write()
-            self._view = RunView.open(self.folder)
-        return self._view
+            for rank in self._ranks:
+                rank.write()
+            job = Job.open(self.folder) if self._ranks else None
+            if job is not None and job.ranks:
+                self._view = job.view()
+            else:
+                if job is not None:
+                    job.close()
+                self._view = RunView.open(self.folder)
+        return self._view  # type: ignore[no-any-return]

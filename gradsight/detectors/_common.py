@@ -52,6 +52,13 @@ class ParamSeries:
     def ndim(self) -> int:
         return len(self.entity.get("shape") or [])
 
+    @property
+    def is_matrix(self) -> bool:
+        """A weight matrix or kernel: two or more dimensions and not a bias (Keras's GRU bias
+        is (2, 3 x units), TF1 biases are often (1, n): zero-initialized vectors all the same,
+        whose |g|/|w| says how small they started, not how gradients reach them)."""
+        return self.ndim >= 2 and not self.entity.get("is_bias")
+
 
 def _metrics(run: RunView) -> dict[str, dict[str, Series]]:
     names = ("grad_norm", "grad_norm_preclip", "weight_norm", "update_norm", "lr", "has_grad")
@@ -178,11 +185,19 @@ INIT_TOLERANCE = 2.0
 
 def recommended_std(entity: Entity) -> float | None:
     """The He/Glorot std for this weight and the activation after it (None: not a matrix)."""
+    fan = fan_in(entity)
+    if fan is None:
+        return None
+    return ACTIVATION_GAINS.get(entity.get("followed_by"), 1.0) / fan ** 0.5
+
+
+def fan_in(entity: Entity) -> int | None:
+    """Inputs per output unit of a weight: TF adapters say it, PyTorch weights are (out, in,
+    ...) (None: not a matrix)."""
     shape = [int(n) for n in entity.get("shape") or []]
     if len(shape) < 2:
         return None
-    fan_in = int(entity.get("fan_in") or 0) or max(int(np.prod(shape[1:])), 1)
-    return ACTIVATION_GAINS.get(entity.get("followed_by"), 1.0) / fan_in ** 0.5
+    return int(entity.get("fan_in") or 0) or max(int(np.prod(shape[1:])), 1)
 
 
 def initial_scale(run: RunView, entity: Entity) -> float | None:
@@ -253,6 +268,46 @@ def init_recipe(run: RunView, entity: Entity) -> list[Fix]:
     if act in ("relu", "leaky_relu") and ref.get("bias"):
         fixes.append(Fix(advice.POSITIVE_BIAS, {"layer": ref, "value": 0.1}))
     return fixes
+
+
+# The loss has reached its floor once its running median is this far below its start: two orders
+# of magnitude is what a network that learned its task measures (healthy digits and iris runs:
+# 100-1e5x), far from the 1-12x of the failures the detectors are about. After that the
+# gradients are small because there is little left to learn, not because training is broken.
+CONVERGED_FACTOR = 100.0
+CONVERGED_WINDOW = 10  # loss values in the running median (per-batch noise does not count)
+
+
+def converged_step(run: RunView) -> int | None:
+    """The first step at which the loss had fallen ``CONVERGED_FACTOR`` below its start and so
+    reached its floor (None: it never did, or the loss is not a positive quantity to judge)."""
+    loss = run.loss
+    values, steps = loss.values, loss.steps
+    finite = np.isfinite(values)
+    values, steps = values[finite], steps[finite]
+    n = CONVERGED_WINDOW
+    if values.size < 2 * n or values.min() < 0:
+        return None
+    start = float(np.median(values[:max(n, values.size // 100)]))
+    if start <= 0:
+        return None
+    windows = np.lib.stride_tricks.sliding_window_view(values, n)
+    below = np.nonzero(np.median(windows, axis=1) <= start / CONVERGED_FACTOR)[0]
+    return int(steps[below[0] + n - 1]) if below.size else None
+
+
+def first_nonfinite_step(run: RunView) -> int | None:
+    """First step whose loss or weights were NaN/Inf (None: the run stayed finite). Gradients
+    alone do not count: loss scaling makes them non-finite on purpose and skips the step."""
+    candidates = []
+    bad = ~np.isfinite(run.loss.values)
+    if bad.any():
+        candidates.append(int(run.loss.steps[np.argmax(bad)]))
+    for series in run.metric("param", "weight_norm").values():
+        broken = ~np.isfinite(series.values)
+        if broken.any():
+            candidates.append(int(series.steps[np.argmax(broken)]))
+    return min(candidates) if candidates else None
 
 
 def fmt(x: float) -> str:

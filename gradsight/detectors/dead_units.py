@@ -16,7 +16,9 @@ finding. A layer that is partly dead (under ``ERROR_FRACTION``) in a run whose l
 000/001's 2-layer net can lose half its 16 ReLUs during its plateau and still fit the identity
 400x better). LeakyReLU/GELU units keep a gradient for negative inputs and are not judged, and
 neither is a module whose outputs went NaN/Inf (NaN is never positive, but it is not death:
-that is ``nonfinite``'s finding).
+that is ``nonfinite``'s finding). Only the steps before the run broke (its first non-finite
+loss or weight) are judged: TensorFlow's ReLU turns a NaN input into 0, so after NaN weights a
+layer's outputs are zeros that say nothing about its units.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from ..core.run_view import Entity, RunView, Series
 from ..core import advice
 from ..core.advice import Fix
 from ..core.metrics import DEAD_CONFIRMATIONS, DEAD_SUSPECT, DEAD_WINDOW, RELU_FAMILY
-from ._common import MIN_STEPS, fmt, layer_ref
+from ._common import MIN_STEPS, first_nonfinite_step, fmt, layer_ref
 
 KIND = "dead_units"
 PRIORITY = 35
@@ -47,8 +49,9 @@ FAMILIES = RELU_FAMILY  # exactly-zero outputs with a zero gradient; leaky varia
 
 
 def detect(run: RunView) -> list[Finding]:
-    windows = run.metric("module", "dead_frac_window")
-    per_step = run.metric("module", "dead_frac")
+    broken = first_nonfinite_step(run)
+    windows = _before(run.metric("module", "dead_frac_window"), broken)
+    per_step = _before(run.metric("module", "dead_frac"), broken)
     nonfinite = run.metric("module", "act_nonfinite")
     flagged = []
     for module in run.entities("module"):
@@ -103,6 +106,14 @@ def detect(run: RunView) -> list[Finding]:
             advice=_fixes(run, module),
         )
     ]
+
+
+def _before(series: dict[str, Series], step: int | None) -> dict[str, Series]:
+    """Each series up to (not including) ``step``; all of it when ``step`` is None."""
+    if step is None:
+        return series
+    return {name: Series(s.steps[s.steps < step], s.values[s.steps < step])
+            for name, s in series.items()}
 
 
 def _loss_fell(run: RunView) -> float | None:

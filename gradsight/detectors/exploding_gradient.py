@@ -36,11 +36,12 @@ from ..core.synthetic import when
 from ..core.run_view import RunView
 from ..core import advice, records
 from ..core.advice import Fix
-from ._common import (MIN_STEPS, ParamSeries, fmt, forward_position, owner_of,
-                      param_series, ratio)
+from ._common import (MIN_STEPS, ParamSeries, first_nonfinite_step, fmt, forward_position,
+                      owner_of, param_series, ratio)
 
 KIND = "exploding_gradient"
 PRIORITY = 25
+EXPLAINED_IF_EARLIER = ("attention_logit_growth", "output_logit_divergence")
 EXPLAINED_BY = ("poor_initialization",)
 
 BASELINE_STEPS = 3  # the start of the run that growth is measured against
@@ -54,11 +55,11 @@ ERROR_GROWTH = 1e4  # four orders of magnitude: training is broken, not merely s
 
 def detect(run: RunView) -> list[Finding]:
     params = param_series(run)
-    nonfinite_step = _first_nonfinite(run)
+    nonfinite_step = first_nonfinite_step(run)
     flagged: list[tuple[ParamSeries, int, dict[str, float]]] = []
     flagged_layers = set()
     for p in params:
-        if p.ndim < 2:
+        if not p.is_matrix:
             continue
         judged = _judge(p, nonfinite_step)
         if judged is not None:
@@ -67,14 +68,14 @@ def detect(run: RunView) -> list[Finding]:
     if not flagged:
         return []
     for p in params:  # a flagged layer's bias, when its gradient exploded alike
-        if p.ndim < 2 and p.entity.get("module") in flagged_layers:
+        if not p.is_matrix and p.entity.get("module") in flagged_layers:
             numbers = _growth(p)
             if numbers is not None and numbers["growth"] >= GROWTH_LIMIT:
                 flagged.append((p, int(numbers["peak_step"]), numbers))
     flagged.sort(key=lambda item: forward_position(run, item[0].entity))
     clipping = any(bool(p.clipped.any()) for p, _, _ in flagged)
     step = min(s for _, s, _ in flagged)
-    matrices = [(p, n) for p, _, n in flagged if p.ndim >= 2]
+    matrices = [(p, n) for p, _, n in flagged if p.is_matrix]
     worst, worst_numbers = max(matrices, key=lambda item: item[1]["growth"])
     growth = worst_numbers["growth"]
     evidence = {
@@ -206,20 +207,6 @@ def _judge(p: ParamSeries, nonfinite_step: int | None) -> tuple[int, dict[str, f
         clipped=float(p.clipped[ok][best]),
     )
     return int(steps[hits[0]]), numbers
-
-
-def _first_nonfinite(run: RunView) -> int | None:
-    """First step whose loss or weights were NaN/Inf (None: the run stayed finite). Gradients
-    alone do not count: loss scaling makes them non-finite on purpose and skips the step."""
-    candidates = []
-    bad = ~np.isfinite(run.loss.values)
-    if bad.any():
-        candidates.append(int(run.loss.steps[np.argmax(bad)]))
-    for series in run.metric("param", "weight_norm").values():
-        broken = ~np.isfinite(series.values)
-        if broken.any():
-            candidates.append(int(series.steps[np.argmax(broken)]))
-    return min(candidates) if candidates else None
 
 
 STEPS = range(0, 100, 5)

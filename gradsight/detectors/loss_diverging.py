@@ -33,6 +33,8 @@ from ._common import fmt, lower_lr_fix, owner_of, uses_clipping
 
 KIND = "loss_diverging"
 PRIORITY = 40
+# a runaway attention, output or update that began earlier is what the loss diverged from
+EXPLAINED_IF_EARLIER = ("attention_logit_growth", "output_logit_divergence", "update_spike")
 
 GROWTH_LIMIT = 10.0  # an order of magnitude above the best the run reached
 JUMP_LIMIT = 5.0  # stuck 5x above both the start and the best: far worse than where it began

@@ -33,6 +33,8 @@ from ._common import forward_position, owner_of, param_series, uses_clipping
 
 KIND = "loss_spike"
 PRIORITY = 45
+# updates that spiked (or attention/output that ran away) before the loss did are its cause
+EXPLAINED_IF_EARLIER = ("update_spike", "attention_logit_growth", "output_logit_divergence")
 WINDOW = 50
 MIN_JUMP = 10.0
 Z = 6.0

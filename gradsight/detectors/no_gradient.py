@@ -46,12 +46,18 @@ def detect(run: RunView) -> list[Finding]:
     ref = layer_ref(run, first.entity)
     fixes = [Fix(advice.USE_OUTPUT, {"layer": ref}), Fix(advice.FIND_DETACH),
              Fix(advice.FREEZE_EXPLICITLY, {"layer": ref})]
+    stopped = _ddp_stopped(run)
+    if stopped or any(p.entity.get("placement") == "replicate" for p in missing):
+        fixes.insert(0, Fix(advice.DDP_UNUSED, {"stopped": bool(stopped)}))
     evidence = {
         "recorded_steps": int(len(first.steps)),
         "by_module": by_module,
         "module_output_used": not unused_output if module is not None else None,
         "optimized": bool(first.entity.get("optimized")),
     }
+    if stopped:
+        evidence["stopped_the_job"] = stopped
+        summary += "; DDP stopped the job on it"
     known = {p.name: p.entity.get("reaches_loss") for p in missing
              if p.entity.get("reaches_loss") is not None}
     if known:
@@ -59,6 +65,20 @@ def detect(run: RunView) -> list[Finding]:
     severity = Severity.WARNING
     return [Finding(KIND, severity, [p.name for p in missing], int(first.steps[0]), summary,
                     evidence, advice=fixes)]
+
+
+# What DDP (torch >= 1.8) says when it stops a job over parameters that got no gradient.
+_DDP_UNUSED = ("did not receive grad", "were not used in producing loss")
+
+
+def _ddp_stopped(run: RunView) -> str | None:
+    """The first line of DDP's error, where it ended this process or a rank of its job."""
+    views = list((getattr(run, "ranks", None) or {}).values()) or [run]
+    for view in views:
+        error = str(view.meta.get("error") or "")
+        if any(phrase in error for phrase in _DDP_UNUSED):
+            return error.split(". ")[0][:200]
+    return None
 
 
 STEPS = range(0, 100, 5)

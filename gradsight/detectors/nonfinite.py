@@ -8,6 +8,8 @@ skips a step, so they count only once the weights or loss are hit too.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from ..core.finding import Finding, Severity
@@ -22,10 +24,46 @@ KIND = "nonfinite"
 PRIORITY = 0
 # NaN is where an explosion or a divergence ends: when one of those began at an earlier step,
 # it is the cause (wherever the NaN first showed), and this finding follows it.
-EXPLAINED_IF_EARLIER = ("exploding_gradient", "loss_diverging")
+EXPLAINED_IF_EARLIER = ("exploding_gradient", "loss_diverging", "attention_logit_growth",
+                        "output_logit_divergence", "update_spike")
 
 
 def detect(run: RunView) -> list[Finding]:
+    """In a job, judged on the rank where the values broke first (``_origin``): every rank's
+    view of the job gives the same finding."""
+    origin = _origin(run)
+    if origin is None:
+        return _detect(run)
+    first, later = origin
+    found = _detect(run.job.view(first[0]))  # type: ignore[attr-defined]
+    if len(first) == len(run.ranks):  # type: ignore[attr-defined]
+        return found  # every rank at once: nothing rank-specific
+    how = "then on the others through the gradients they average" if later else "only"
+    mark = {"rank": first[0]} if len(first) == 1 else {"ranks": first}
+    label = ", ".join(map(str, first))
+    return [replace(f, summary=f"on rank{'s' if len(first) > 1 else ''} {label} {how}: "
+                    f"{f.summary}", evidence={**f.evidence, **mark, "ranks_later": later})
+            for f in found]
+
+
+def _origin(run: RunView) -> tuple[list[int], list[int]] | None:
+    """(the ranks whose own loss or layer outputs went non-finite first, the ranks that
+    followed) in a job where any did; None otherwise."""
+    ranks: dict[int, RunView] = getattr(run, "ranks", None) or {}
+    first = {}
+    for rank, view in ranks.items():
+        loss = _first_bad(view.loss.steps, ~np.isfinite(view.loss.values))
+        steps = [s for s in (loss, *_bad_activations(view).values()) if s is not None]
+        if steps:
+            first[rank] = min(steps)
+    if len(ranks) < 2 or not first:
+        return None
+    step = min(first.values())
+    at_once = sorted(r for r, s in first.items() if s == step)
+    return at_once, sorted(r for r in first if r not in at_once)
+
+
+def _detect(run: RunView) -> list[Finding]:
     loss_step = _first_bad(run.loss.steps, ~np.isfinite(run.loss.values))
     weight_bad = _bad_by_name(run.metric("param", "weight_norm"))
     act_bad = _bad_activations(run)

@@ -3,7 +3,11 @@
 Judged on the per-step relative update ||w_after - w_before|| / ||w||. The usual rule of thumb
 (CS231n) puts healthy training near 1e-3 per step; 1e-5, a hundred times less, moves a weight
 by 1% in a thousand steps. Steps whose learning rate is below a tenth of the run's peak are
-left out, so warm-up from 0 and schedules that decay to ~0 at the end are not stalls.
+left out, so warm-up from 0 and schedules that decay to ~0 at the end are not stalls; so are the
+steps after the loss reached its floor (``converged_step``: 100x below its start): a layer
+that stops moving once there is nothing left to learn is done, not stalled (a full-batch Adam
+run whose loss goes 1.1 -> 6e-6 moves its output bias ~1e-2 of its size per step until then,
+and ~1e-6 after, where Adam's steps follow gradients that fell under its epsilon).
 """
 
 from __future__ import annotations
@@ -12,11 +16,13 @@ import numpy as np
 
 from ..core.finding import Finding, Severity
 from ..core.scenarios import Scenario
+from ..core.synthetic import when
 from ..core.run_view import RunView
 from ..core import advice
 from ..core.advice import Fix
 from ._common import (
     MIN_STEPS,
+    converged_step,
     fmt,
     forward_position,
     is_bias_before_batchnorm,
@@ -38,6 +44,7 @@ LR_ACTIVE_FRACTION = 0.1
 def detect(run: RunView) -> list[Finding]:
     stalled = []
     medians = {}
+    converged = converged_step(run)
     for p in param_series(run):
         if not p.entity.get("optimized") or is_bias_before_batchnorm(run, p.entity):
             continue
@@ -48,6 +55,8 @@ def detect(run: RunView) -> list[Finding]:
         # an lr the adapter could not read (NaN) counts as active: the updates still tell
         lr_active = ~known | (p.lr >= LR_ACTIVE_FRACTION * peak)
         active = p.has_grad & lr_active & np.isfinite(p.update)
+        if converged is not None:
+            active &= p.steps < converged
         if active.sum() < MIN_STEPS:
             continue
         weight = p.weight[active]
@@ -91,6 +100,8 @@ def detect(run: RunView) -> list[Finding]:
                 "threshold": STALL_RATIO,
                 "learning_rate": lr0,
                 "optimizer": first.entity.get("optimizer_type"),
+                **({"judged_before_converged_step": converged} if converged is not None
+                   else {}),
             },
             advice=fixes,
         )
@@ -111,4 +122,14 @@ SCENARIOS = {
     "healthy": Scenario(lambda run: run.mlp([4, 16, 16, 1]).steps(STEPS)),
     "boundary_below": Scenario(_moving(0.5 * STALL_RATIO).build, Severity.WARNING),
     "boundary_above": _moving(2 * STALL_RATIO),
+    "boundary_stops_after_converging": Scenario(
+        lambda run: run.mlp([4, 16, 16, 1]).steps(
+            STEPS, update_to_weight={"2.weight": when(lambda s: s >= 30, 1e-8, 1e-3)},
+            loss=None).loss(range(100), when(lambda s: s >= 25, 1e-5, 1.0)),
+        why="a layer that stops once the loss reached its floor is done, not stalled"),
+    "positive_stalled_before_converging": Scenario(
+        lambda run: run.mlp([4, 16, 16, 1]).steps(
+            STEPS, update_to_weight={"2.weight": 1e-8},
+            loss=None).loss(range(100), when(lambda s: s >= 60, 1e-5, 1.0)),
+        Severity.WARNING, where=("2.weight",)),
 }

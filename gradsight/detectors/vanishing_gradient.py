@@ -5,9 +5,19 @@ size compare), relative to the best weight tensor at the same step: in a healthy
 layers' ratios stay within about an order of magnitude of each other; two orders below the best
 layer means the layer learns ~100x slower than the rest of the network. Seed 000/001 (3-layer,
 N(0, 1e-3) init) measures ~1e-3 for the first layer against ~2.4 for the last.
+
+A weight far smaller than the rest of its network (a near-zero init, a zero-initialized branch)
+has a |g|/|w| inflated by its own smallness: as the reference it would make every healthy layer
+look vanishing and get named. So each weight's norm is floored at ``NEAR_ZERO`` of the size the
+network's typical weight would have at its shape (weights compared as rms x sqrt(fan_in), the
+scale He/Glorot set): within a factor ``1 / NEAR_ZERO`` of the typical scale nothing changes;
+below it the gradient is judged against that floor, a scale no near-zero weight can distort.
+Biases are never the reference (``ParamSeries.is_matrix``).
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 
@@ -24,6 +34,7 @@ from ._common import (
     is_bias_before_batchnorm,
     is_embedding,
     layer_ref,
+    fan_in,
     min_steps,
     owner_of,
     param_series,
@@ -32,7 +43,8 @@ from ._common import (
 
 KIND = "vanishing_gradient"
 PRIORITY = 30
-EXPLAINED_BY = ("poor_initialization",)
+# Dead ReLUs pass no gradient back: the layers behind them see it vanish as a consequence.
+EXPLAINED_BY = ("poor_initialization", "dead_units")
 
 RELATIVE_LIMIT = 1e-2  # 100x below the best layer: a warning
 ERROR_LIMIT = 1e-3  # 1000x below: the layer is effectively not learning
@@ -48,19 +60,24 @@ ERROR_LIMIT = 1e-3  # 1000x below: the layer is effectively not learning
 #   100x below the reference layer's (gradients under the optimizer's epsilon do that).
 UPDATE_FLOOR = 1e-4
 ADAPTIVE_UPDATE_RELATIVE = 1e-2
+# A weight more than 10x below its network's typical fan-in-relative scale is near zero: He and
+# Glorot differ by sqrt(2), healthy layers by a few times, so 10x is no ordinary spread; and
+# seed 000/001's N(0, 1e-3) layers, all equally small, are 4x apart at most (fan-in 1 vs 16).
+NEAR_ZERO = 0.1
 
 
 def detect(run: RunView) -> list[Finding]:
     params = [p for p in param_series(run) if not is_bias_before_batchnorm(run, p.entity)]
-    matrices = [p for p in params if p.ndim >= 2 and not is_embedding(p.entity)]
+    matrices = [p for p in params if p.is_matrix and not is_embedding(p.entity)]
     if len(matrices) < 2:
         return []  # nothing to compare a single layer against
     steps = np.unique(np.concatenate([p.steps for p in matrices]))
-    per_step = {p.name: _on_steps(p, steps) for p in params}
+    floored = _floored_weights(matrices, steps)
+    per_step = {p.name: _on_steps(p, steps, floored.get(p.name)) for p in params}
     reference = np.fmax.reduce(np.vstack([per_step[p.name] for p in matrices]), axis=0)
     relative = {name: ratio(r, reference) for name, r in per_step.items()}
     medians = {name: _median(rel) for name, rel in relative.items()}
-    moves = _update_ratios(matrices)
+    moves = _update_ratios(matrices, steps, floored)
     best_matrix = max(matrices, key=lambda p: np.nan_to_num(_median(per_step[p.name]), nan=-1))
     reference_update = moves.get(best_matrix.name, float("nan"))
     flagged_layers = set()
@@ -71,7 +88,7 @@ def detect(run: RunView) -> list[Finding]:
             flagged.append(p)
             flagged_layers.add(p.entity.get("module"))
     for p in params:  # a flagged layer's own bias/gain, when it vanishes too
-        if p.ndim < 2 and p.entity.get("module") in flagged_layers:
+        if not p.is_matrix and p.entity.get("module") in flagged_layers:
             if medians[p.name] <= RELATIVE_LIMIT:
                 flagged.append(p)
     if not flagged:
@@ -91,8 +108,13 @@ def detect(run: RunView) -> list[Finding]:
         "reference_grad_rms": _median(_rms(best)),
         "steps_judged": int(len(steps)),
     }
+    near_zero = {p.name: _median(ratio(p.weight, _align(floored[p.name], steps, p.steps)))
+                 for p in matrices if p.name in floored}
+    near_zero = {k: v for k, v in near_zero.items() if v < 1}
+    if near_zero:  # judged against the floor instead of their own norm
+        evidence["near_zero_weight_to_floor"] = near_zero
     steps_made = {p.name: moves[p.name] for p in flagged
-                  if p.ndim >= 2 and np.isfinite(moves.get(p.name, np.nan))}
+                  if p.is_matrix and np.isfinite(moves.get(p.name, np.nan))}
     if steps_made:  # the effect, where the run made updates (a probe at init has none)
         evidence["update_to_weight_median"] = steps_made
         evidence["median_layer_update_to_weight"] = float(
@@ -135,9 +157,46 @@ def _fixes(run: RunView, first: ParamSeries) -> list[Fix]:
     return fixes
 
 
-def _update_ratios(matrices: list[ParamSeries]) -> dict[str, float]:
-    """Each weight's median update/weight ratio over its steps (NaN: no updates recorded)."""
-    return {p.name: _median(ratio(p.update, p.weight)) for p in matrices}
+def _floored_weights(matrices: list[ParamSeries], steps: np.ndarray) -> dict[str, np.ndarray]:
+    """Per weight, on ``steps``: its norm, raised to ``NEAR_ZERO`` of the norm the network's
+    typical weight (median rms x sqrt(fan_in) at that step) would have at its shape. Only
+    weights that needed the floor somewhere are returned."""
+    sizes, scales = [], []
+    for p in matrices:
+        fan = fan_in(p.entity) or 1
+        numel = max(int(p.entity.get("numel") or 1), 1)
+        size = np.sqrt(numel / fan)  # |w| of a weight whose rms x sqrt(fan_in) is 1
+        sizes.append(size)
+        scales.append(_align(p.weight, p.steps, steps) / size)
+    with warnings.catch_warnings():  # a step where no weight was recorded: NaN, as it should
+        warnings.simplefilter("ignore", RuntimeWarning)
+        typical = np.nanmedian(np.vstack(scales), axis=0)
+    out = {}
+    for p, size, scale in zip(matrices, sizes, scales):
+        floor = NEAR_ZERO * typical * size
+        if np.any(scale * size < floor):
+            out[p.name] = np.fmax(scale * size, floor)
+    return out
+
+
+def _align(values: np.ndarray, have: np.ndarray, want: np.ndarray) -> np.ndarray:
+    """``values`` (at steps ``have``) at steps ``want``, NaN where absent."""
+    out = np.full(len(want), np.nan)
+    idx = np.searchsorted(have, want)
+    ok = (idx < len(have)) & (have[np.minimum(idx, len(have) - 1)] == want)
+    out[ok] = values[idx[ok]]
+    return out
+
+
+def _update_ratios(matrices: list[ParamSeries], steps: np.ndarray,
+                   floored: dict[str, np.ndarray]) -> dict[str, float]:
+    """Each weight's median update/weight ratio over its steps, against its floored norm
+    (NaN: no updates recorded)."""
+    out = {}
+    for p in matrices:
+        weight = p.weight if p.name not in floored else _align(floored[p.name], steps, p.steps)
+        out[p.name] = _median(ratio(p.update, weight))
+    return out
 
 
 def _moves_normally(moves: dict[str, float], p: ParamSeries, reference: float) -> bool:
@@ -152,11 +211,12 @@ def _moves_normally(moves: dict[str, float], p: ParamSeries, reference: float) -
     return mine >= UPDATE_FLOOR
 
 
-def _on_steps(p: ParamSeries, steps: np.ndarray) -> np.ndarray:
+def _on_steps(p: ParamSeries, steps: np.ndarray, floored: np.ndarray | None) -> np.ndarray:
+    """|g|/|w| on ``steps`` (|w| floored for a near-zero weight)."""
     # An exactly-zero gradient is a disconnected or dead layer, not a vanishing one.
-    grad = np.where(p.grad == 0, np.nan, p.grad)
-    values = dict(zip(p.steps.tolist(), ratio(grad, p.weight).tolist()))
-    return np.array([values.get(int(s), np.nan) for s in steps])
+    grad = _align(np.where(p.grad == 0, np.nan, p.grad), p.steps, steps)
+    weight = floored if floored is not None else _align(p.weight, p.steps, steps)
+    return ratio(grad, weight)
 
 
 def _rms(p: ParamSeries) -> np.ndarray:
@@ -187,6 +247,18 @@ def _first_layer_at(relative: float) -> Scenario:
         STEPS, grad_to_weight={"0.weight": _HEALTHY * relative}))
 
 
+def _adam_with_near_zero_output(first_layer: float) -> Scenario:
+    """Adam; the output weight 1e-4 in size (its |g|/|w| 1e4x the healthy layers'); the first
+    layer's |g|/|w| and steps at ``first_layer`` x healthy."""
+    def build(run):  # type: ignore[no-untyped-def]
+        run.optimizer_type = "Adam"
+        return run.mlp([4, 16, 16, 1]).steps(
+            STEPS, weight_norm={"4.weight": 1e-4},
+            grad_norm={"4.weight": 0.1, "0.weight": _HEALTHY * first_layer},
+            update_norm={"4.weight": 1e-2, "0.weight": 1e-3 * first_layer})
+    return Scenario(build)
+
+
 SCENARIOS = {
     "positive_collapsed_first_layer": Scenario(
         lambda run: run.mlp([4, 16, 16, 1]).steps(
@@ -200,4 +272,11 @@ SCENARIOS = {
         lambda run: run.mlp([4, 16, 16, 1]).steps(
             STEPS, grad_to_weight={"0.weight": 1e-5}, update_to_weight={"0.weight": 1e-3}),
         why="a layer whose steps stay in the healthy band learns, whatever its raw gradient"),
+    "boundary_near_zero_weight_is_no_reference": Scenario(
+        _adam_with_near_zero_output(1.0).build,
+        why="a near-zero weight's |g|/|w| measures its own smallness: against it every healthy "
+            "layer would look vanishing"),
+    "positive_vanishing_beside_a_near_zero_weight": Scenario(
+        _adam_with_near_zero_output(1e-4).build, Severity.ERROR, where=("0.weight",),
+        first="0.weight"),
 }

@@ -23,11 +23,15 @@ from .space import resolve
 from .trials import Trial, run_trial
 
 
-def run_fix(script: str, args: list[str], *, budget: int = 300, json_path: Path | None = None,
-            out: Path | None = None, console: Console | None = None,
-            try_all: bool = False) -> int:
+STDOUT = "-"
+
+
+def run_fix(script: str, args: list[str], *, budget: int = 300,
+            json_path: Path | str | None = None, out: Path | None = None,
+            console: Console | None = None, try_all: bool = False) -> int:
     """Baseline, then repairs in the plan's order until one resolves (``try_all``: every
-    repair of the plan, to rank them all)."""
+    repair of the plan, to rank them all); ``json_path="-"`` prints the JSON to stdout at the
+    end (the table then goes to ``console``, which the command line points at stderr)."""
     console = console or Console()
     if not Path(script).is_file():
         print(f"gradsight: no such script: {script} (expected a Python file to run)",
@@ -38,7 +42,8 @@ def run_fix(script: str, args: list[str], *, budget: int = 300, json_path: Path 
 
     def save() -> None:
         doc = _document(state, budget)
-        for target in filter(None, (json_path, folder / "fix.json")):
+        for target in filter(None, (json_path if json_path != STDOUT else None,
+                                    folder / "fix.json")):
             path = Path(target)
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(path.name + ".tmp")  # atomic: a reader never sees half a file
@@ -47,8 +52,15 @@ def run_fix(script: str, args: list[str], *, budget: int = 300, json_path: Path 
 
     try:
         with _progress(console) as progress:
-            task = progress.add_task("baseline", total=1)
-            baseline = run_trial(script, args, None, budget, folder / "baseline")
+            task = progress.add_task("trials", total=1, unit="trials")
+            steps = progress.add_task("baseline", total=budget, unit="steps")
+
+            def trial_steps(name: str) -> Any:
+                progress.reset(steps, total=budget, description=name)
+                return lambda n: progress.update(steps, completed=min(n, budget))
+
+            baseline = run_trial(script, args, None, budget, folder / "baseline",
+                                 on_step=trial_steps("baseline"))
             state["baseline"] = baseline
             if baseline.status == "error":
                 save()
@@ -74,7 +86,7 @@ def run_fix(script: str, args: list[str], *, budget: int = 300, json_path: Path 
                 progress.update(task, description=name,
                                 total=max(1 + len(done) + 1 + len(plan.queue), 1))
                 trial = run_trial(script, args, name, budget, folder / _folder_name(name),
-                                  info.activations)
+                                  info.activations, on_step=trial_steps(name))
                 trial.order = len(done) + 1
                 done.append(trial)
                 save()
@@ -86,10 +98,12 @@ def run_fix(script: str, args: list[str], *, budget: int = 300, json_path: Path 
         save()
         console.print("[yellow]interrupted: partial results kept[/yellow]")
         _render(console, state, budget)
+        _json_to_stdout(json_path, state, budget)
         return 130
     save()
     _render(console, state, budget)
     console.print(Text(f"trial runs: {folder}", style="dim"))
+    _json_to_stdout(json_path, state, budget)
     return 0
 
 
@@ -99,6 +113,12 @@ TORCH = ("torch", "none")  # "none": the baseline saw no framework (nothing to r
 def _folder_name(repair: str) -> str:
     """A trial's folder: ``init:he + lr:/10`` -> ``init-he+lr-div10``."""
     return repair.replace(" + ", "+").replace(":", "-").replace("/", "div")
+
+
+def _json_to_stdout(json_path: Path | str | None, state: dict[str, Any], budget: int) -> None:
+    if json_path == STDOUT:
+        sys.stdout.write(json.dumps(_document(state, budget), indent=2) + "\n")
+        sys.stdout.flush()
 
 
 def _document(state: dict[str, Any], budget: int) -> dict[str, Any]:
@@ -190,6 +210,8 @@ def _loss(value: float | None) -> str:
 
 
 def _progress(console: Console) -> Progress:
+    """Two bars, on a terminal only: trials done of all, and the running trial's steps."""
     return Progress(TextColumn("[bold]{task.description}"), BarColumn(),
-                    TextColumn("{task.completed}/{task.total} trials"), TimeElapsedColumn(),
-                    console=console, transient=True)
+                    TextColumn("{task.completed:.0f}/{task.total:.0f} {task.fields[unit]}"),
+                    TimeElapsedColumn(), console=console, transient=True,
+                    disable=not console.is_terminal)

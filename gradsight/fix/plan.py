@@ -30,7 +30,8 @@ import math
 from enum import Enum
 
 from . import rank
-from .repairs import BLOWUP_KINDS, SLOW_KINDS, LearningRate, ModelInfo, candidates
+from .repairs import (BLOWUP_KINDS, SLOW_KINDS, STABILITY_KINDS, LearningRate, ModelInfo,
+                      candidates)
 from .space import LR_LIMIT, combine, family, lr_name, parts, resolve
 from .trials import Trial
 
@@ -42,7 +43,8 @@ MAX_TRIALS = 12
 MAX_COMBINATIONS = 2
 STEP_SYMPTOMS = BLOWUP_KINDS | {"dead_units", "saturated_activation"}  # what large updates do
 INIT_KINDS = frozenset({"poor_initialization", "vanishing_gradient"})
-GROWTH_KINDS = frozenset({"exploding_gradient", "loss_diverging"})  # judged over updates
+# judged over updates (the stability kinds too: logits that grow step after step)
+GROWTH_KINDS = frozenset({"exploding_gradient", "loss_diverging"}) | STABILITY_KINDS
 FAMILY_ORDER = {
     "init": ("init", "norm", "optimizer", "lr", "clip"),
     "too_large": ("lr", "clip", "norm", "init", "optimizer"),

@@ -4,12 +4,15 @@ through hooks in a trial process (never by editing the user's file), and the exa
 a person would make to keep it.
 
 Hooks used: a one-shot global forward pre-hook (the model's first forward, before any update:
-re-initialization, LSUV, normalization), global optimizer step pre-hooks (learning rate,
-clipping), and replacing ``torch.optim.SGD`` right after torch is imported (optimizer swap).
+re-initialization, LSUV, normalization, qk-layernorm around ``F.scaled_dot_product_attention``),
+global optimizer step pre-hooks (learning rate, clipping), and replacing ``torch.optim.SGD``
+(optimizer swap) or ``F.cross_entropy`` (z-loss) right after torch is imported.
 """
 
 from __future__ import annotations
 
+import gc
+import warnings
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -17,7 +20,8 @@ INIT_KINDS = frozenset({
     "vanishing_gradient", "poor_initialization", "stalled_weights", "dead_units",
     "saturated_activation", "exploding_gradient", "nonfinite", "loss_not_decreasing",
 })
-BLOWUP_KINDS = frozenset({"exploding_gradient", "loss_diverging", "nonfinite"})
+STABILITY_KINDS = frozenset({"attention_logit_growth", "output_logit_divergence", "update_spike"})
+BLOWUP_KINDS = frozenset({"exploding_gradient", "loss_diverging", "nonfinite"}) | STABILITY_KINDS
 SLOW_KINDS = frozenset({"vanishing_gradient", "stalled_weights", "loss_not_decreasing"})
 RELU = ("relu", "leaky_relu", "gelu", "elu", "silu", "mish")
 
@@ -196,6 +200,15 @@ class LearningRate(Repair):
                 for key in ("lr", "initial_lr"):  # initial_lr: what an LR scheduler restarts from
                     if key in group:
                         group[key] = group[key] * self.factor
+            # a scheduler that computes the rate from its own base rates (LambdaLR, warm-up)
+            # would put the old rate back at its next step: scale those too
+            with warnings.catch_warnings():  # (isinstance on deprecated objects warns)
+                warnings.simplefilter("ignore")
+                schedulers = [o for o in gc.get_objects()
+                              if isinstance(o, torch.optim.lr_scheduler.LRScheduler)]
+            for obj in schedulers:
+                if getattr(obj, "optimizer", None) is optimizer:
+                    obj.base_lrs = [lr * self.factor for lr in obj.base_lrs]
 
         ctx.on_step(scale)
 
@@ -252,9 +265,89 @@ class LayerNorm(Repair):
                 "    else [m])])")
 
 
+class QKNorm(Repair):
+    """qk-layernorm (Dehghani et al. 2023; Wortsman et al. 2023): every attention computed by
+    ``F.scaled_dot_product_attention`` gets its queries and keys layer-normalized over the head
+    dimension (no gains), so a logit q.k/sqrt(d) stays below sqrt(d). Installed at the first
+    forward, around whatever wraps the function by then (the watching sees what the attention
+    computes)."""
+
+    name = "norm:qk"
+    targets = frozenset({"attention_logit_growth"})
+
+    def install(self, torch: Any, ctx: "TrialHooks") -> None:
+        functional = torch.nn.functional
+
+        def wrap(root: Any, args: Any, kwargs: Any) -> None:
+            inner = functional.scaled_dot_product_attention
+
+            def scaled_dot_product_attention(q: Any, k: Any, *rest: Any, **kw: Any) -> Any:
+                q = functional.layer_norm(q, q.shape[-1:])
+                k = functional.layer_norm(k, k.shape[-1:])
+                return inner(q, k, *rest, **kw)
+
+            functional.scaled_dot_product_attention = scaled_dot_product_attention
+
+        ctx.on_first_forward(wrap)
+
+    def code(self) -> str:
+        return ("def attention(q, k, v, is_causal=True):  # where the model computes it\n"
+                "    q = torch.nn.functional.layer_norm(q, q.shape[-1:])  # qk-layernorm\n"
+                "    k = torch.nn.functional.layer_norm(k, k.shape[-1:])\n"
+                "    return torch.nn.functional.scaled_dot_product_attention(q, k, v, "
+                "is_causal=is_causal)")
+
+
+class ZLoss(Repair):
+    """A z-loss (PaLM; Wortsman et al. 2023): ``coef * log(Z)**2`` of the logits added to every
+    ``F.cross_entropy`` (and ``nn.CrossEntropyLoss``), averaged like the loss itself."""
+
+    targets = frozenset({"output_logit_divergence"})
+
+    def __init__(self, coef: float = 1e-4) -> None:
+        self.coef = coef
+        self.name = "loss:zloss"
+
+    def install(self, torch: Any, ctx: "TrialHooks") -> None:
+        functional = torch.nn.functional
+        original = functional.cross_entropy
+        coef = self.coef
+
+        def cross_entropy(input: Any, target: Any, *args: Any, **kwargs: Any) -> Any:
+            loss = original(input, target, *args, **kwargs)
+            given = dict(zip(("weight", "size_average", "ignore_index", "reduce", "reduction"),
+                             args))
+            given.update(kwargs)
+            return loss + coef * z_term(torch, input, target, given.get("ignore_index", -100),
+                                        given.get("reduction", "mean"), loss)
+
+        functional.cross_entropy = cross_entropy
+
+    def code(self) -> str:
+        return (f"def z_loss(logits, coef={self.coef:g}):  # loss = loss + z_loss(logits)\n"
+                "    return coef * torch.logsumexp(logits, dim=-1).pow(2).mean()")
+
+
+def z_term(torch: Any, logits: Any, target: Any, ignore_index: Any, reduction: str,
+           loss: Any) -> Any:
+    """``log(Z)**2`` per row of ``logits`` (classes on dim 1), reduced as the loss is."""
+    x = logits[None] if logits.ndim == 1 else logits
+    squared = torch.logsumexp(x.float(), dim=1).pow(2)
+    keep = torch.ones_like(squared)
+    if isinstance(target, torch.Tensor) and not target.is_floating_point():
+        keep = (target.reshape(squared.shape) != (-100 if ignore_index is None else ignore_index)
+                ).to(squared.dtype)
+    squared = squared * keep
+    if reduction == "sum":
+        return squared.sum().to(loss.dtype)
+    if reduction == "none":
+        return squared.reshape(loss.shape).to(loss.dtype)
+    return (squared.sum() / keep.sum().clamp_min(1)).to(loss.dtype)
+
+
 CATALOG: list[Repair] = [
     Init("he"), Init("xavier"), Init("lecun"), Init("he", bias=0.1), LSUV(), Adam(),
-    LearningRate(0.1), LearningRate(10.0), Clip(1.0), LayerNorm(),
+    QKNorm(), ZLoss(), LearningRate(0.1), LearningRate(10.0), Clip(1.0), LayerNorm(),
 ]
 
 

@@ -16,7 +16,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .repairs import CATALOG, LearningRate, ModelInfo, Repair, TrialHooks, by_name
+from .repairs import (CATALOG, STABILITY_KINDS, LearningRate, ModelInfo, Repair, TrialHooks,
+                      by_name)
 
 SEP = " + "
 # The families in the order a combination names (and installs) them; others come after.
@@ -70,13 +71,17 @@ def resolve(name: str) -> Repair:
 
 
 def families(info: ModelInfo) -> dict[str, list[str]]:
-    """The catalog's repairs that apply to this model, by family in ``FAMILIES`` order (the
-    learning rate's list is empty: its multiplier is a number, see ``lr_name``)."""
+    """The catalog's repairs of the five training-side families that apply to this model, by
+    family in ``FAMILIES`` order (the learning rate's list is empty: its multiplier is a number,
+    see ``lr_name``). The stability repairs (``norm:qk``, ``loss:zloss``) are left out: they act
+    on attention and output logits only where those grow, which ``applies`` cannot tell from
+    the model's layers, so on most models they would be a no-op drawn as if it were a change."""
     out: dict[str, list[str]] = {fam: [] for fam in FAMILIES}
     for repair in CATALOG:
         fam = family(repair.name)
-        if fam != "lr" and repair.applies(info):
-            out.setdefault(fam, []).append(repair.name)
+        if fam in out and fam != "lr" and not repair.targets <= STABILITY_KINDS and \
+                repair.applies(info):
+            out[fam].append(repair.name)
     return {fam: names for fam, names in out.items() if names or fam == "lr"}
 
 

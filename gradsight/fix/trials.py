@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
+
+from ..core.store import DB_NAME
 
 from .child import ENV, TRIAL_FILE
 
@@ -37,9 +40,14 @@ class Trial:
         return {f["kind"] for f in self.findings}
 
 
+POLL_S = 0.5  # how often the trial's own store is read for the progress bar
+
+
 def run_trial(script: str, args: list[str], repair: str | None, budget: int,
-              folder: Path, activations: dict[str, str | None] | None = None) -> Trial:
-    """Run ``script`` watched for ``budget`` steps with ``repair`` installed."""
+              folder: Path, activations: dict[str, str | None] | None = None,
+              on_step: Callable[[int], None] | None = None) -> Trial:
+    """Run ``script`` watched for ``budget`` steps with ``repair`` installed; ``on_step``
+    hears how many steps the trial has recorded so far (read from its store)."""
     folder.mkdir(parents=True, exist_ok=True)
     spec = {"script": str(Path(script).resolve()), "args": args, "out": str(folder),
             "budget": budget, "repair": repair, "activations": activations or {}}
@@ -48,8 +56,17 @@ def run_trial(script: str, args: list[str], repair: str | None, budget: int,
     env = {**os.environ, ENV: json.dumps(spec), "PYTHONHASHSEED": "0"}
     started = time.perf_counter()
     with open(folder / "output.log", "w") as log:
-        proc = subprocess.run([sys.executable, "-m", "gradsight.fix.child"], env=env,
-                              stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen([sys.executable, "-m", "gradsight.fix.child"], env=env,
+                                stdout=log, stderr=subprocess.STDOUT)
+        try:
+            while proc.poll() is None:
+                time.sleep(POLL_S)
+                if on_step is not None:
+                    on_step(steps_recorded(folder / DB_NAME))
+        finally:
+            if proc.poll() is None:  # Ctrl-C while a trial runs: it ends with us
+                proc.terminate()
+            proc.wait()
     seconds = time.perf_counter() - started
     result_file = folder / TRIAL_FILE
     if proc.returncode != 0 or not result_file.exists():
@@ -64,3 +81,18 @@ def run_trial(script: str, args: list[str], repair: str | None, budget: int,
                      error=f"the script exited {data['exit_code']} ({data['status']}): {tail}")
     return Trial(data["repair"], data["findings"], data["loss"], seconds, data["steps"],
                  data["status"], data["weight_change"], data["model"], str(folder))
+
+
+def steps_recorded(db_path: Path) -> int:
+    """Steps whose loss a (running) trial has committed to its store; 0 before there is one."""
+    if not db_path.exists():
+        return 0
+    try:
+        con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=0.2)
+        try:
+            row = con.execute("SELECT max(step) FROM loss").fetchone()
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return 0
+    return int(row[0]) + 1 if row and row[0] is not None else 0

@@ -42,7 +42,7 @@ def probe(model: Any, example_input: Any, loss_fn: Callable[[Any], Any] | None =
 
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"gradsight.probe expects a torch.nn.Module, got {type(model).__name__}")
-    args, kwargs = _split(example_input)
+    args, kwargs = split_input(example_input)
     layers, params, loss = measure(model, args, kwargs, loss_fn)
     prediction = predict_profile(model, args, kwargs, layers, loss_fn) if predict else []
     found = profile_findings(layers, params, loss, "torch", "torch")
@@ -106,7 +106,8 @@ def _probe_keras(model: Any, example_input: Any, loss_fn: Callable[[Any], Any] |
                        detail={"framework": "keras"})
 
 
-def _split(example_input: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
+def split_input(example_input: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """A model's input as (args, kwargs): a dict is keywords, a tuple positional arguments."""
     if isinstance(example_input, dict):
         return (), dict(example_input)
     if isinstance(example_input, tuple):

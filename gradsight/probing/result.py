@@ -57,6 +57,19 @@ class ProbeResult:
                                    **self.detail})
         return doc
 
+    def __repr__(self) -> str:
+        kinds = ", ".join(f"{f.severity.value} {f.kind} at {', '.join(f.where[:3])}"
+                          for f in self.findings) or "no finding"
+        first = f", first non-finite at {self.first_nonfinite}" if self.first_nonfinite else ""
+        return (f"ProbeResult({self.framework}, {len(self.layers)} layers, loss {self.loss}"
+                f"{first}: {kinds})")
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the findings as cards and the per-layer table."""
+        from ..reports.notebook import probe_html
+
+        return probe_html(self)
+
     def write(self, path: str | Path) -> None:
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -51,16 +51,16 @@ def write_report(folder: str | Path, diagnosis: Diagnosis | None = None) -> Path
 
     Written to a temporary file first, so a failed render never leaves half a report.
     """
-    from ..core.diagnosis import diagnose_folder
+    from ..core.diagnosis import diagnose_folder, open_view
 
     path = Path(folder)
     if diagnosis is None:
         diagnosis = diagnose_folder(path)
-    view = RunView.open(path)
+    view, opened = open_view(path)  # a job's report: rank 0's view of the whole job
     try:
         html = render_html(view, diagnosis)
     finally:
-        view.close()
+        opened.close()
     target = path / REPORT_FILE
     tmp = target.with_name(target.name + ".tmp")
     tmp.write_text(html, encoding="utf-8")
@@ -145,6 +145,8 @@ def build_data(view: RunView, diagnosis: Diagnosis) -> dict[str, Any]:
         "zero": frac_matrix(columns, mod_names, view.metric("module", "act_zero_frac")),
         "act_std": log_matrix(columns, mod_names, view.metric("module", "act_std")),
         "loss": loss_points(view.loss),
+        "rank_losses": [{"rank": r, **loss_points(v.loss)}
+                        for r, v in (getattr(view, "ranks", None) or {}).items()],
         "hist": _histograms(view, names, mod_names),
         "bands": {
             "healthy_update": list(HEALTHY_UPDATE_BAND),
@@ -237,6 +239,7 @@ def _run_info(view: RunView, diagnosis: Diagnosis) -> dict[str, Any]:
         "counts": counts,
         "numbers": {k: (_num(v) if isinstance(v, float) else v)
                     for k, v in diagnosis.numbers.items()},
+        "job": diagnosis.job,
     }
 
 

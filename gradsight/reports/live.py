@@ -1,6 +1,6 @@
 """A one-line live status on stderr while ``gradsight run`` watches a script.
 
-``gradsight · step 1200 · loss 0.0312 · 85.1 steps/s · worst ‖g‖/‖w‖ 0.weight 2.6e-03``
+``gradsight · step 1200 · loss 0.0312 ↓ · 85.1 steps/s · worst ‖g‖/‖w‖ 0.weight 2.6e-03``
 
 Why it is built this way:
 
@@ -8,7 +8,10 @@ Why it is built this way:
   extra, byte for byte.
 - A daemon thread draws it twice a second from cheap counters (the adapters' step counters)
   and from the run store through its own read-only SQLite connection, never from the training
-  thread's hot path.
+  thread's hot path. The loss is read on every tick and shown as the mean of the last
+  ``LOSS_WINDOW`` steps' losses, with an arrow when it moved: one step's loss is noise, and a
+  value read every few seconds looks frozen. Steps/s is the step counter's change over the
+  last few seconds of wall time.
 - The user's own prints stay intact: while the line is shown, ``sys.stdout`` and ``sys.stderr``
   are wrapped so that any write first erases the status line (``\\r`` + erase-to-end-of-line).
   The line is drawn again on the next tick, and only while the user's output ends a line (not
@@ -35,7 +38,8 @@ from .text import inert
 
 CLEAR = "\r\x1b[K"
 INTERVAL_S = 0.5
-STORE_EVERY_S = 2.0  # the store is read less often than the line is drawn
+STORE_EVERY_S = 2.0  # the per-parameter rows are read less often than the line is drawn
+LOSS_WINDOW = 20  # steps whose losses make the shown (moving) loss
 
 
 def enabled(stream: TextIO | None = None) -> bool:
@@ -87,6 +91,9 @@ class LiveStatus:
         self._rates: deque[tuple[float, int]] = deque(maxlen=8)
         self._store_read = 0.0
         self._loss: float | None = None
+        self._recent: deque[float] = deque(maxlen=LOSS_WINDOW)
+        self._last_loss_step = -1
+        self._trend = ""
         self._worst: tuple[str, float] | None = None
         self._saved: tuple[Any, Any] | None = None
 
@@ -151,12 +158,13 @@ class LiveStatus:
         now = time.monotonic()
         step = int(self._step())
         self._rates.append((now, step))
+        self._read_loss()
         if now - self._store_read >= STORE_EVERY_S:
             self._store_read = now
             self._read_store()
         parts = [f"gradsight · step {step}"]
         if self._loss is not None:
-            parts.append(f"loss {_num(self._loss)}")
+            parts.append(f"loss {_num(self._loss)}{self._trend}")
         (t0, s0), (t1, s1) = self._rates[0], self._rates[-1]
         if t1 > t0 and s1 > 0:
             parts.append(f"{(s1 - s0) / (t1 - t0):.1f} steps/s")
@@ -167,16 +175,39 @@ class LiveStatus:
         text = " · ".join(parts)
         return text if len(text) <= width else text[: max(0, width - 1)] + "…"
 
+    def _read_loss(self) -> None:
+        """The losses committed since the last tick, into the moving window."""
+        if not self.db_path.exists():
+            return
+        try:
+            con = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=0.2)
+            try:
+                rows = con.execute("SELECT step, value FROM loss WHERE step > ? ORDER BY step",
+                                   (self._last_loss_step,)).fetchall()
+            finally:
+                con.close()
+        except sqlite3.Error:
+            return
+        if not rows:
+            return
+        self._last_loss_step = int(rows[-1][0])
+        self._recent.extend(math.nan if v is None else float(v) for _, v in rows)
+        finite = [v for v in self._recent if math.isfinite(v)]
+        loss = sum(finite) / len(finite) if len(finite) == len(self._recent) else math.nan
+        if self._loss is not None and math.isfinite(loss) and math.isfinite(self._loss):
+            change = loss - self._loss
+            # an arrow only for a move beyond 1% of the level: not for round-off wobble
+            self._trend = "" if abs(change) <= 0.01 * abs(self._loss) else (
+                " ↓" if change < 0 else " ↑")
+        self._loss = loss
+
     def _read_store(self) -> None:
-        """The latest loss, and the layer whose gradient is smallest against its weight at the
-        latest step the store holds (the vanishing end; a non-finite ratio counts as worst)."""
+        """The layer whose gradient is smallest against its weight at the latest step the
+        store holds (the vanishing end; a non-finite ratio counts as worst)."""
         if not self.db_path.exists():
             return
         con = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=0.2)
         try:
-            row = con.execute("SELECT value FROM loss ORDER BY rowid DESC LIMIT 1").fetchone()
-            if row is not None and row[0] is not None:
-                self._loss = float(row[0])
             last = con.execute(
                 "SELECT p.count, p.summary, p.data, l.names, l.metrics FROM param_steps p "
                 "JOIN layouts l ON l.id = p.layout ORDER BY p.rowid DESC LIMIT 1").fetchone()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.run_view import RunView
+from ..core.diagnosis import open_view
 from ..core.series import ratio_series
 from .columns import MAX_COLUMNS, QUANT, forward_key, log_matrix, make_columns
 from .text import inert
@@ -31,7 +31,7 @@ def write_flow_png(folder: str | Path, target: str | Path, *, ratio: bool = Fals
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    view = RunView.open(folder)
+    view, opened = open_view(folder)  # a job: rank 0's view of it
     try:
         params = sorted(view.entities("param"), key=lambda e: forward_key(view, e))
         names = [p.name for p in params]
@@ -42,7 +42,7 @@ def write_flow_png(folder: str | Path, target: str | Path, *, ratio: bool = Fals
         matrix = log_matrix(columns, names, grad)
         title = str(view.meta.get("script") or view.meta.get("model") or Path(folder).name)
     finally:
-        view.close()
+        opened.close()
     if not names or not len(columns):
         raise ValueError(f"{folder} has no recorded gradients to draw")
     data = np.array([[np.nan if v is None else v / QUANT for v in row] for row in matrix])

@@ -10,13 +10,14 @@ from rich.table import Table
 from rich.text import Text
 
 from ..core.finding import Severity
-from .terminal import STYLE, _finding
+from .terminal import STYLE, print_findings
 from .text import inert
 
+SHORT_INIT = {"orthogonal": "orth."}
 MAX_ROWS = 24  # a 100-layer stack shows its start, where it breaks, and its end
 
 
-def render_probe(result: Any, console: Console | None = None) -> None:
+def render_probe(result: Any, console: Console | None = None, *, verbose: bool = False) -> None:
     console = console or Console()
     header = Text("gradsight probe", style="bold")
     header.append(inert(f" · {result.framework} · {len(result.layers)} modules measured at "
@@ -32,17 +33,21 @@ def render_probe(result: Any, console: Console | None = None) -> None:
     if not problems and result.layers:
         console.print(Text("✓ initialization looks healthy: no layer explodes, collapses or "
                            "turns non-finite", style="bold green"))
-    for finding in result.findings:
-        console.print(_finding(finding))
+    print_findings(console, result.findings, verbose,
+                   "more: every number and fix with --verbose or --json")
 
 
 def _table(result: Any) -> Table:
     predicted = {p.name: p for p in result.prediction}
-    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
-    for column in ("#", "layer", "type", "→act", "out mean", "out std", "gain", "grad std",
-                   "dead", "sat", "w std → init", "pred. gain"):
-        table.add_column(column, justify="left" if column in ("layer", "type", "→act") else
-                         "right", overflow="fold")
+    # Numbers never wrap inside a cell: at 80 columns the names give way (ellipsis) instead.
+    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False,
+                  padding=(0, 1), collapse_padding=True)
+    for column in ("#", "layer", "type", "→act", "out\nmean", "out\nstd", "gain", "grad\nstd",
+                   "dead", "sat", "w std\n→ init", "pred.\ngain"):
+        names = column in ("layer", "type", "→act")
+        table.add_column(column, justify="left" if names else "right", no_wrap=True,
+                         overflow="ellipsis" if names else "fold",
+                         min_width=4 if names else None)
     rows = _rows_to_show(result.layers)
     previous = -1
     for i in rows:
@@ -53,7 +58,8 @@ def _table(result: Any) -> Table:
         twin = predicted.get(layer.name)
         init = ""
         if layer.weight is not None:
-            init = f"{_num(layer.weight_std)} → {layer.recommended}"
+            short = SHORT_INIT.get(layer.recommended, layer.recommended)
+            init = f"{_num(layer.weight_std)} → {short}"
         style = "bold red" if layer.nonfinite else ""
         table.add_row(
             str(i), Text(inert(layer.name or "(model)")), inert(layer.type),
@@ -84,7 +90,8 @@ def _num(value: Any) -> str:
     if isinstance(value, float):
         if math.isnan(value):
             return "nan"
-        return f"{value:.3g}"
+        # 7.66e+03 -> 7.66e3: three characters fewer in the widest columns
+        return f"{value:.3g}".replace("e+0", "e").replace("e+", "e").replace("e-0", "e-")
     return str(value)
 
 

@@ -21,7 +21,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ..core.run_view import Histograms, RunView, Series
+from ..core.diagnosis import open_view
+from ..core.run_view import Histograms, Series
 from ..core.series import ratio_series
 from .text import inert
 
@@ -38,7 +39,7 @@ def export_tensorboard(folder: str | Path, logdir: str | Path) -> Path:
         ) from exc
     out = Path(logdir)
     out.mkdir(parents=True, exist_ok=True)
-    view = RunView.open(folder)
+    view, opened = open_view(folder)  # a job: rank 0's view of it
     writer = SummaryWriter(log_dir=str(out))
     try:
         loss = view.loss
@@ -58,7 +59,7 @@ def export_tensorboard(folder: str | Path, logdir: str | Path) -> Path:
         _histograms(writer, "activations", view.histograms("module", "act"))
     finally:
         writer.close()
-        view.close()
+        opened.close()
     return out
 
 

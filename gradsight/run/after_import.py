@@ -46,13 +46,17 @@ class AfterImport(importlib.abc.MetaPathFinder):
             self._busy = False
         if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
             return spec
-        self.remove()
         original = spec.loader.exec_module
-        callback = self.callback
+        hook = self
 
         def exec_module(module: ModuleType) -> None:
             original(module)
-            callback(module)
+            # Only now, once: a spec that was looked up but never executed (TensorFlow probes
+            # for keras with importlib.util.find_spec) or an import that failed (and may be
+            # retried) leaves the hook waiting for the import that succeeds.
+            if hook in sys.meta_path:
+                hook.remove()
+                hook.callback(module)
 
         spec.loader.exec_module = exec_module  # type: ignore[method-assign]
         return spec

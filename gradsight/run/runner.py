@@ -23,7 +23,7 @@ from .script import (EXIT_INTERRUPTED, ScriptNotFound, as_main, exec_as_main, ex
                      find_script, print_user_traceback)
 from .ending import WrapUp
 from .session import Diagnosis, Session, run_folder
-from .workers import child_environment
+from .workers import child_environment, first_failure
 
 __all__ = ["run_script", "exit_status", "ScriptNotFound", "EXIT_INTERRUPTED"]
 
@@ -67,6 +67,9 @@ def run_script(
         status, code = "crashed", 1
         print_user_traceback(exc)
         detail = {"error": f"{type(exc).__name__}: {exc}"}
+        failed = first_failure(exc)  # a worker that died: which one, by the launcher's word
+        if failed is not None:
+            detail["failed_process"] = failed
     finally:
         wrap_up = WrapUp()
         try:

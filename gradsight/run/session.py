@@ -76,6 +76,7 @@ class Session:
                             started=_dt.datetime.now().isoformat(timespec="seconds"),
                             pid=os.getpid(), every=every, **meta)
         self._finished: Diagnosis | None = None
+        self._closed = False
 
     def _open_store(self) -> RunStore:
         """The folder's store; one that cannot be created (a read-only folder, a full disk)
@@ -129,17 +130,25 @@ class Session:
         self.store.flush()
         return self._diagnose("running")
 
+    def close(self, status: str = "finished", **detail: Any) -> None:
+        """Stop every adapter and commit everything, with how the run ended; no diagnosis
+        (a worker process's: its parent diagnoses the job). Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            for adapter in self.adapters:
+                adapter.stop()
+        finally:
+            self._close_store(status, detail)
+
     def finish(self, status: str = "finished", *, reports: bool = True,
                **detail: Any) -> Diagnosis:
         """Stop every adapter, commit everything, diagnose, write findings.json and (unless
         ``reports`` is off: ``write_reports`` later) the reports. Idempotent."""
         if self._finished is not None:
             return self._finished
-        try:
-            for adapter in self.adapters:
-                adapter.stop()
-        finally:
-            self._close_store(status, detail)
+        self.close(status, **detail)
         self._finished = self._diagnose(status)
         if self.saved:
             try:

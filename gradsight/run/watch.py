@@ -40,8 +40,27 @@ class Watch:
 
     def close(self, status: str = "finished") -> Diagnosis:
         if self.diagnosis is None:
-            self.diagnosis = self.session.finish(status)
+            from ..reports.notebook import Run
+
+            self.diagnosis = Run.of(self.session.finish(status))
         return self.diagnosis
+
+    def __repr__(self) -> str:
+        """Cheap while watching (no diagnosis: ``findings`` or the notebook view do that)."""
+        head = f"Watch({self.session.framework}, "
+        if self.diagnosis is None:
+            return head + f"watching, {self.session.step} steps, {self.folder})"
+        kinds = ", ".join(f"{f.severity.value} {f.kind}" for f in self.diagnosis.findings)
+        return head + (f"closed, {self.diagnosis.steps} steps, {self.folder}: "
+                       f"{kinds or 'no finding'})")
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the findings as cards and the gradient-flow heat map, so far or final."""
+        from ..reports.notebook import diagnosis_html
+
+        diagnosis = self.diagnosis or self.session.diagnose_now()
+        state = "closed" if self.diagnosis is not None else "watching"
+        return diagnosis_html(diagnosis, f"gradsight watch ({state})")
 
     def __enter__(self) -> "Watch":
         return self

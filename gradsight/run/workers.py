@@ -4,18 +4,26 @@
 nothing of that. So the runner puts ``gradsight/run/bootstrap`` first on ``PYTHONPATH`` and names
 a folder in ``GRADSIGHT_PROCESSES``: the ``sitecustomize`` there runs at every child
 interpreter's start-up and, only if that child imports a framework, records it into its own
-run folder ``<run>/processes/<pid>/``, closed at exit. A child that never imports one leaves
+store ``<run>/processes/<pid>/``, closed at exit. A child that never imports one leaves
 nothing behind; a child where any of this fails runs exactly as it would without gradsight.
-The parent's diagnosis reads every process's store (``core.diagnosis``).
+
+A worker only records: the job is diagnosed once, by the parent, from every rank's store
+(``core.job``), so that sharded parameters are judged whole and ranks are compared. What a
+worker adds for that: its rank and the job's size (``meta``), and how it ended: an exception
+that ends it (``torchrun``: ``sys.excepthook``; ``mp.spawn`` catches it in its ``_wrap``, so
+the function it runs is wrapped) marks it ``crashed`` with the error; a kill leaves it
+``running`` with a dead pid, which reads as ``killed``. The launcher's own report of the first
+process that failed is kept by the parent (``first_failure``).
 """
 
 from __future__ import annotations
 
 import atexit
+import importlib
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from ..core.diagnosis import PROCESSES
 
@@ -52,33 +60,121 @@ def _watch_this_process(folder: Path) -> None:
 
     every = os.environ.get(ENV_EVERY)
     session = Session(folder / str(os.getpid()), int(every) if every else None,
-                      mode="process", argv=list(sys.argv))
+                      mode="process", argv=list(sys.argv), **_launcher_rank())
     Attachments(session, RunOptions(), only=("torch",)).install()
-    _note_rank_at_first_step(session)
-    atexit.register(session.finish, "finished")
+    ending = _Ending(session)
+    _note_job_at_first_step(session)
+    _note_exceptions(ending)
+    atexit.register(ending.finish)
 
 
-def _note_rank_at_first_step(session: Any) -> None:
+class _Ending:
+    """How this worker ends: ``finished`` unless an exception ended it first."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+        self.status = "finished"
+        self.detail: dict[str, Any] = {}
+
+    def crashed(self, exc: BaseException) -> None:
+        if isinstance(exc, SystemExit) and exc.code in (None, 0):
+            return
+        if isinstance(exc, KeyboardInterrupt):
+            self.status = "interrupted"
+            return
+        self.status = "crashed"
+        self.detail = {"error": f"{type(exc).__name__}: {exc}"[:4000]}
+
+    def finish(self) -> None:
+        self.session.close(self.status, **self.detail)
+
+
+def _launcher_rank() -> dict[str, Any]:
+    """What ``torchrun`` tells a worker before it joins the group (``mp.spawn``: nothing)."""
+    out: dict[str, Any] = {}
+    for key, env in (("rank", "RANK"), ("world_size", "WORLD_SIZE")):
+        value = os.environ.get(env, "")
+        if value.isdigit():
+            out[key] = int(value)
+    return out
+
+
+def _note_job_at_first_step(session: Any) -> None:
     """The rank is known between ``init_process_group`` and ``destroy_process_group``, and
-    ``mp.spawn`` sets no ``RANK`` variable: read it once, when the first optimizer steps."""
+    ``mp.spawn`` sets no ``RANK`` variable: read it when the first optimizer steps."""
     from torch.optim.optimizer import register_optimizer_step_post_hook
+
+    from ..adapters.torch.distributed import describe_world
 
     def once(*_args: Any) -> None:
         handle.remove()
-        rank = _rank()
-        if rank is not None:
-            session.store.set_meta(rank=rank)
+        job = describe_world()
+        if job:
+            session.store.set_meta(**job)
 
     handle = register_optimizer_step_post_hook(once)
 
 
-def _rank() -> int | None:
-    try:
-        import torch.distributed as dist
+def _note_exceptions(ending: _Ending) -> None:
+    """Keep the exception that ends this worker (see the module docstring); the exception
+    itself goes on exactly as before."""
+    previous = sys.excepthook
 
-        if dist.is_available() and dist.is_initialized():
-            return int(dist.get_rank())
-    except Exception:
-        pass
-    value = os.environ.get("RANK")
-    return int(value) if value and value.isdigit() else None
+    def hook(kind: Any, value: Any, tb: Any) -> None:
+        if isinstance(value, BaseException):
+            ending.crashed(value)
+        previous(kind, value, tb)
+
+    sys.excepthook = hook
+    try:  # (the package's ``spawn`` attribute is the function: take the module itself)
+        spawn = importlib.import_module("torch.multiprocessing.spawn")
+    except ImportError:
+        return
+    original = getattr(spawn, "_wrap", None)
+    if not callable(original):
+        return
+
+    def _wrap(fn: Callable[..., Any], i: int, *rest: Any, **kwargs: Any) -> Any:
+        ending.session.store.set_meta(spawn_index=i)
+
+        def noted(*args: Any, **kw: Any) -> Any:
+            try:
+                return fn(*args, **kw)
+            except BaseException as exc:
+                ending.crashed(exc)
+                raise
+
+        return original(noted, i, *rest, **kwargs)
+
+    spawn._wrap = _wrap  # resolved by name when this worker unpickles its target, just after
+
+
+def first_failure(exc: BaseException) -> dict[str, Any] | None:
+    """The launcher's own word on which worker failed first, from the exception that ended
+    the script: ``mp.spawn``'s ``ProcessExitedException`` / ``ProcessRaisedException``
+    (``error_pid``), ``torchrun``'s ``ChildFailedError`` (``get_first_failure``)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        pid = getattr(current, "error_pid", None)
+        if isinstance(pid, int):
+            out: dict[str, Any] = {"pid": pid, "index": getattr(current, "error_index", None)}
+            if getattr(current, "signal_name", None):
+                out["signal"] = str(current.signal_name)  # type: ignore[attr-defined]
+            if isinstance(getattr(current, "exit_code", None), int):
+                out["exit_code"] = current.exit_code  # type: ignore[attr-defined]
+            return out
+        first = getattr(current, "get_first_failure", None)
+        if callable(first):
+            try:
+                rank, failure = first()
+                out = {"pid": int(failure.pid), "rank": int(rank),
+                       "exit_code": int(failure.exitcode)}
+                if failure.exitcode < 0:
+                    out["signal"] = str(failure.signal_name())
+                return out
+            except Exception:  # noqa: BLE001 - a launcher of another version: no detail
+                return None
+        current = current.__cause__ or current.__context__
+    return None

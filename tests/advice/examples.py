@@ -36,6 +36,7 @@ def examples(ref: dict[str, Any], owner: str | None = "model") -> dict[str, list
         a.GUARD_NUMERICS: [{}],
         a.CHECK_LR_SCHEDULE: [{"step": 12}],
         a.CHECK_DATA: [{"step": 12}],
+        a.CHECK_OUTPUT_LAYER: [{"loss": "cross_entropy"}],
         a.NORMALIZE_INPUTS: [{}],
         a.CHANGE_ACTIVATION: [{"current": "sigmoid", "to": "relu", "why": "a reason"},
                               {"current": "tanh", "to": "gelu"}],
@@ -46,6 +47,14 @@ def examples(ref: dict[str, Any], owner: str | None = "model") -> dict[str, list
         a.CHECK_LABELS: [{}],
         a.SATURATION_NORM: [{"layer": ref}],
         a.RESET_GRADIENTS: [{}],
+        a.DDP_FORWARD: [{"owner": owner}],
+        a.SAME_INIT: [{}],
+        a.SYNC_BUFFERS: [{"batch_norm": True}, {"batch_norm": False}],
+        a.DDP_UNUSED: [{"stopped": True}, {}],
+        a.QK_NORM: [{"layers": ["blocks.0.attn", "blocks.1.attn"]}, {}],
+        a.Z_LOSS: [{"coef": 1e-4}],
+        a.WARMUP_LR: [{"steps": 500, "lr": 1e-3}],
+        a.NORM_WEIGHT_DECAY: [{"layers": ["ln_1", "ln_2"], "value": 0.1, "owner": owner}],
     }
 
 

@@ -57,6 +57,9 @@ with gradsight.watch(model, optimizer, out=sys.argv[1]):
 view = RunView.open(sys.argv[1])
 ref = layer_ref(view, view.entity("param", "2.weight"))
 view.close()
+# a one-process gloo group, so that the torch.distributed advice runs as it would in a job
+torch.distributed.init_process_group("gloo", init_method="file://" + sys.argv[1] + ".pg",
+                                     rank=0, world_size=1)
 ran = []
 for action, cases in examples(ref).items():
     for args in cases:
@@ -68,6 +71,7 @@ for action, cases in examples(ref).items():
             exec(words.code, {"torch": torch, "model": model, "optimizer": partial, "x": x,
                               "loss": model(x).pow(2).mean()})
             ran.append(action)
+torch.distributed.destroy_process_group()
 print(json.dumps({"ref": ref, "ran": ran}))
 """
 

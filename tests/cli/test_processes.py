@@ -78,9 +78,11 @@ def test_ddp_workers_started_by_mp_spawn_are_watched(write_script, tmp_path: Pat
     kinds = [f["kind"] for f in doc["findings"]]
     assert "not_optimized" in kinds, kinds
     finding = doc["findings"][kinds.index("not_optimized")]
-    assert finding["where"][:2] == ["module.0.weight", "module.0.bias"]
-    assert "process" not in finding["evidence"]  # rank 0's own finding, not an addition
-    assert "40 steps · run finished · 2 processes" in proc.stdout
+    # the unwrapped model's names (no DDP ``module.``), held on every rank: no rank named
+    assert finding["where"][:2] == ["0.weight", "0.bias"]
+    assert "rank" not in finding["evidence"] and "process" not in finding["evidence"]
+    assert "40 steps · run finished · 2 ranks" in proc.stdout
+    assert [r["status"] for r in doc["job"]["ranks"]] == ["finished", "finished"]
 
 
 def test_a_child_that_never_imports_torch_leaves_nothing(write_script, tmp_path: Path) -> None:
@@ -149,4 +151,4 @@ def test_torchrun_workers_are_watched(write_script, tmp_path: Path) -> None:
     doc = read_json(out / "findings.json")
     assert doc["steps"] == 30
     not_optimized = [f for f in doc["findings"] if f["kind"] == "not_optimized"]
-    assert not_optimized and "module.0.weight" in not_optimized[0]["where"]
+    assert not_optimized and "0.weight" in not_optimized[0]["where"]

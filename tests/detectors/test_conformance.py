@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from gradsight.core.detect import DetectorInfo, detectors, diagnose
+from gradsight.core.diagnosis import open_view
 from gradsight.core.finding import Finding, Severity
 from gradsight.core.run_view import RunView
 
@@ -122,11 +123,11 @@ def test_pure_function_of_the_run(info, scenario, runs):
     before = hashlib.sha256(db.read_bytes()).hexdigest()
     first, second = info.detect(run), info.detect(run)
     assert _serial(first) == _serial(second)
-    fresh = RunView.open(run.folder)  # a second reader of the same folder agrees
+    fresh, opened = open_view(run.folder)  # a second reader of the same folder agrees
     try:
         assert _serial(info.detect(fresh)) == _serial(first)
     finally:
-        fresh.close()
+        opened.close()
     assert hashlib.sha256(db.read_bytes()).hexdigest() == before
 
 

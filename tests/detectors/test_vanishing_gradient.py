@@ -167,3 +167,19 @@ def test_lookup_tables_are_not_judged(tmp_path, table):
     run.mlp([16, 16, 1])
     view = run.steps(STEPS, grad_to_weight={"emb.weight": BEST * 1e-4}).open()
     assert detect(view) == []
+
+
+def test_a_near_zero_weight_is_judged_against_the_floor(tmp_path):
+    """The output weight is 1e-4 in size: without the floor it would be the reference and
+    every layer (Adam, healthy steps) would look vanishing; with it only the starved first layer
+    is named, and the evidence says which weight was floored."""
+    from gradsight.detectors.vanishing_gradient import NEAR_ZERO, SCENARIOS
+
+    run = SCENARIOS["positive_vanishing_beside_a_near_zero_weight"].run(tmp_path, "run")
+    finding = only(detect(run))
+    assert finding.where == ["0.weight"]
+    assert finding.evidence["reference_param"] == "4.weight"
+    # 4.weight (1, 16): typical scale rms x sqrt(fan_in) is 0.25, its own 1e-4: floored
+    floor = NEAR_ZERO * 0.25
+    assert finding.evidence["near_zero_weight_to_floor"] == pytest.approx({"4.weight": 1e-4 / floor})
+    assert finding.evidence["reference_grad_to_weight"] == pytest.approx(0.1 / floor)

@@ -67,6 +67,8 @@ def test_random_search_is_seeded_distinct_and_inside_fix_space() -> None:
     assert not any("init:he" in n for n in first)  # He applies to ReLU models only
     many = search.settings(0, RELU_ADAM, 60)
     assert not any("optimizer:adam" in n for n in many)  # already Adam: nothing to swap
+    # the five training-side families only: no stability repair (a no-op without attention)
+    assert not any("norm:qk" in n or "loss:" in n for n in many)
     # log-uniform over [1e-4, 1e4]: about half the draws lower the learning rate
     down = sum(any(p.startswith("lr:/") for p in parts(n)) for n in many)
     assert 15 <= down <= 45

@@ -21,7 +21,7 @@ def test_only_repairs_that_target_the_findings_are_tried() -> None:
     adam = ModelInfo({"0": "relu"}, ["Adam"], 2)
     assert "optimizer:adam" not in [r.name for r in candidates({"vanishing_gradient"}, adam)]
     assert candidates(set(), RELU_SGD) == []
-    assert all(r.name.split(":")[0] in ("init", "optimizer", "lr", "clip", "norm")
+    assert all(r.name.split(":")[0] in ("init", "optimizer", "lr", "clip", "norm", "loss")
                for r in CATALOG)
 
 

@@ -45,11 +45,30 @@ def _vanishing_run(tmp_path: Path) -> Diagnosis:
 
 @pytest.mark.parametrize("width", [80, 120])
 def test_run_diagnosis(tmp_path: Path, width: int) -> None:
+    """Terse: the root cause as a card (summary, where, first fix), its symptom in two lines."""
     from gradsight.reports.terminal import render
 
     console, buffer = _console(width)
     render(_vanishing_run(tmp_path), console)
-    _check(f"run_vanishing_{width}.txt", buffer.getvalue())
+    text = buffer.getvalue()
+    assert "threshold" not in text and "steps_judged" not in text  # no internal settings
+    assert len(text.splitlines()) <= 16
+    _check(f"run_vanishing_{width}.txt", text)
+
+
+def test_run_diagnosis_verbose(tmp_path: Path) -> None:
+    """--verbose keeps every evidence item and every fix."""
+    from gradsight.reports.terminal import render
+
+    diagnosis = _vanishing_run(tmp_path)
+    console, buffer = _console(80)
+    render(diagnosis, console, verbose=True)
+    text = buffer.getvalue()
+    for finding in diagnosis.findings:
+        for key in finding.evidence:
+            assert f"  {key}: " in text
+        assert f"fix {len(finding.fixes)}: " in text
+    _check("run_vanishing_verbose_80.txt", text)
 
 
 @pytest.mark.parametrize("width", [80, 120])
@@ -68,7 +87,11 @@ def test_probe_output(width: int) -> None:
     result = gradsight.probe(model, torch.randn(16, 32, generator=torch.Generator().manual_seed(1)))
     console, buffer = _console(width)
     render_probe(result, console)
-    _check(f"probe_saturated_{width}.txt", buffer.getvalue())
+    text = buffer.getvalue()
+    table = text.split("╭")[0].splitlines()[1:]
+    assert len(table) == 2 + len(result.layers)  # a two-line header, one line per layer:
+    assert all(len(line) <= width for line in text.splitlines())  # no cell wraps
+    _check(f"probe_saturated_{width}.txt", text)
 
 
 @pytest.mark.parametrize("width", [80, 120])

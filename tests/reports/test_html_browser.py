@@ -11,12 +11,12 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
-from typing import Iterator
+
 
 import pytest
 
 from tests.conftest import EXAMPLES, read_json, run_gradsight
-from tests.reports.browser import Browser, Page, chromium_path
+from tests.reports.browser import Browser, Page
 
 PIL = pytest.importorskip("PIL.Image")
 
@@ -29,14 +29,6 @@ CHART_DATA = """JSON.stringify(Array.from(document.querySelectorAll('.chart')).m
   (c.getOption().series || []).forEach(function (s) { n += (s.data || []).length; });
   return [el.id, n];
 }))"""
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
-    chromium_path()
-    b = Browser(tmp_path_factory.mktemp("chromium-profile"))
-    yield b
-    b.close()
 
 
 @pytest.fixture(scope="module")

@@ -129,3 +129,29 @@ def test_enabled_only_on_a_terminal_outside_ci(monkeypatch):
     assert enabled(_Terminal())  # type: ignore[arg-type]
     monkeypatch.setenv("CI", "true")
     assert not enabled(_Terminal())  # type: ignore[arg-type]
+
+
+def test_loss_moves_and_steps_per_second_are_real(tmp_path, monkeypatch):
+    """The loss shown is the mean of the last LOSS_WINDOW steps' stored losses, re-read on
+    every tick; steps/s is the step counter's change over wall time."""
+    from gradsight.core.store import RunStore
+    from gradsight.reports import live
+
+    store = RunStore.create(tmp_path / "run")
+    clock = {"t": 100.0, "step": 0}
+    monkeypatch.setattr(live.time, "monotonic", lambda: clock["t"])
+    status = live.LiveStatus(store.path, lambda: clock["step"])
+    store.add_losses([(s, 2.0) for s in range(40)])
+    store.flush()
+    assert status.line() == "gradsight · step 0 · loss 2"
+    store.add_losses([(40 + s, 1.0 + (s % 2)) for s in range(10)])  # mean of 20: 1.75
+    store.flush()
+    clock["t"], clock["step"] = 100.5, 50  # 50 steps in half a second
+    line = status.line()
+    assert "loss 1.75 ↓" in line and "100.0 steps/s" in line
+    store.add_losses([(50 + s, 3.0) for s in range(20)])
+    store.flush()
+    clock["t"], clock["step"] = 101.0, 70
+    line = status.line()
+    assert "loss 3 ↑" in line and "70.0 steps/s" in line  # (70 - 0) / (101 - 100)
+    store.close()

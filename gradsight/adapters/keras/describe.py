@@ -50,8 +50,11 @@ def layer_kind(layer: Any) -> str:
 
 
 def describe(recorder: Recorder, plan: Any, optimizer_index: int, layers: dict[int, Any],
-             order: dict[int, int], edges: dict[int, set[int]], models: Iterable[Any]) -> None:
-    """Declare the plan's variables and every layer that owns one."""
+             order: dict[int, int], edges: dict[int, set[int]], models: Iterable[Any],
+             functional: dict[int, str] | None = None) -> None:
+    """Declare the plan's variables and every layer that owns one. ``functional``: the
+    activation applied as a function to a layer's output (``tf.nn.relu(self.dense(x))``), by
+    id(layer): the layer is described as applying it."""
     owner_of: dict[int, int] = {}
     for key, layer in layers.items():
         for v in getattr(layer, "_trainable_variables", []) + getattr(
@@ -63,7 +66,7 @@ def describe(recorder: Recorder, plan: Any, optimizer_index: int, layers: dict[i
                 owner_of.setdefault(id(v), id(layer))
                 layers.setdefault(id(layer), layer)
     names = {k: layer_name(layer) for k, layer in layers.items()}
-    kinds = {k: activation(layer) for k, layer in layers.items()}
+    kinds = {k: activation(layer) or (functional or {}).get(k) for k, layer in layers.items()}
     consumers: dict[int, list[int]] = {}
     for consumer, producers in edges.items():
         for p in producers:
@@ -80,8 +83,8 @@ def describe(recorder: Recorder, plan: Any, optimizer_index: int, layers: dict[i
         feeds = tuple(sorted(names[c] for c in consumers.get(key, ()) if c in names)) \
             if key is not None else ()
         following = [kinds[c] for c in consumers.get(key, ()) if kinds.get(c)]
-        own = kinds.get(key) if layer is not None and getattr(layer, "activation", None) \
-            is not None else None
+        own = kinds.get(key) if layer is not None and (getattr(
+            layer, "activation", None) is not None or key in (functional or {})) else None
         shape = tuple(int(d) for d in v.shape)
         recorder.describe(ParamInfo(
             name, i, shape,

@@ -2,9 +2,15 @@
 host fills from the schedule (``Schedule.mask``) at every read, so forced windows (after a
 trigger or a NaN) reach the graph; outside the mask, the schedule's regular rule.
 
-The window after the first non-finite loss is also opened in the graph itself (``note_loss``):
-the host reads the rings only every few dozen steps, and the steps right after the first NaN
-are the ones that show where it spreads; waiting for the host would miss them."""
+The host reads the rings only every few dozen steps, so a window the recorder opens when it
+sees the first NaN would reach the graph too late for the steps right after it, which are the
+ones that show where the NaN spreads. The graph opens that window itself: the first step whose
+loss or weights are non-finite forces detail for the ``schedule.NONFINITE_STEPS`` after it, as
+the recorder does for PyTorch.
+
+Histograms follow the schedule's rule for scheduled steps (``Schedule.histogram``), as a second
+mask filled alongside.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +27,7 @@ class DetailMask:
     def __init__(self, schedule: Schedule) -> None:
         self.schedule = schedule
         self._mask: Any = None  # in-graph: detail for steps base .. base + MASK - 1
+        self._hist: Any = None  # in-graph: histograms for the same steps
         self._base: Any = None
         self._until: Any = None  # in-graph: detail for every step below it (after a NaN)
 
@@ -38,13 +45,20 @@ class DetailMask:
         return tf.logical_or(tf.where(inside, tf.gather(self._mask, safe), rule),
                              step < self._until)
 
-    def note_loss(self, step: Any, loss: Any) -> None:
-        """In the graph: the first non-finite loss (at ``step``) opens the schedule's
-        non-finite window, as the recorder does: every step after it, NONFINITE_STEPS long."""
+    def histogram(self, step: Any) -> Any:
+        """In the graph: does ``step`` also get histograms (scheduled steps only)."""
         self._ensure()
-        first = tf.logical_and(
-            tf.logical_not(tf.reduce_all(tf.math.is_finite(tf.cast(loss, tf.float64)))),
-            self._until < 0)
+        index = step - self._base
+        inside = (index >= 0) & (index < MASK)
+        safe = tf.cast(tf.clip_by_value(index, 0, MASK - 1), tf.int32)
+        return tf.logical_and(inside, tf.gather(self._hist, safe))
+
+    def force_if_broken(self, step: Any, broken: Any) -> None:
+        """In the graph: the first step with a non-finite loss or weight (``broken``) opens
+        the schedule's non-finite window, as the recorder does: every step after it,
+        NONFINITE_STEPS long."""
+        self._ensure()
+        first = tf.logical_and(broken, self._until < 0)
         self._until.assign(tf.where(first, tf.cast(step, tf.int64) + 1 + NONFINITE_STEPS,
                                     self._until))
 
@@ -52,13 +66,20 @@ class DetailMask:
         """On the host: the schedule (with its forced windows) from ``step`` on."""
         if self._mask is not None:
             self._mask.assign(self.schedule.mask(step, MASK))
+            self._hist.assign(self._histograms(step))
             self._base.assign(step)
+
+    def _histograms(self, start: int) -> Any:
+        return [self.schedule.scheduled(s) and self.schedule.histogram(s)
+                for s in range(start, start + MASK)]
 
     def _ensure(self) -> None:
         if self._mask is None:
             with tf.init_scope():
                 self._mask = tf.Variable(self.schedule.mask(0, MASK), trainable=False,
                                          name="gradsight_mask")
+                self._hist = tf.Variable(self._histograms(0), trainable=False,
+                                         name="gradsight_hist_mask")
                 self._base = tf.Variable(tf.constant(0, tf.int64), trainable=False,
                                          name="gradsight_mask_base")
                 self._until = tf.Variable(tf.constant(-1, tf.int64), trainable=False,

@@ -149,4 +149,27 @@ PHRASES: dict[str, Callable[[Mapping[str, Any]], Phrase]] = {
         "keras.layers.BatchNormalization()"),
     a.RESET_GRADIENTS: _simple("compute each step's gradients on their own (a new "
                                "tf.GradientTape per step) before applying them"),
+    a.QK_NORM: lambda args: Phrase(
+        a.GENERIC[a.QK_NORM](args).text + "; where the attention is computed",
+        "def attention(q, k, v):  # q, k, v: (batch, time, heads, head_dim)\n"
+        "    norm = lambda t: (t - keras.ops.mean(t, -1, keepdims=True)) / keras.ops.sqrt(\n"
+        "        keras.ops.var(t, -1, keepdims=True) + 1e-5)\n"
+        "    return keras.ops.dot_product_attention(norm(q), norm(k), v, is_causal=True)"),
+    a.Z_LOSS: lambda args: Phrase(
+        a.GENERIC[a.Z_LOSS](args).text + " (compile the model with this loss)",
+        "def z_loss_crossentropy(y_true, logits):\n"
+        "    ce = keras.losses.sparse_categorical_crossentropy(y_true, logits, "
+        "from_logits=True)\n"
+        f"    return ce + {lit(float(args.get('coef', 1e-4)))} * "
+        "keras.ops.square(keras.ops.logsumexp(logits, axis=-1))"),
+    a.WARMUP_LR: lambda args: Phrase(
+        a.GENERIC[a.WARMUP_LR](args).text,
+        "optimizer = keras.optimizers.AdamW(learning_rate=keras.optimizers.schedules.CosineDecay("
+        f"0.0, decay_steps=100_000, warmup_target=1e-3, warmup_steps={int(args.get('steps', 1000))}"
+        "))"),
+    a.NORM_WEIGHT_DECAY: lambda args: Phrase(
+        a.GENERIC[a.NORM_WEIGHT_DECAY](args).text + " (Keras's AdamW decays every variable "
+        "unless told otherwise: do not exclude the gains)",
+        f"optimizer = keras.optimizers.AdamW(learning_rate=1e-3, "
+        f"weight_decay={lit(float(args.get('value', 0.1)))})"),
 }

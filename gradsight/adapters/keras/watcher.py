@@ -31,9 +31,11 @@ import tensorflow as tf
 from keras.src import backend as keras_backend
 from tensorflow.python.eager.polymorphic_function import polymorphic_function
 
+from ...core import metrics as m
 from ...core.recorder import FLUSH_S, Recorder
 from ..patching import Guard, Patches
-from . import outputs
+from . import functional, outputs
+from .criterion import KerasCriterion
 from .describe import activation, describe, is_model, layer_name
 from .mask import DetailMask
 from .plan import Plan
@@ -73,12 +75,16 @@ class KerasWatcher:
         self._edges: dict[int, set[int]] = {}
         self._flow: dict[int, tuple[Any, int]] = {}
         self._rings: dict[int, outputs.LayerRing] = {}
+        self._functional = functional.FunctionalInputs()  # activations applied as functions
         self._mask = DetailMask(recorder.schedule)
+        self._criterion = KerasCriterion()
         self._flag: Any = None  # in-graph: does the clock's current step get detail
+        self._hist_flag: Any = None  # ... and histograms
         self._act_step: Any = None  # in-graph: the clock's current step
         step = lambda: self.step  # noqa: E731
         self._steps_guard = Guard(recorder, "keras: optimizer steps", step)
         self._layers_guard = Guard(recorder, "keras: layer outputs", step)
+        self._criterion_guard = Guard(recorder, "keras: loss reference", step)
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> "KerasWatcher":
@@ -87,6 +93,7 @@ class KerasWatcher:
         self._patches.wrap(keras.layers.Layer, "__call__", self._wrap_layer_call)
         self._patches.wrap(keras.Model, "fit", self._wrap_fit)
         self._patches.wrap(polymorphic_function.Function, "__call__", self._wrap_function_call)
+        self._criterion.install(self._patches, self._criterion_guard)
         self._active = True
         return self
 
@@ -96,6 +103,8 @@ class KerasWatcher:
         self._active = False
         self._patches.restore()
         self.drain()
+        self._criterion_guard.run(self._criterion.finish, max(self.step - 1, 0),
+                                  self._ship_criterion)
 
     # -- wrappers -------------------------------------------------------------------------
     def _wrap_apply(self, original: Callable[..., Any]) -> Callable[..., Any]:
@@ -131,17 +140,21 @@ class KerasWatcher:
         loss = self._take_loss()
         step = tf.identity(optimizer.iterations)
         detail = self._detail(step)
-        taken = plan.before(grads, step, detail)
-        return plan, taken, step, detail, loss, grads
+        hist = self._mask.histogram(step)
+        taken = plan.before(grads, step, detail, hist)
+        return plan, taken, step, (detail, hist), loss, grads
 
-    def _finish(self, optimizer: Any, plan: Plan, taken: Any, step: Any, detail: Any,
+    def _finish(self, optimizer: Any, plan: Plan, taken: Any, step: Any, flags: Any,
                 loss: Any) -> None:
-        plan.after(taken, step, detail, loss)
-        if loss is not None and self._clock == id(optimizer):
-            self._mask.note_loss(step, loss)
+        detail, hist = flags
+        broken = plan.after(taken, step, detail, hist, loss)
+        if self._clock == id(optimizer):
+            self._mask.force_if_broken(step, broken)  # before the next step's flag is set
+            self._criterion_guard.run(self._criterion.after_step, step, detail)
         if self._clock == id(optimizer) and self._flag is not None:
             self._act_step.assign(step + 1)
             self._flag.assign(self._detail(step + 1))
+            self._hist_flag.assign(self._mask.histogram(step + 1))
         if tf.executing_eagerly():
             self._tick()
 
@@ -247,8 +260,11 @@ class KerasWatcher:
             self._layers[key] = weakref.ref(layer)
         for tensor in tf.nest.flatten(inputs):
             producer = self._flow.get(id(tensor))
-            if producer is not None and producer[0] is tensor and producer[1] != key:
+            known = producer is not None and producer[0] is tensor and producer[1] != key
+            if known:
                 self._edges.setdefault(key, set()).add(producer[1])
+            if layer.weights and (not known or self._moves_only(producer[1])):
+                self._functional_input(layer, tensor)  # an activation applied as a function?
         for tensor in tf.nest.flatten(output):
             if isinstance(tensor, (tf.Tensor, tf.Variable)) or hasattr(tensor, "shape"):
                 self._flow[id(tensor)] = (tensor, key)
@@ -256,7 +272,30 @@ class KerasWatcher:
                 layer.weights or activation(layer) is not None):
             self._record_output(layer, output)
 
+    def _moves_only(self, key: int) -> bool:
+        """A layer that only moves values (Flatten, Dropout, pooling): no weights, no
+        activation, so what went through it is still what came before it."""
+        ref = self._layers.get(key)
+        layer = ref() if ref is not None else None
+        return layer is not None and not layer.weights and activation(layer) is None
+
+    def _functional_input(self, layer: Any, tensor: Any) -> None:
+        producer = self._functional.consumed(id(layer), tensor, self._flow, self._layers)
+        if producer is not None:
+            self._edges.setdefault(id(layer), set()).add(producer)
+            self._ensure_flag()
+            self._functional.record(producer, tensor, self._act_step, self._flag)
+
     def _record_output(self, layer: Any, output: Any) -> None:
+        self._ensure_flag()
+        ring = self._rings.get(id(layer))
+        if ring is None:
+            units = output.shape[-1] if output.shape.rank else None
+            ring = self._rings[id(layer)] = outputs.make_ring(layer_name(layer),
+                                                              activation(layer), units)
+        outputs.record(ring, output, self._act_step, self._flag, self._hist_flag)
+
+    def _ensure_flag(self) -> None:
         if self._flag is None:
             start = 0
             if self._clock is not None:
@@ -266,12 +305,9 @@ class KerasWatcher:
                                              name="gradsight_step")
                 self._flag = tf.Variable(self._detail(tf.constant(start, tf.int64)),
                                          trainable=False, name="gradsight_detail_flag")
-        ring = self._rings.get(id(layer))
-        if ring is None:
-            units = output.shape[-1] if output.shape.rank else None
-            ring = self._rings[id(layer)] = outputs.make_ring(layer_name(layer),
-                                                              activation(layer), units)
-        outputs.record(ring, output, self._act_step, self._flag)
+                self._hist_flag = tf.Variable(
+                    self._mask.histogram(tf.constant(start, tf.int64)), trainable=False,
+                    name="gradsight_hist_flag")
 
     # -- host side ------------------------------------------------------------------------
     def _tick(self) -> None:
@@ -292,7 +328,8 @@ class KerasWatcher:
             for plan in state.plans.values():
                 if not plan.described:
                     self._describe(plan, state)
-                lost = plan.drain(end, self.recorder.steps, self._ship_detail)
+                lost = plan.drain(end, self.recorder.steps, self._ship_detail,
+                                  self._ship_hists)
                 if lost and not state.lost:
                     self.recorder.event(end, "rows_lost", plan.names[0] if plan.names else "",
                                         {"steps": lost, "reason": "more steps than the ring "
@@ -303,8 +340,19 @@ class KerasWatcher:
         for ring in self._rings.values():
             for step, metrics, values in outputs.drain(ring):
                 self.recorder.record(step, "module", [ring.name], metrics, [values])
+            for step, values in outputs.drain_hists(ring):
+                self.recorder.histograms(step, "module", m.HIST_ACT, [ring.name], [values])
+        self._functional.drain(self.recorder)  # after the producers' own rows
+        self._criterion_guard.run(self._criterion.drain, self._ship_criterion)
         self.recorder.poll()
         self._mask.refill(self.step)  # forced windows the rows just caused reach the graph
+
+    def _ship_hists(self, step: int, metric: str, names: list[str], values: np.ndarray) -> None:
+        self.recorder.histograms(step, "param", metric, names, values)
+
+    def _ship_criterion(self, step: int, names: list[str], metrics: tuple[str, ...],
+                        values: Any) -> None:
+        self.recorder.record(step, m.LOSS_ROLE, names, metrics, values)
 
     def _ship_detail(self, step: int, names: list[str], metric: str, values: np.ndarray) -> None:
         self.recorder.record(step, "param", names, (metric,), values[:, None])
@@ -315,4 +363,4 @@ class KerasWatcher:
         layers = {k: v for k, v in layers.items() if v is not None}
         models = [m for m in (r() for r in self._models) if m is not None]
         describe(self.recorder, plan, state.index, layers, self._layer_order, self._edges,
-                 models)
+                 models, self._functional.families)

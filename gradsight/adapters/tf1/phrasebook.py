@@ -102,4 +102,23 @@ PHRASES: dict[str, Callable[[Mapping[str, Any]], Phrase]] = {
     a.SATURATION_NORM: _simple("add batch normalization before the activation", _BATCH_NORM),
     a.RESET_GRADIENTS: _simple("apply each step's own gradients (accumulators must be reset "
                                "with an assign op after apply_gradients)"),
+    a.QK_NORM: lambda args: Phrase(
+        a.GENERIC[a.QK_NORM](args).text + "; apply it to q and k before their product",
+        "def qk_norm(t):  # t: queries or keys, head_dim last\n"
+        "    mean, variance = tf.nn.moments(t, axes=[-1], keep_dims=True)\n"
+        "    return (t - mean) * tf.rsqrt(variance + 1e-5)"),
+    a.Z_LOSS: lambda args: Phrase(
+        a.GENERIC[a.Z_LOSS](args).text + " (loss = loss + z_loss(logits))",
+        f"def z_loss(logits, coef={lit(float(args.get('coef', 1e-4)))}):\n"
+        "    return coef * tf.reduce_mean(tf.square(tf.reduce_logsumexp(logits, axis=-1)))"),
+    a.WARMUP_LR: lambda args: Phrase(
+        a.GENERIC[a.WARMUP_LR](args).text,
+        "global_step = tf.train.get_or_create_global_step()\n"
+        "learning_rate = 1e-3 * tf.minimum(1.0, tf.cast(global_step + 1, tf.float32) / "
+        f"{lit(float(args.get('steps', 1000)))})\n"
+        "optimizer = tf.train.AdamOptimizer(learning_rate)"),
+    a.NORM_WEIGHT_DECAY: lambda args: Phrase(
+        a.GENERIC[a.NORM_WEIGHT_DECAY](args).text + " (loss = loss + decay)",
+        f"decay = {lit(float(args.get('value', 0.1)))} * tf.add_n([tf.nn.l2_loss(v) for v in "
+        'tf.trainable_variables() if "gamma" in v.name] + [tf.constant(0.0)])'),
 }

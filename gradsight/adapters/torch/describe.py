@@ -22,9 +22,14 @@ def describe(
     forward_order: Mapping[int, int],
     edges: Mapping[int, set[int]],
     optimizers: Mapping[torch.optim.Optimizer, int],
+    placements: Mapping[int, str] | None = None,
+    functional: Mapping[int, str] | None = None,
 ) -> None:
-    """Declare every module and parameter of ``layout`` to the recorder."""
+    """Declare every module and parameter of ``layout`` to the recorder. ``functional``: the
+    activation a module's output goes through as a function (``F.relu(self.fc1(x))``), by
+    id(module): the module is described as applying it."""
     kinds: dict[str, str | None] = {}
+    applies: dict[str, str] = {}
     neutral: dict[str, str] = {}
     consumers: dict[str, list[str]] = {}
     for name, ref in layout.modules.items():
@@ -33,6 +38,8 @@ def describe(
             continue
         kinds[name] = activation_kind(module)
         neutral[name] = module_kind(module)
+        if kinds[name] is None and (functional or {}).get(id(module)):
+            applies[name] = (functional or {})[id(module)]
         producers = sorted(
             layout.module_names[p] for p in edges.get(id(module), ()) if p in layout.module_names
         )
@@ -40,7 +47,8 @@ def describe(
             consumers.setdefault(producer, []).append(name)
         recorder.describe(ModuleInfo(
             name, forward_order.get(id(module), len(forward_order)), type(module).__name__,
-            neutral[name], kinds[name], tuple(producers), _owner_label(name, layout.owners)))
+            neutral[name], kinds[name] or applies.get(name), tuple(producers),
+            _owner_label(name, layout.owners)))
     opt_of = {
         id(p): (index, type(o).__name__)
         for o, index in optimizers.items() for group in o.param_groups for p in group["params"]
@@ -49,7 +57,8 @@ def describe(
     for i, (name, p) in enumerate(layout.params.items()):
         module = layout.param_module.get(name)
         feeds = consumers.get(module or "", [])
-        following = [kinds[c] for c in feeds if kinds.get(c)]
+        following = [applies[module]] if module in applies else [
+            kinds[c] for c in feeds if kinds.get(c)]
         ref = layout.modules.get(module) if module is not None else None
         owner_module = ref() if ref is not None else None
         index, optimizer_type = opt_of.get(id(p), (None, None))
@@ -66,6 +75,7 @@ def describe(
             optimizer_kind=optimizer_kind(optimizer_type),
             lr=lrs.get(id(p)),
             optimized=id(p) in layout.optimized,
+            placement=(placements or {}).get(id(p)),
         ))
 
 

@@ -29,12 +29,30 @@ class _Output:
     sample: torch.Tensor | None = None  # the first call's output, sampled, on histogram steps
 
 
+class DeadWindows:
+    """Which units fired over the last ``metrics.DEAD_WINDOW`` detail steps, per name."""
+
+    def __init__(self) -> None:
+        self._windows: dict[str, tuple[torch.Tensor, int]] = {}
+
+    def close(self, name: str, active: torch.Tensor) -> torch.Tensor | None:
+        """Add a step's active units; the window's dead fraction when it is complete."""
+        seen, count = self._windows.get(name, (active, 0))
+        seen = seen | active if seen.shape == active.shape else active
+        count += 1
+        if count >= m.DEAD_WINDOW:
+            self._windows.pop(name, None)
+            return 1 - seen.to(stats.F64).mean()
+        self._windows[name] = (seen, count)
+        return None
+
+
 class Outputs:
     """Layer outputs seen during one detail step, keyed by id(module)."""
 
     def __init__(self) -> None:
         self._seen: dict[int, _Output] = {}
-        self._windows: dict[str, tuple[torch.Tensor, int]] = {}
+        self._windows = DeadWindows()
 
     def add(self, key: int, family: str | None, output: torch.Tensor, histogram: bool) -> None:
         acc = self._seen.get(key)
@@ -62,7 +80,7 @@ class Outputs:
             if acc.active is not None:
                 dead_names.append(name)
                 dead.append(1 - acc.active.to(stats.F64).mean())
-                closed = self._window(name, acc.active)
+                closed = self._windows.close(name, acc.active)
                 if closed is not None:
                     window_names.append(name)
                     window.append(closed)
@@ -82,16 +100,6 @@ class Outputs:
 
     def clear(self) -> None:
         self._seen.clear()
-
-    def _window(self, name: str, active: torch.Tensor) -> torch.Tensor | None:
-        seen, count = self._windows.get(name, (active, 0))
-        seen = seen | active if seen.shape == active.shape else active
-        count += 1
-        if count >= m.DEAD_WINDOW:
-            self._windows.pop(name, None)
-            return 1 - seen.to(stats.F64).mean()
-        self._windows[name] = (seen, count)
-        return None
 
 
 def param_norms(recorder: Recorder, step: int, metric: str, names: Sequence[str],

@@ -3,11 +3,16 @@
 Names follow the contract: ``named_parameters()`` / ``named_modules()`` of the model that owns
 the optimized parameters. In zero-code mode that model is discovered, not given: it is a *root*
 module (one called in a forward pass that no other called module contains) holding at least one
-parameter some optimizer steps.
+parameter some optimizer steps. A parameter that optimizers step before any module holding it
+was called (the forward inside ``optimizer.step(closure)``: Lightning, LBFGS) names its owner
+from the live modules (``live_owners``), never an anonymous optimizer slot that a later layout
+would rename. One parameter is one entity: a wrapper that exposes the model twice is looked
+through (``unwrap``).
 """
 
 from __future__ import annotations
 
+import gc
 import weakref
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
@@ -116,6 +121,45 @@ def roots_among(seen: Iterable[nn.Module]) -> list[nn.Module]:
     return [m for m in seen if id(m) not in inner]
 
 
+def live_owners(wanted: set[int]) -> list[nn.Module]:
+    """The outermost live modules holding any parameter in ``wanted`` (ids).
+
+    For parameters an optimizer steps before any module holding them was called: a closure
+    that runs the forward inside ``optimizer.step(closure)`` (Lightning's automatic
+    optimization, LBFGS), or a model whose forward is not a module call (a LightningModule's
+    ``training_step`` calls its layers, never itself). One pass over the garbage collector's
+    objects, done only while such parameters exist.
+    """
+    # type(), not isinstance(): a weakref.proxy of a module passes isinstance
+    modules = [o for o in gc.get_objects() if issubclass(type(o), nn.Module)]
+    holding = [m for m in modules
+               if any(id(p) in wanted for p in m._parameters.values() if p is not None)]
+    if not holding:
+        return []
+    return [m for m in roots_among(modules)
+            if any(id(p) in wanted for p in m.parameters())]
+
+
+def unwrap(model: nn.Module) -> nn.Module:
+    """The model inside wrappers that expose it twice (Lightning Fabric's ``_FabricModule``
+    registers it as ``_forward_module`` and ``_original_module``; with DDP, once bare and once
+    inside the DDP wrapper): a parameter seen through two owners is one entity, named by the
+    module that holds it plainly. A model that registers one submodule once keeps its names."""
+    while not model._parameters or not any(True for p in model._parameters.values()
+                                           if p is not None):
+        paths: dict[int, int] = {}
+        for _, module in model.named_modules(remove_duplicate=False):
+            paths[id(module)] = paths.get(id(module), 0) + 1
+        mine = {id(p) for p in model.parameters()}
+        inner = next((child for child in dict.fromkeys(model.children())
+                      if paths.get(id(child), 0) > 1
+                      and {id(p) for p in child.parameters()} == mine), None)
+        if inner is None or not mine:
+            return model
+        model = inner
+    return model
+
+
 def resolve_layout(
     optimizers: list[torch.optim.Optimizer],
     candidates: list[nn.Module],
@@ -132,6 +176,7 @@ def resolve_layout(
         m for m in candidates
         if any(id(p) in layout.optimized or p.requires_grad for p in m.parameters())
     ]
+    owners = list(dict.fromkeys(unwrap(m) for m in owners))
     labels = _model_labels(owners, namespace)
     for model, label in zip(owners, labels):
         prefix = f"{label}." if len(owners) > 1 else ""

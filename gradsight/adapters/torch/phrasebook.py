@@ -176,4 +176,52 @@ PHRASES: dict[str, Callable[[Mapping[str, Any]], Phrase]] = {
     a.RESET_GRADIENTS: lambda args: Phrase(
         "reset the gradients once per optimizer step, before backward()",
         "optimizer.zero_grad()"),
+    a.DDP_FORWARD: _simple(
+        "call the DDP-wrapped model in every training step, never model.module: a "
+        "forward/backward through the raw module does not all-reduce its gradients (for "
+        "gradient accumulation, skip the all-reduce of all but the last micro-batch with "
+        "no_sync())",
+        "ddp_model = torch.nn.parallel.DistributedDataParallel(model)\n"
+        "output = ddp_model(x)  # every step: forward and backward through ddp_model"),
+    a.SAME_INIT: _simple(
+        "initialize the replicas alike: the same seed on every rank (not seed + rank) before "
+        "building the model, and initialize before wrapping it, since DDP broadcasts rank 0's "
+        "parameters only when it wraps",
+        "torch.manual_seed(0)  # on every rank, before the model is built\n"
+        "model = torch.nn.parallel.DistributedDataParallel(model)  # after its init"),
+    a.SYNC_BUFFERS: lambda args: Phrase(
+        "keep buffers synchronized: leave DDP's broadcast_buffers=True"
+        + (", or synchronize the batch-norm statistics" if args.get("batch_norm") else ""),
+        "model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)"
+        if args.get("batch_norm") else
+        "torch.nn.parallel.DistributedDataParallel(model, broadcast_buffers=True)"),
+    a.DDP_UNUSED: lambda args: Phrase(
+        ("DDP stopped the job because these parameters got no gradient: " if args.get(
+            "stopped") else "") + "if the layer is skipped on purpose in some steps, tell DDP "
+        "(it then waits for no gradient from it); otherwise use the layer or delete it",
+        "torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=True)"),
+    a.QK_NORM: lambda args: Phrase(
+        a.GENERIC[a.QK_NORM](args).text + "; where the attention is computed",
+        "def attention(q, k, v, is_causal=True):  # q, k, v: (batch, heads, time, head_dim)\n"
+        "    q = torch.nn.functional.layer_norm(q, q.shape[-1:])\n"
+        "    k = torch.nn.functional.layer_norm(k, k.shape[-1:])\n"
+        "    return torch.nn.functional.scaled_dot_product_attention(q, k, v, "
+        "is_causal=is_causal)"),
+    a.Z_LOSS: lambda args: Phrase(
+        a.GENERIC[a.Z_LOSS](args).text,
+        "logits = model(x)\n"
+        f"loss = loss + {lit(float(args.get('coef', 1e-4)))} * "
+        "torch.logsumexp(logits, dim=-1).pow(2).mean()"),
+    a.WARMUP_LR: lambda args: Phrase(
+        a.GENERIC[a.WARMUP_LR](args).text + " (call scheduler.step() after optimizer.step())",
+        "scheduler = torch.optim.lr_scheduler.LinearLR(optimizer, start_factor=0.01, "
+        f"total_iters={int(args.get('steps', 1000))})"),
+    a.NORM_WEIGHT_DECAY: lambda args: Phrase(
+        a.GENERIC[a.NORM_WEIGHT_DECAY](args).text,
+        f"gains = [m.weight for m in {ref(None, args.get('owner'))}.modules() if isinstance(m, "
+        "(torch.nn.LayerNorm, torch.nn.RMSNorm)) and m.weight is not None]\n"
+        f"rest = [p for p in {ref(None, args.get('owner'))}.parameters() "
+        "if all(p is not g for g in gains)]\n"
+        'optimizer = torch.optim.AdamW([{"params": rest}, {"params": gains, "weight_decay": '
+        f"{lit(float(args.get('value', 0.1)))}}}], lr=1e-3)"),
 }

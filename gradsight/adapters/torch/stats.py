@@ -16,6 +16,24 @@ from ...core.metrics import HIST_BINS, HIST_SAMPLE, SATURATION_LEVEL
 
 F64 = torch.float64
 
+try:  # DTensor (FSDP2): public since torch 2.4; absent where torch.distributed is not built
+    from torch.distributed.tensor import DTensor as _DTensor
+except ImportError:  # pragma: no cover - depends on the torch build
+    _DTensor = None
+
+
+def is_dtensor(tensor: Any) -> bool:
+    return _DTensor is not None and isinstance(tensor, _DTensor)
+
+
+def local(tensor: torch.Tensor) -> torch.Tensor:
+    """The tensor statistics are computed on: a ``DTensor``'s local shard (a view; computing
+    on the DTensor itself would communicate, or fail), any other tensor itself. The core
+    merges the shards' numbers into the whole parameter's (``core/job.py``)."""
+    if _DTensor is not None and isinstance(tensor, _DTensor):
+        return tensor._local_tensor  # type: ignore[no-any-return]
+    return tensor
+
 
 # float32 represents a norm exactly enough inside this range; outside it (underflowing
 # squares of 1e-32-scale gradients, overflowing ones of 1e20-scale) the norm is redone in float64.
@@ -30,6 +48,7 @@ def norms(tensors: Sequence[torch.Tensor]) -> list[torch.Tensor]:
     float32 one, and reading a CPU value is free, so float32 is used and only the norms outside
     float32's safe range are redone in float64.
     """
+    tensors = [local(t) for t in tensors]
     out: list[torch.Tensor | None] = [None] * len(tensors)
     dense = [i for i, t in enumerate(tensors) if t.layout == torch.strided]
     by_cpu = [
@@ -56,7 +75,7 @@ def norms(tensors: Sequence[torch.Tensor]) -> list[torch.Tensor]:
 
 def nonfinite_counts(tensors: Sequence[torch.Tensor]) -> list[torch.Tensor]:
     """Non-finite element counts; per tensor, so used only once non-finite values appeared."""
-    return [(~torch.isfinite(t)).sum().to(F64) for t in tensors]
+    return [(~torch.isfinite(local(t))).sum().to(F64) for t in tensors]
 
 
 def activation_vector(output: torch.Tensor, family: str | None) -> torch.Tensor:
@@ -103,7 +122,7 @@ def hist_sample(tensor: torch.Tensor, copy: bool = False) -> torch.Tensor:
     of at most HIST_SAMPLE of them (a 30-bin picture needs no more, and it bounds the cost).
     ``copy`` detaches it from the tensor's storage (activations: keep the sample, not the
     whole output, until the step's histograms are computed)."""
-    x = tensor.detach()
+    x = local(tensor).detach()
     if x.layout != torch.strided:  # sparse gradients: their stored values
         x = x.coalesce().values()
     x = x.reshape(-1)

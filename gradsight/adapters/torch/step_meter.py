@@ -71,6 +71,7 @@ class _Sample:
         factors = [math.nan] * len(params)
         self.exact = True
         for i, p in enumerate(params):
+            p = stats.local(p)  # an FSDP2 shard: this rank's rows (core/job.py merges ranks)
             view = sample_view(p, k) if p.device == device else None
             if view is None:
                 self.fallback.append(i)
@@ -80,7 +81,7 @@ class _Sample:
             pieces.append(view)
             if view.numel() < k:
                 pieces.append(torch.zeros(k - view.numel(), dtype=view.dtype, device=device))
-            factors[i] = math.sqrt(p.numel() / view.numel())
+            factors[i] = math.sqrt(p.numel() / view.numel()) if view.numel() else 0.0
             self.exact = self.exact and view.numel() == p.numel()
         self.groups = [(torch.tensor(ix, dtype=torch.long, device=device), pieces, len(ix))
                        for ix, pieces in groups.values()]

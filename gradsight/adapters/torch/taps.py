@@ -27,6 +27,7 @@ from typing import Any, Callable
 import torch
 
 from ..patching import Guard, Patches
+from .stats import is_dtensor, local
 
 # on_clip(parameters, "norm", max_norm, coefficient) or (parameters, "value", clip_value, None)
 ClipCallback = Callable[[list[torch.Tensor], str, float, Any], None]
@@ -74,6 +75,11 @@ def _tap(on_clip: ClipCallback, kind: str, parameters: Any, limit: Any, args: An
         total = args[0] if args else kwargs.get("total_norm")
         if not isinstance(total, torch.Tensor):
             return
+        if is_dtensor(total):  # FSDP2: torch reduced it across ranks already (Replicate)
+            if not all(p.is_replicate() for p in total.placements):
+                on_clip(tensors, kind, value, None)  # a reduction still pending: unknown
+                return
+            total = local(total)
         coefficient = torch.clamp(float(limit) / (total.detach() + 1e-6), max=1.0)
     on_clip(tensors, kind, value, coefficient)
 
@@ -88,7 +94,7 @@ class ClipBook:
 
     def saw(self, params: list[torch.Tensor], kind: str, limit: float, coef: Any) -> None:
         if kind == "norm":
-            for p in params:
+            for p in params if coef is not None else ():
                 self.entries[id(p)] = ("norm", coef)
         else:
             from .stats import norms

@@ -33,12 +33,18 @@ from torch.optim.optimizer import (
 from ...core import metrics as m
 from ...core.recorder import Recorder
 from ..patching import Guard, Patches
-from . import detail
+from . import detail, distributed, stats
+from .criterion import CriterionTap
 from .describe import describe, group_learning_rates
-from .layout import Layout, activation_kind, is_watched_module, optimizer_params, \
-    resolve_layout, roots_among
+from .functional import FunctionalActivations
+from .layout import Layout, activation_kind, is_watched_module, live_owners, \
+    module_kind, optimizer_params, resolve_layout, roots_among
+from .stability import StabilityTaps
 from .step_meter import StepMeter
 from .taps import ClipBook, GradResets, ScalerTap, install_clip_tap
+
+
+MAX_HELD_LOSSES = 1024  # backward() losses held for a step that may never come
 
 
 @dataclass
@@ -72,19 +78,25 @@ class TorchWatcher:
             weakref.WeakKeyDictionary())
         self._clock: "weakref.ref[torch.optim.Optimizer] | None" = None
         self._seen: dict[int, weakref.ref[nn.Module]] = {}  # modules run forward, in order
+        self._owners: list[weakref.ref[nn.Module]] = []  # models found holding the parameters
         self._layout = Layout()
         self._outputs = detail.Outputs()
+        self._functional = FunctionalActivations()
         self._flow: dict[int, tuple[weakref.ref[torch.Tensor], int]] = {}
         self._edges: dict[int, set[int]] = {}  # id(consumer module) -> ids of producers
         self._edges_described = False
         self._model_modules: set[int] = set()
+        self._world: tuple[int, int] | None = None  # (rank, world size) in a job
+        self._placements: dict[int, str] = {}  # id(param) -> distributed.placement
         self._losses: list[torch.Tensor] = []
+        self._backward_calls = 0
         self._clip = ClipBook()
         self._resets = GradResets()
         self._handles: list[Any] = []
         self._forward_handle: Any = None
         self._patches = Patches()
         self._scaler = ScalerTap()
+        self._criterion = CriterionTap()
         self._compiled = False  # the script uses torch.compile: no forward hooks from then on
         self._active = False
         step = lambda: self.step  # noqa: E731
@@ -92,6 +104,9 @@ class TorchWatcher:
         self._layers_guard = Guard(recorder, "torch: layer outputs", step)
         self._loss_guard = Guard(recorder, "torch: loss", step)
         self._clip_guard = Guard(recorder, "torch: gradient clipping", step)
+        self._stability = StabilityTaps(Guard(recorder, "torch: attention and logits", step),
+                                        _Names(self))
+        self._criterion_guard = Guard(recorder, "torch: loss reference", step)
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> "TorchWatcher":
@@ -101,6 +116,8 @@ class TorchWatcher:
         install_clip_tap(self._patches, self._clip_guard, self._clip.saw)
         self._resets.install(self._patches, self._steps_guard)
         self._scaler.install(self._patches, self._loss_guard)
+        self._stability.install(self._patches)
+        self._criterion.install(self._patches, self._criterion_guard, lambda: self._compiled)
         self._patches.wrap(torch, "compile", self._wrap_compile)
         self._active = True
         if self._model is not None:
@@ -132,9 +149,14 @@ class TorchWatcher:
         for state in list(self._opts.values()):
             if state.meter is not None:
                 state.meter.flush(self.recorder)
+        self._stability.flush(self.recorder)
         if self._losses and self.step == 0:  # backward() only, never a step: keep its loss
             loss = self._mean_loss().detach().to("cpu", torch.float64).reshape(1)
             self.recorder.steps(0, (), [[1.0, float(loss)]])
+        self._criterion_guard.run(self._criterion.ship, max(self.step - 1, 0), self.recorder)
+        if self._backward_calls and not self._opts:  # say why nothing could be judged
+            self.recorder.event(0, "backward_without_step", "",
+                                {"backward_calls": self._backward_calls})
 
     # -- wrappers -------------------------------------------------------------------------
     def _wrap_backward(self, original: Callable[..., Any]) -> Callable[..., Any]:
@@ -148,7 +170,10 @@ class TorchWatcher:
     def _saw_loss(self, tensors: Any) -> None:
         if isinstance(tensors, torch.Tensor) and tensors.numel() == 1 and \
                 tensors.is_floating_point():
+            self._backward_calls += 1
             self._losses.append(self._scaler.unscaled(tensors).detach())
+            if len(self._losses) > MAX_HELD_LOSSES:  # no optimizer steps: hold their mean
+                self._losses = [self._mean_loss()]
 
     def _wrap_compile(self, original: Callable[..., Any]) -> Callable[..., Any]:
         def compile(*args: Any, **kwargs: Any) -> Any:
@@ -196,9 +221,12 @@ class TorchWatcher:
             producer = self._flow.get(id(inputs[0]))
             if producer is not None and producer[0]() is inputs[0]:
                 self._edges.setdefault(key, set()).add(producer[1])
+            elif module._parameters:  # made by something else: a functional activation?
+                self._functional.consumed(key, module_kind(module), inputs[0])
         if not isinstance(output, torch.Tensor) or not output.is_floating_point():
             return
         self._flow[id(output)] = (weakref.ref(output), key)
+        self._functional.produced(key, output)
         self._outputs.add(key, activation_kind(module), output,
                           self.recorder.schedule.histogram(self.step))
 
@@ -216,7 +244,7 @@ class TorchWatcher:
         state = self._state(optimizer)
         if state is None:
             return
-        if state.meter is None or self._layout_stale() or (
+        if state.meter is None or self._layout_stale() or self._functional.changed or (
                 self._edges and not self._edges_described):
             self._relayout()
         meter = state.meter
@@ -255,20 +283,34 @@ class TorchWatcher:
             if self.recorder.schedule.histogram(step):
                 detail.histograms(self.recorder, step, "param", m.HIST_WEIGHT,
                                   zip(state.names, state.params))
+            if self._world is not None:  # replicas compared across ranks at diagnosis
+                self._fingerprints(step, state)
         self._resets.stepped(state.meter.params)
         state.steps += 1
         if not clock:
             return
         # The first optimizer to step is the run's clock: losses and layer outputs go by it.
         self._clip.clear()  # (a step GradScaler skipped leaves its entries behind)
+        self._stability.ship(self.step, self.recorder)
         if self.recorder.schedule.detail(self.step):
             self._outputs.ship(self.step, self._layout.module_names, self.recorder)
+            self._functional.ship(self.step, self._layout.module_names, self.recorder)
+            self._criterion_guard.run(self._criterion.ship, self.step, self.recorder)
             self._flow.clear()
         self._outputs.clear()
+        self._functional.clear()
         self.step = state.steps
         want_forward = self.recorder.schedule.detail(self.step) or not self._layout.params
         if want_forward != (self._forward_handle is not None):
             self._set_forward_hook(want_forward)
+
+    def _fingerprints(self, step: int, state: _OptState) -> None:
+        whole = [(n, p) for n, p in zip(state.names, state.params)
+                 if self._placements.get(id(p), distributed.REPLICATE) == distributed.REPLICATE]
+        if whole:
+            values = distributed.fingerprints([p for _, p in whole])[:, None]
+            self.recorder.record(step, "param", [n for n, _ in whole], (m.FINGERPRINT,),
+                                 stats.HostCopy(values))
 
     def _mean_loss(self) -> torch.Tensor:
         """The step's loss (the mean of its backward calls' losses), on its device."""
@@ -299,14 +341,30 @@ class TorchWatcher:
         signature = tuple(len(optimizer_params(o)) for o in self._opts.keys())
         return signature != self._layout.signature
 
+    def _candidates(self, optimizers: list[torch.optim.Optimizer]) -> list[nn.Module]:
+        """The models that may own the optimized parameters: the given one, or the roots
+        among the modules called so far and those found holding parameters no called module
+        holds (a forward that runs inside ``optimizer.step(closure)``)."""
+        if self._model is not None:
+            return [self._model]
+        alive = [r() for r in [*self._owners, *self._seen.values()]]
+        candidates = roots_among(mod for mod in alive if mod is not None)
+        held = {id(p) for mod in candidates for p in mod.parameters()}
+        loose = {id(p) for o in optimizers for p in optimizer_params(o)} - held
+        if loose:
+            found = live_owners(loose)
+            self._owners += [weakref.ref(mod) for mod in found]
+            candidates = roots_among([*found, *candidates])
+        return candidates
+
     def _relayout(self) -> None:
         optimizers = list(self._opts.keys())
-        if self._model is not None:
-            candidates = [self._model]
-        else:
-            alive = [ref() for ref in self._seen.values()]
-            candidates = roots_among(mod for mod in alive if mod is not None)
+        # the model the user wrote, not its DDP/FSDP wrapper (names without ``module.``)
+        candidates, replicated = distributed.unwrap_all(self._candidates(optimizers))
         self._layout = resolve_layout(optimizers, candidates, self._namespace())
+        self._world = distributed.world()
+        self._placements = distributed.placements(list(self._layout.params.values()),
+                                                  replicated)
         orphans = [(n, p) for n, p in self._layout.params.items()
                    if id(p) not in self._layout.optimized]
         for optimizer in optimizers:
@@ -323,5 +381,42 @@ class TorchWatcher:
                                     params + [p for _, p in extra], len(params),
                                     [group_of[id(p)] for p in params])
         self._edges_described = bool(self._edges)
+        self._functional.changed = False
+        edges = {k: v | self._functional.edges.get(k, set()) for k, v in self._edges.items()}
+        edges.update({k: v for k, v in self._functional.edges.items() if k not in edges})
         describe(self.recorder, self._layout, {key: i for i, key in enumerate(self._seen)},
-                 self._edges, {o: s.index for o, s in self._opts.items()})
+                 edges, {o: s.index for o, s in self._opts.items()}, self._placements,
+                 self._functional.families)
+
+
+class _Names:
+    """What the stability taps ask of the watcher (``stability.Namer``)."""
+
+    def __init__(self, watcher: TorchWatcher) -> None:
+        self._w = watcher
+
+    def name(self, module: nn.Module) -> str | None:
+        name = self._w._layout.module_names.get(id(module))
+        return (name or type(module).__name__) if name is not None else None
+
+    def order(self, module: nn.Module) -> int:
+        seen = list(self._w._seen)
+        return seen.index(id(module)) if id(module) in self._w._seen else len(seen)
+
+    def described(self, module: nn.Module) -> bool:
+        return is_watched_module(module)
+
+    def producer(self, tensor: torch.Tensor, classes: int) -> nn.Module | None:
+        """The layer whose output ``tensor`` is (or is a view of), on a detail step; else the
+        last linear layer called with ``classes`` outputs."""
+        for t in (tensor, tensor._base):
+            entry = self._w._flow.get(id(t)) if t is not None else None
+            ref = self._w._seen.get(entry[1]) if entry is not None and entry[0]() is t else None
+            if ref is not None and ref() is not None:
+                return ref()
+        for ref in reversed(list(self._w._seen.values())):
+            module = ref()
+            if isinstance(module, nn.Linear) and module.out_features == classes and \
+                    id(module) in self._w._layout.module_names:
+                return module
+        return None

@@ -205,6 +205,13 @@
                                 label: { position: "end", color: "#c62828" } },
                     markArea: { silent: true, itemStyle: { color: "rgba(239,108,0,0.14)" },
                                 label: { show: false }, data: windows } }];
+    (D.rank_losses || []).forEach(function (R) {  // a job: every rank's own loss
+      var pts = [];
+      for (var j = 0; j < R.steps.length; j++) if (R.mean[j] !== null) pts.push([R.steps[j], R.mean[j]]);
+      if (R.rank === D.run.numbers.rank) { series[0].name = "loss (rank " + R.rank + ")"; return; }
+      series.push({ type: "line", name: "loss (rank " + R.rank + ")", data: pts, showSymbol: false,
+                    sampling: "lttb", lineStyle: { width: 1 } });
+    });
     if (band.length) {
       series.push({ type: "line", name: "max per bucket", data: band.map(function (b) { return [b[0], b[2]]; }),
                     showSymbol: false, lineStyle: { width: 0.6, opacity: 0.5 } });
