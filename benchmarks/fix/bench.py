@@ -140,13 +140,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", type=Path, help="keep the trials' run folders here")
     ap.add_argument("--results", type=Path, default=Path("fix-bench-results.json"),
                     help="write the measurements here (default fix-bench-results.json)")
+    ap.add_argument("--healthy-first", action="store_true",
+                    help="run the healthy cases (one baseline each) before the buggy ones")
     ap.add_argument("--rejudge", type=Path, help="tabulate a results file; run nothing")
     ap.add_argument("--markdown", type=Path, help="also write the tables as markdown here")
     args = ap.parse_args(argv)
     if args.rejudge:
         results = json.loads(args.rejudge.read_text())
     else:
-        chosen = [c for c in case_list.all_cases()
+        chosen = [c for c in case_list.all_cases(healthy_first=args.healthy_first)
                   if (not args.fast or c.fast) and (not args.filter or args.filter in c.name)
                   and (not args.only or c.positive == (args.only == "buggy"))]
         workdir = args.keep or Path(tempfile.mkdtemp(prefix="fix-bench-"))
@@ -158,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
             for res in pool.map(lambda c: run_case(c, args.budget, args.seeds, workdir), chosen):
                 results["cases"].append(res)
                 print(table.one_line(res), flush=True)
+                # after every case: a run stopped half-way still tabulates (--rejudge)
+                args.results.write_text(json.dumps(results, indent=1) + "\n")
         args.results.write_text(json.dumps(results, indent=1) + "\n")
     text = table.markdown(results)
     print(text)

@@ -155,8 +155,8 @@ def not_torch() -> list[str]:
     return sorted(p.stem for p in WILD.glob("*.py") if wild_framework(p) in ("keras", "tf1"))
 
 
-def all_cases() -> list[Case]:
-    return REPAIRABLE + healthy_cases()
+def all_cases(healthy_first: bool = False) -> list[Case]:
+    return healthy_cases() + REPAIRABLE if healthy_first else REPAIRABLE + healthy_cases()
 
 
 def unclassified() -> list[str]:

@@ -34,6 +34,11 @@ def test_cause_is_read_from_the_root_finding_and_its_step() -> None:
     assert cause(_trial("none", "loss_diverging", "poor_initialization", step=4)) is Cause.INIT
     # a growth is judged over updates: its window may start at step 0, the cause is the step
     assert cause(_trial("none", "loss_diverging", "dead_units", step=0)) is Cause.TOO_LARGE
+    # the stability kinds are growths over updates too, and get the learning rate first
+    logits = _trial("none", "attention_logit_growth", "loss_diverging", step=0)
+    assert cause(logits) is Cause.TOO_LARGE
+    queue = Plan(logits, RELU_SGD).queue
+    assert queue[0] == "lr:/10" and "norm:qk" in queue
 
 
 def test_blowup_after_updates_tries_a_lower_learning_rate_first() -> None:
