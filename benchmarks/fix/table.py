@@ -13,6 +13,8 @@ import math
 import statistics
 from typing import Any
 
+from cases import KNOWN_HEALTHY
+
 INF = math.inf
 
 
@@ -96,12 +98,20 @@ def headline(results: dict[str, Any]) -> dict[str, Any]:
 def failures(results: dict[str, Any]) -> list[str]:
     """What makes ``make bench-fix`` fail: a healthy program given repairs (or no "nothing to
     fix"), a positive one whose baseline run failed."""
-    out = [f"{r['case']['name']}: healthy, but fix tried {len(r['fix']['trials'])} repair(s) "
-           f"for {', '.join(r['baseline']['kinds']) or 'nothing'}"
-           for r in healthy(results) if not nothing_to_fix(r)]
+    out = [f"{r['case']['name']}: healthy, but " + (
+               f"fix tried {len(r['fix']['trials'])} repair(s) for "
+               f"{', '.join(r['baseline']['kinds']) or 'nothing'}" if r["fix"]["trials"] else
+               "the baseline run failed")
+           for r in healthy(results) if not nothing_to_fix(r) and not _known(r)]
     out += [f"{r['case']['name']}: the baseline run failed" for r in positives(results)
             if r["fix"].get("message") is None and not r["fix"]["trials"]]
     return out
+
+
+def _known(res: dict[str, Any]) -> str | None:
+    """Why a healthy case is known not to get "nothing to fix" (``cases.KNOWN_HEALTHY``)."""
+    return (res["case"].get("known") or KNOWN_HEALTHY.get(res["case"]["name"])
+            if not res["case"]["positive"] else None)
 
 
 def _fmt_loss(value: float | None) -> str:
@@ -200,8 +210,10 @@ def markdown(results: dict[str, Any]) -> str:
             f"{r['case']['name']}: {r['case']['person']}" for r in positives(results)), ""]
     bad = [r for r in healthy(results) if not nothing_to_fix(r)]
     if bad:
-        lines += ["Healthy programs where `fix` found something to fix: " + "; ".join(
-            f"{r['case']['name']} ({', '.join(r['baseline']['kinds'])})" for r in bad), ""]
+        lines += ["Healthy programs that did not get \"nothing to fix\": " + "; ".join(
+            f"{r['case']['name']} ({', '.join(r['baseline']['kinds']) or 'no findings'}; "
+            f"{len(r['fix']['trials'])} trials; "
+            f"{_known(r) or 'NOT KNOWN: a benchmark failure'})" for r in bad), ""]
     not_run = results.get("not_run") or {}
     if not_run.get("excluded"):
         lines += ["Not run, no training-side repair addresses the fault: " + "; ".join(

@@ -126,6 +126,15 @@ def test_healthy_program_given_repairs_fails_the_benchmark() -> None:
                       "fix": {"trials": [{"repair": "init:he"}], "message": None},
                       "random": []}]}
     assert table.failures(bad) == ["h: healthy, but fix tried 1 repair(s) for dead_units"]
+    crashed = {"cases": [{"case": {"name": "c", "positive": False}, "baseline": {"kinds": []},
+                          "fix": {"trials": [], "message": None}, "random": []}]}
+    assert table.failures(crashed) == ["c: healthy, but the baseline run failed"]
+    # a healthy program known (and said in the table) not to get "nothing to fix" is listed
+    known = next(iter(cases.KNOWN_HEALTHY))
+    bad["cases"][0]["case"]["name"] = known
+    assert table.failures(bad) == []
+    assert cases.KNOWN_HEALTHY[known] in table.markdown(bad)
+    assert set(cases.KNOWN_HEALTHY) <= {c.name for c in cases.healthy_cases()}
 
 
 @pytest.mark.slow
