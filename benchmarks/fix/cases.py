@@ -141,7 +141,7 @@ FAST_HEALTHY = {"healthy_mlp_moons"}  # the healthy program of the quick subset
 KNOWN_HEALTHY: dict[str, str] = {
     "confounder_slow_start_small_init":
         "a slow start: flat for ~1,000 of its 3,000 steps, so its first 300 are a real plateau "
-        "(loss_not_decreasing); judged whole (gradsight run) nothing is found",
+        "(loss_not_decreasing); its whole run is labelled healthy (no finding expected)",
     "seed_000_001_identity_depth2":
         "a slow start (story 000/001, 2 layers): its first 300 of 10,000 steps are flat",
     "torch_circles_relu":

@@ -189,9 +189,12 @@ def _helped(trial: Trial, baseline: Trial) -> bool:
 
 
 def _worse(trial: Trial, baseline: Trial, same: frozenset[str] = frozenset()) -> bool:
-    """A new problem (not one of ``same``), or a finite loss above the baseline's."""
-    if trial.kinds - baseline.kinds - same:
-        return True
+    """A finite loss above the baseline's, or a new problem (not one of ``same``) without a
+    lower loss: a smaller step that still leaves units dying but halves the loss is going the
+    right way even where a plateau warning appears in its last steps."""
     before, after = baseline.loss, trial.loss
-    finite = [v is not None and math.isfinite(v) for v in (before, after)]
-    return all(finite) and after > before  # type: ignore[operator]
+    finite = all(v is not None and math.isfinite(v) for v in (before, after))
+    if finite and after > before:  # type: ignore[operator]
+        return True
+    return bool(trial.kinds - baseline.kinds - same) and not (
+        finite and after < before)  # type: ignore[operator]

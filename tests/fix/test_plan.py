@@ -100,6 +100,11 @@ def test_learning_rate_steps_stop_when_the_step_goes_the_wrong_way() -> None:
     down = Plan(_trial("none", "dead_units", step=5, loss=0.5), RELU_SGD)
     assert down._lr_step(_trial("lr:/10", "dead_units", loss=0.2)) == "lr:/100"
     assert down._lr_step(_trial("lr:/10", "dead_units", loss=0.9)) is None  # worse loss
+    # a new plateau warning with a lower loss: still the right way (units still dying)
+    assert down._lr_step(_trial("lr:/10", "dead_units", "loss_not_decreasing",
+                                loss=0.2)) == "lr:/100"
+    assert down._lr_step(_trial("lr:/10", "dead_units", "loss_not_decreasing",
+                                loss=0.6)) is None
     blowup = Plan(_trial("none", "nonfinite", step=3, loss=None), RELU_SGD)
     assert blowup._lr_step(_trial("lr:/10", "nonfinite", loss=None)) == "lr:/100"  # still NaN
     # a slower blow-up shows exploding gradients before its NaN: the same symptom, go on
@@ -176,3 +181,15 @@ def test_names_resolve_to_repairs_and_combine_one_per_family() -> None:
         resolve("lr:xfast")
     with pytest.raises(KeyError, match="unknown repair"):
         resolve("init:magic")
+
+
+def test_resolved_means_no_warning_or_error_left_old_or_new() -> None:
+    from gradsight.fix import rank
+
+    baseline = _trial("none", "dead_units", step=5, loss=0.13)
+    assert rank.resolved(_trial("lr:/100", loss=0.05), baseline)
+    # dead units gone, but a 1000x smaller rate stalls: not a working run
+    assert not rank.resolved(_trial("lr:/1000", "stalled_weights", "loss_not_decreasing",
+                                    loss=2.1), baseline)
+    info = Trial("init:he", [_finding("redundant_bias", severity="info")], 0.1, 1.0)
+    assert rank.resolved(info, baseline)  # an info finding is not a problem
