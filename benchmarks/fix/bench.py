@@ -5,6 +5,7 @@ diagnosis corpora and the seeds, and "nothing to fix" on the healthy ones.
     python benchmarks/fix/bench.py --fast               # the quick subset (`make test` runs it)
     python benchmarks/fix/bench.py --filter lr -j 1 --seeds 3 --keep /tmp/fixbench
     python benchmarks/fix/bench.py --rejudge results.json --markdown table.md   # no trials
+    python benchmarks/fix/bench.py --rejudge healthy.json buggy.json   # runs split, merged
     make bench-fix                                      # every case; writes benchmarks/fix/RESULTS.md
 
 Per case: ``gradsight fix --all`` (a subprocess, as a user runs it) gives the baseline and fix's
@@ -129,6 +130,19 @@ def run_case(case: case_list.Case, budget: int, seeds: int, workdir: Path) -> di
     return result
 
 
+def merged(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several results files as one (runs split by --only/--filter): cases by name, in the
+    order first seen, a later file's measurement of a case replacing an earlier one."""
+    out = {**parts[0], "cases": []}
+    by_name: dict[str, dict[str, Any]] = {}
+    for part in parts:
+        for res in part["cases"]:
+            by_name[res["case"]["name"]] = res
+    out["cases"] = list(by_name.values())
+    out["seeds"] = max(p.get("seeds", 0) for p in parts)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--fast", action="store_true", help="only the cases marked fast")
@@ -142,11 +156,13 @@ def main(argv: list[str] | None = None) -> int:
                     help="write the measurements here (default fix-bench-results.json)")
     ap.add_argument("--healthy-first", action="store_true",
                     help="run the healthy cases (one baseline each) before the buggy ones")
-    ap.add_argument("--rejudge", type=Path, help="tabulate a results file; run nothing")
+    ap.add_argument("--rejudge", type=Path, nargs="+",
+                    help="tabulate results files (merged by case, a later file's case wins); "
+                         "run nothing")
     ap.add_argument("--markdown", type=Path, help="also write the tables as markdown here")
     args = ap.parse_args(argv)
     if args.rejudge:
-        results = json.loads(args.rejudge.read_text())
+        results = merged([json.loads(path.read_text()) for path in args.rejudge])
     else:
         chosen = [c for c in case_list.all_cases(healthy_first=args.healthy_first)
                   if (not args.fast or c.fast) and (not args.filter or args.filter in c.name)
