@@ -59,8 +59,9 @@ bench-stability: $(STAMP)
 
 # `gradsight fix` against random search at equal budget (benchmarks/fix/): the repairable buggy
 # programs of both corpora and the seeds (5 search seeds), and "nothing to fix" on every healthy
-# one (fails otherwise). Writes the tables to benchmarks/fix/RESULTS.md. ~2-3 h on a busy 2-core
-# CPU; `make test` runs its quick subset (tests/fix/test_bench.py).
+# one (fails otherwise, except those cases.KNOWN_HEALTHY explains). Writes the tables to
+# benchmarks/fix/RESULTS.md. On a 2-core CPU shared by 8: ~6 min for the healthy half, ~4-6 min a
+# buggy program at 3 seeds (hours in all); `make test` runs its quick subset (tests/fix/test_bench.py).
 bench-fix: $(STAMP)
 	$(BIN)/python benchmarks/fix/bench.py --results benchmarks/fix/results.json \
 		--markdown benchmarks/fix/RESULTS.md

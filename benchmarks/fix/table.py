@@ -13,7 +13,7 @@ import math
 import statistics
 from typing import Any
 
-from cases import KNOWN_HEALTHY
+from cases import KNOWN_HEALTHY, REPAIRABLE
 
 INF = math.inf
 
@@ -214,6 +214,11 @@ def markdown(results: dict[str, Any]) -> str:
             f"{r['case']['name']} ({', '.join(r['baseline']['kinds']) or 'no findings'}; "
             f"{len(r['fix']['trials'])} trials; "
             f"{_known(r) or 'NOT KNOWN: a benchmark failure'})" for r in bad), ""]
+    ran = {r["case"]["name"] for r in results["cases"]}
+    missing = [c.name for c in REPAIRABLE if c.name not in ran]
+    if missing:
+        lines += [f"Not measured in this run (repairable, but the run stopped or was filtered "
+                  f"before them): {', '.join(missing)}.", ""]
     not_run = results.get("not_run") or {}
     if not_run.get("excluded"):
         lines += ["Not run, no training-side repair addresses the fault: " + "; ".join(
