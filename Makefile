@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test docs bench bench-diagnosis bench-faults bench-stability venv clean chromium
+.PHONY: demo test docs bench bench-diagnosis bench-faults bench-stability bench-fix venv clean \
+	chromium
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +56,15 @@ bench-faults: $(STAMP)
 # they diverged, how early, the layer; beside Megatron's and OLMo-core's loss rules. 20 runs, -j 2.
 bench-stability: $(STAMP)
 	$(BIN)/python benchmarks/stability/sweep.py
+
+# `gradsight fix` against random search at equal budget (benchmarks/fix/): the repairable buggy
+# programs of both corpora and the seeds (5 search seeds), and "nothing to fix" on every healthy
+# one (fails otherwise, except those cases.KNOWN_HEALTHY explains). Writes the tables to
+# benchmarks/fix/RESULTS.md. On a 2-core CPU shared by 8: ~6 min for the healthy half, ~4-6 min a
+# buggy program at 3 seeds (hours in all); `make test` runs its quick subset (tests/fix/test_bench.py).
+bench-fix: $(STAMP)
+	$(BIN)/python benchmarks/fix/bench.py --results benchmarks/fix/results.json \
+		--markdown benchmarks/fix/RESULTS.md
 
 clean:
 	rm -rf $(VENV) gradsight-runs .pytest_cache site

@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     fix.add_argument("--budget", type=_positive, default=300,
                      help="optimizer steps per trial (default 300)")
     fix.add_argument("--out", type=Path, help="folder for the trials' runs")
+    fix.add_argument("--all", action="store_true", dest="try_all",
+                     help="try every repair of the plan and rank them (default: stop at the "
+                          "first that resolves the findings)")
     fix.add_argument("script", help="the Python script to run")
     fix.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the script")
 
@@ -77,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         from .fix.cli import run_fix
 
         return run_fix(args.script, args.args, budget=args.budget, json_path=args.json,
-                       out=args.out, console=_console(args))
+                       out=args.out, console=_console(args), try_all=args.try_all)
     if args.command == "demo":
         from .run.demo import main as demo_main
 

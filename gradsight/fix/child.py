@@ -19,7 +19,8 @@ from typing import Any
 
 from ..run.after_import import AfterImport
 from ..run.runner import run_script
-from .repairs import TrialHooks, by_name
+from .repairs import TrialHooks
+from .space import resolve
 
 ENV = "GRADSIGHT_FIX_TRIAL"
 TRIAL_FILE = "trial.json"
@@ -39,7 +40,7 @@ class _Trial:
         from torch.optim.optimizer import register_optimizer_step_pre_hook
 
         if self.spec.get("repair"):
-            by_name(self.spec["repair"]).install(torch, self.hooks)
+            resolve(self.spec["repair"]).install(torch, self.hooks)
         self._forward = torch.nn.modules.module.register_module_forward_pre_hook(
             self._first_forward)
         register_optimizer_step_pre_hook(self._pre_step)
@@ -99,7 +100,7 @@ def main() -> int:
         "findings": [f.to_dict() for f in problems],
         "loss": final_loss(folder),
         "weight_change": trial.weight_change(),
-        "model": model_info(folder),
+        "model": {**model_info(folder), "framework": diagnosis.framework},
     }
     (folder / TRIAL_FILE).write_text(json.dumps(result, indent=2) + "\n")
     return 0

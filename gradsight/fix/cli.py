@@ -18,7 +18,8 @@ from rich.text import Text
 
 from ..run.session import default_folder
 from . import rank
-from .repairs import ModelInfo, by_name, candidates
+from .plan import Plan, info_of
+from .space import resolve
 from .trials import Trial, run_trial
 
 
@@ -27,9 +28,10 @@ STDOUT = "-"
 
 def run_fix(script: str, args: list[str], *, budget: int = 300,
             json_path: Path | str | None = None, out: Path | None = None,
-            console: Console | None = None) -> int:
-    """Baseline, trials, ranked table; ``json_path="-"`` prints the JSON to stdout at the end
-    (the table then goes to ``console``, which the command line points at stderr)."""
+            console: Console | None = None, try_all: bool = False) -> int:
+    """Baseline, then repairs in the plan's order until one resolves (``try_all``: every
+    repair of the plan, to rank them all); ``json_path="-"`` prints the JSON to stdout at the
+    end (the table then goes to ``console``, which the command line points at stderr)."""
     console = console or Console()
     if not Path(script).is_file():
         print(f"gradsight: no such script: {script} (expected a Python file to run)",
@@ -65,23 +67,33 @@ def run_fix(script: str, args: list[str], *, budget: int = 300,
                 console.print(f"[red]the baseline run failed[/red]: {baseline.error}")
                 return 1
             problems = baseline.kinds
-            info = ModelInfo(baseline.model.get("activations") or {},
-                             baseline.model.get("optimizers") or [],
-                             int(baseline.model.get("linear_layers") or 0))
-            tries = candidates(problems, info) if problems else []
-            if not tries:
+            info = info_of(baseline)
+            framework = baseline.model.get("framework", "torch")
+            if problems and framework not in TORCH:
+                problems = set()  # nothing fix can install: say so, try nothing
+                state["note"] = (f"gradsight fix installs its repairs in PyTorch only; this "
+                                 f"script trains with {framework}: apply the advice of the "
+                                 "findings (gradsight run) by hand")
+            plan = Plan(baseline, info)
+            if not state["note"] and (not problems or not plan.queue):
                 state["note"] = ("nothing to fix: the baseline run shows no warning or error "
                                  f"in {baseline.steps} steps") if not problems else (
                     "no repair in the catalog targets " + ", ".join(sorted(problems)))
-            progress.update(task, total=1 + len(tries), advance=1)
+            progress.update(task, total=1 + (len(plan.queue) if problems else 0), advance=1)
             save()
-            for repair in tries:
-                trial = run_trial(script, args, repair.name, budget,
-                                  folder / repair.name.replace(":", "-").replace("/", "div"),
-                                  info.activations, on_step=trial_steps(repair.name))
-                state["trials"].append(trial)
+            done: list[Trial] = state["trials"]
+            while problems and (name := plan.next(done)) is not None:
+                progress.update(task, description=name,
+                                total=max(1 + len(done) + 1 + len(plan.queue), 1))
+                trial = run_trial(script, args, name, budget, folder / _folder_name(name),
+                                  info.activations, on_step=trial_steps(name))
+                trial.order = len(done) + 1
+                done.append(trial)
                 save()
                 progress.advance(task)
+                if not try_all and rank.resolved(trial, baseline):
+                    state["stopped"] = True  # the first repair that works is the answer
+                    break
     except KeyboardInterrupt:
         save()
         console.print("[yellow]interrupted: partial results kept[/yellow]")
@@ -95,6 +107,14 @@ def run_fix(script: str, args: list[str], *, budget: int = 300,
     return 0
 
 
+TORCH = ("torch", "none")  # "none": the baseline saw no framework (nothing to repair either)
+
+
+def _folder_name(repair: str) -> str:
+    """A trial's folder: ``init:he + lr:/10`` -> ``init-he+lr-div10``."""
+    return repair.replace(" + ", "+").replace(":", "-").replace("/", "div")
+
+
 def _json_to_stdout(json_path: Path | str | None, state: dict[str, Any], budget: int) -> None:
     if json_path == STDOUT:
         sys.stdout.write(json.dumps(_document(state, budget), indent=2) + "\n")
@@ -104,7 +124,7 @@ def _json_to_stdout(json_path: Path | str | None, state: dict[str, Any], budget:
 def _document(state: dict[str, Any], budget: int) -> dict[str, Any]:
     baseline, trials = state["baseline"], state["trials"]
     winner = rank.best(trials, baseline) if baseline is not None else None
-    code = by_name(winner.repair).code() if winner is not None else None
+    code = resolve(winner.repair).code() if winner is not None else None
     doc = rank.document(baseline, trials, budget, code, state["note"])
     if baseline is not None and winner is None and trials and _advice(baseline):
         doc["advice"] = _advice(baseline)
@@ -123,6 +143,7 @@ def _render(console: Console, state: dict[str, Any], budget: int) -> None:
         console.print(Text(state["note"], style=style))
         return
     table = Table(header_style="bold")
+    table.add_column("#", no_wrap=True)  # the order tried
     table.add_column("repair", no_wrap=True)
     table.add_column("findings", no_wrap=True)  # before → after
     table.add_column("loss", no_wrap=True)  # before → after, mean of the last 10% of steps
@@ -133,6 +154,7 @@ def _render(console: Console, state: dict[str, Any], budget: int) -> None:
         ok = rank.resolved(trial, baseline)
         after = str(len(trial.findings)) if trial.status != "error" else "failed"
         table.add_row(
+            str(trial.order or ""),
             trial.repair,
             f"{len(baseline.findings)} → {after}",
             f"{_loss(baseline.loss)} → {_loss(trial.loss)}",
@@ -151,10 +173,13 @@ def _render(console: Console, state: dict[str, Any], budget: int) -> None:
         if advice:
             console.print(Text(advice, style="bold"))
         return
+    if state.get("stopped"):
+        console.print(Text(f"stopped at the first repair that resolves (trial {winner.order}); "
+                           "`gradsight fix --all` tries and ranks the rest", style="dim"))
     console.print(Text(f"best: {winner.repair}", style="bold green").append(
         f" — findings gone, loss {_loss(baseline.loss)} → {_loss(winner.loss)}", style=""))
     console.print(Text("the change to make in your script:", style="bold"))
-    console.print(Text(by_name(winner.repair).code()))
+    console.print(Text(resolve(winner.repair).code()))
 
 
 def _advice(baseline: Trial) -> str | None:

@@ -1,7 +1,9 @@
 """Judging trials against the baseline, and the ``gradsight.fix/1`` document.
 
-A trial *resolves* the baseline when none of the baseline's warning/error kinds remain and it
-introduces no new error (a repair that trades vanishing gradients for NaN has fixed nothing).
+A trial *resolves* the baseline when its run shows no warning or error at all: none of the
+baseline's kinds remain and it introduces none (a repair that trades vanishing gradients for NaN
+has fixed nothing, and neither has a learning rate cut 1000x that trades dead units for stalled
+weights and a flat loss: "resolved" means what "nothing to fix" means for a healthy run).
 Trials rank resolved first, then by how many problems remain, then by loss after the budget.
 """
 
@@ -18,8 +20,7 @@ FIX_SCHEMA = "gradsight.fix/1"
 def resolved(trial: Trial, baseline: Trial) -> bool:
     if trial.status == "error":
         return False
-    new_errors = {f["kind"] for f in trial.findings if f["severity"] == "error"} - baseline.kinds
-    return not (trial.kinds & baseline.kinds) and not new_errors
+    return not {f["kind"] for f in trial.findings if f["severity"] in ("error", "warning")}
 
 
 def ranked(trials: list[Trial], baseline: Trial) -> list[Trial]:
@@ -66,6 +67,8 @@ def _trial_dict(trial: Trial) -> dict[str, Any]:
         "weight_change": trial.weight_change,
         "folder": trial.folder,
     }
+    if trial.order:
+        out["order"] = trial.order
     if trial.error:
         out["error"] = trial.error
     return out

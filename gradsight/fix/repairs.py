@@ -16,6 +16,8 @@ import warnings
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from .reinit import NORM_RESET_CODE, lsuv, reset_norms
+
 INIT_KINDS = frozenset({
     "vanishing_gradient", "poor_initialization", "stalled_weights", "dead_units",
     "saturated_activation", "exploding_gradient", "nonfinite", "loss_not_decreasing",
@@ -77,8 +79,11 @@ class Init(Repair):
     def install(self, torch: Any, ctx: "TrialHooks") -> None:
         from ..adapters.torch.init import init_model
 
-        ctx.on_first_forward(lambda root, args, kwargs: init_model(
-            root, self.scheme, ctx.activations, self.bias))
+        def reinit(root: Any, args: Any, kwargs: Any) -> None:
+            init_model(root, self.scheme, ctx.activations, self.bias)
+            reset_norms(torch, root)
+
+        ctx.on_first_forward(reinit)
 
     def code(self) -> str:
         weight = {
@@ -93,7 +98,8 @@ class Init(Repair):
         return ("for m in model.modules():\n"
                 "    if isinstance(m, (torch.nn.Linear, torch.nn.Conv1d, torch.nn.Conv2d)):\n"
                 f"        {weight}\n"
-                f"        if m.bias is not None: {bias}")
+                f"        if m.bias is not None: {bias}\n"
+                f"{NORM_RESET_CODE}")
 
 
 class LSUV(Repair):
@@ -104,7 +110,11 @@ class LSUV(Repair):
     targets = INIT_KINDS
 
     def install(self, torch: Any, ctx: "TrialHooks") -> None:
-        ctx.on_first_forward(lambda root, args, kwargs: lsuv(torch, root, args, kwargs))
+        def reinit(root: Any, args: Any, kwargs: Any) -> None:
+            reset_norms(torch, root)  # first: the unit-variance scaling sees the norms' output
+            lsuv(torch, root, args, kwargs)
+
+        ctx.on_first_forward(reinit)
 
     def code(self) -> str:
         return (
@@ -124,31 +134,9 @@ class LSUV(Repair):
             "                if abs(stds[0] - 1) < tol: break\n"
             "                m.weight /= stds[0]\n"
             "\n"
-            "lsuv(model, x)  # after building the model, before the optimizer's first step"
+            "lsuv(model, x)  # after building the model, before the optimizer's first step\n"
+            f"{NORM_RESET_CODE}"
         )
-
-
-def lsuv(torch: Any, root: Any, args: Any, kwargs: Any, tol: float = 0.05,
-         rounds: int = 5) -> None:
-    from ..adapters.torch.init import init_model, weight_layers
-
-    init_model(root, "orthogonal")
-    with torch.no_grad(), torch.random.fork_rng():
-        for _, module in weight_layers(root):
-            for _ in range(rounds):
-                seen: list[float] = []
-                handle = module.register_forward_hook(
-                    lambda m, i, o: seen.append(float(o.detach().double().std())))
-                try:
-                    root(*args, **kwargs)
-                finally:
-                    handle.remove()
-                std = seen[0] if seen else 1.0
-                if not (std > 0 and abs(std - 1.0) > tol) or std != std:
-                    break
-                for p in module.parameters(recurse=False):
-                    if p.ndim >= 2:
-                        p.div_(std)
 
 
 class Adam(Repair):

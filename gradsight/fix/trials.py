@@ -33,6 +33,7 @@ class Trial:
     model: dict[str, Any] = field(default_factory=dict)
     folder: str = ""
     error: str | None = None
+    order: int = 0  # 1 for the first repair tried, 2 for the next ...; 0: the baseline
 
     @property
     def kinds(self) -> set[str]:

@@ -90,3 +90,41 @@ def test_every_repair_code_change_is_python_that_runs() -> None:
         scope = {"torch": torch, "model": model, "x": torch.randn(64, 4), "lr": 0.1}
         exec(repair.code(), scope)  # noqa: S102 - our own snippet, as a user would paste it
         assert scope["model"](scope["x"]).shape == (64, 1), repair.name
+
+
+def test_lsuv_handles_layers_that_return_tuples() -> None:
+    """LSTM and attention return (output, state/weights): LSUV scales by the output's std."""
+    torch.manual_seed(0)
+    lstm = nn.LSTM(4, 8, batch_first=True)
+    for p in lstm.parameters():
+        nn.init.normal_(p, 0.0, 1e-3)
+    x = torch.randn(32, 5, 4)
+    assert float(lstm(x)[0].detach().std()) < 1e-2
+    lsuv(torch, lstm, (x,), {})
+    # h = o * tanh(c) is bounded, so unit std is out of reach; the collapse is undone
+    assert float(lstm(x)[0].detach().std()) > 0.2
+    layer = nn.TransformerEncoderLayer(16, 2, 32, batch_first=True, dropout=0.0)
+    lsuv(torch, layer, (torch.randn(4, 6, 16),), {})  # MultiheadAttention inside: no error
+
+
+def test_init_repairs_put_a_hand_set_norm_shift_back_to_its_default() -> None:
+    """A batch norm's shift set to -5 kills every ReLU after it from step 0: re-initializing the
+    model (every init repair) puts norm layers back to scale 1, shift 0, as torch builds them."""
+    import torch
+
+    from gradsight.fix.reinit import reset_norms
+
+    model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.BatchNorm1d(8), torch.nn.ReLU(),
+                                torch.nn.LayerNorm(8), torch.nn.Linear(8, 1))
+    with torch.no_grad():
+        model[1].bias.fill_(-5.0)
+        model[1].weight.fill_(0.1)
+        model[3].weight.fill_(3.0)
+    weight_before = model[0].weight.clone()
+    assert float(torch.relu(model[1](model[0](torch.randn(64, 4)))).max()) == 0.0  # all dead
+    assert reset_norms(torch, model) == ["1", "3"]
+    assert torch.equal(model[1].bias, torch.zeros(8)) and torch.equal(model[1].weight,
+                                                                      torch.ones(8))
+    assert torch.equal(model[3].weight, torch.ones(8))
+    assert torch.equal(model[0].weight, weight_before)  # the weight layers are the scheme's job
+    assert float(torch.relu(model[1](model[0](torch.randn(64, 4)))).max()) > 0.0
