@@ -25,7 +25,7 @@ depends on neither the batches nor the weights.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -291,6 +291,13 @@ def _against(level: float, steps: Sequence[int] = DETAIL) -> Scenario:
         range(steps[-1] + 1), 2.3 * level).criterion(steps, 2.3 * level, 2.3026))
 
 
+def _curve(loss: Callable[[int], float], reference: float, steps: int = 300,
+           detail: Sequence[int] = DETAIL, widths: Sequence[int] = (4, 16, 1)) -> Scenario:
+    """A run whose every-step loss and loss-function windows both follow ``loss``."""
+    return Scenario(lambda run: run.mlp(list(widths)).steps([0, 5], loss=None).loss(
+        range(steps), loss).criterion(detail, loss, reference))
+
+
 def _xor_like(s: int) -> float:
     """0.47 falling to 0.265 by step 20, then level (within 1%, alternating)."""
     return max(0.265, 0.47 - 0.0103 * s) * (1 + 0.01 * (-1) ** s)
@@ -318,36 +325,22 @@ SCENARIOS = {
     "positive_short_flat_far_above": Scenario(_against(3.5, [*range(10), 49]).build,
                                               Severity.WARNING),
     "positive_came_down_and_settled_far_above": Scenario(
-        lambda run: run.mlp([4, 16, 1]).steps([0, 5], loss=None).loss(
-            range(300), lambda s: 2.3026 * max(5.0, 9 - s / 10)).criterion(
-            DETAIL, lambda s: 2.3026 * max(5.0, 9 - s / 10), 2.3026),
-        Severity.WARNING),
+        _curve(lambda s: 2.3026 * max(5.0, 9 - s / 10), 2.3026).build, Severity.WARNING),
     # 2.3 at step 0, up to 60 in the next steps, then down to a steady 21: it went up
     "boundary_jumped_up_and_settled": Scenario(
-        lambda run: run.mlp([4, 16, 1]).steps([0, 5], loss=None).loss(
-            range(300), lambda s: 2.3 if s == 0 else 21.0 + (40.0 if s < 10 else 0.0)).criterion(
-            DETAIL, lambda s: 2.3 if s == 0 else 21.0 + (40.0 if s < 10 else 0.0), 2.3026),
+        _curve(lambda s: 2.3 if s == 0 else 21.0 + (40.0 if s < 10 else 0.0), 2.3026).build,
         why="a loss that jumped above its start and came part of the way back diverged"),
     # 100 steps, windows 0-9 and 10-99: XOR on a linear net comes down to 0.265 by step 20
     # and stays (reference 0.25); the same net still coming down to the end is no plateau
     "positive_settled_inside_a_coarse_window": Scenario(
-        lambda run: run.mlp([2, 4, 1]).steps([0, 5], loss=None).loss(
-            range(100), _xor_like).criterion([*range(10), 99], _xor_like, 0.25),
-        Severity.WARNING),
+        _curve(_xor_like, 0.25, 100, [*range(10), 99], (2, 4, 1)).build, Severity.WARNING),
     "boundary_coming_down_through_a_coarse_window": Scenario(
-        lambda run: run.mlp([2, 4, 1]).steps([0, 5], loss=None).loss(
-            range(100), lambda s: 0.47 - 0.002 * s).criterion(
-            [*range(10), 99], lambda s: 0.47 - 0.002 * s, 0.25),
+        _curve(lambda s: 0.47 - 0.002 * s, 0.25, 100, [*range(10), 99], (2, 4, 1)).build,
         why="still falling step by step through its last window: not settled"),
     "positive_came_down_and_settled_at_the_reference": Scenario(
-        lambda run: run.mlp([4, 16, 1]).steps([0, 5], loss=None).loss(
-            range(300), lambda s: 2.3026 * max(1.0, 3 - s / 10)).criterion(
-            DETAIL, lambda s: 2.3026 * max(1.0, 3 - s / 10), 2.3026),
-        Severity.WARNING),
+        _curve(lambda s: 2.3026 * max(1.0, 3 - s / 10), 2.3026).build, Severity.WARNING),
     "boundary_still_coming_down_to_the_reference": Scenario(
-        lambda run: run.mlp([4, 16, 1]).steps([0, 5], loss=None).loss(
-            range(300), lambda s: 2.3 * (5 - 3.8 * s / 299)).criterion(
-            DETAIL, lambda s: 2.3 * (5 - 3.8 * s / 299), 2.3026),
+        _curve(lambda s: 2.3 * (5 - 3.8 * s / 299), 2.3026).build,
         why="a loss falling 4x towards the reference from a large start is learning (a bad "
             "init's story), not flat"),
     "positive_flat": Scenario(_ending_at(1.0).build, Severity.WARNING),
