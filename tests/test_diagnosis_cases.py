@@ -50,7 +50,9 @@ def test_the_cases_cover_the_issue():
               for c in score.CATEGORIES}
     assert len(by_cat["healthy"]) >= 10
     positive_kinds = {e["kind"] for n in by_cat["positive"] for e in labels[n]["expected"]}
-    assert positive_kinds == set(score.FIRST_KINDS)  # the second wave came after them
+    # every first-wave kind has a positive; a second-wave kind only where a case measures it
+    # (the missing zero_grad case: gradients_not_reset)
+    assert set(score.FIRST_KINDS) <= positive_kinds <= set(score.KINDS)
     two_kinds = [n for n in by_cat["positive"]
                  if len({e["kind"] for e in labels[n]["expected"]}) >= 2]
     assert len(two_kinds) >= 3
