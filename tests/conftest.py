@@ -45,6 +45,15 @@ def write_script(tmp_path: Path) -> Callable[[str, str], Path]:
     return write
 
 
+def default_sigint() -> None:
+    """In the child: Ctrl-C as in a terminal. A test run started in the background by a
+    non-interactive shell inherits SIGINT ignored, and Python then never raises
+    KeyboardInterrupt: the Ctrl-C tests would test the shell, not gradsight."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Background:
     """``python -m gradsight ARGS`` in the background, its stdout read line by line; each line
     ``PREFIX N`` the script prints (``step 12``) is kept as step N with the time it arrived."""
@@ -56,7 +65,8 @@ class Background:
         self._stderr = open(self.stderr_path, "w")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gradsight", *args], cwd=cwd, stdout=subprocess.PIPE,
-            stderr=self._stderr, text=True, env={**os.environ, "COLUMNS": "120", **(env or {})})
+            stderr=self._stderr, text=True, env={**os.environ, "COLUMNS": "120", **(env or {})},
+            preexec_fn=default_sigint)
         self.steps: list[tuple[int, float]] = []  # (step, arrival time)
         self.lines: list[str] = []
         self._queue: queue.Queue[int | None] = queue.Queue()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EXAMPLES, read_json, run_gradsight
+from tests.conftest import EXAMPLES, default_sigint, read_json, run_gradsight
 
 pytest.importorskip("torch")
 
@@ -156,7 +156,7 @@ def test_ctrl_c_keeps_the_trials_done_so_far(tmp_path: Path) -> None:
         [sys.executable, "-m", "gradsight", "fix", "--all", "--json", str(out), "--out",
          str(tmp_path / "trials"), str(EXAMPLES / "seed_000_001_identity.py"), "3"],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, "COLUMNS": "120"},
+        env={**os.environ, "COLUMNS": "120"}, preexec_fn=default_sigint,
     )
     deadline = time.time() + 240
     while time.time() < deadline:  # wait for the first repair trial to be recorded
