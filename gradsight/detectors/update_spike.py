@@ -20,6 +20,9 @@ spiked (a live run is warned then; nothing after it is looked at). ``where`` lis
 parameters that spiked, the first first; the evidence says when each did, and how many steps
 before the loss broke (``_stability.loss_broke``), if it did.
 
+Biases are not judged: they start at 0 and stay small, so their update/|b| swings with their
+own smallness (info-level "spikes" of output biases in the story 000/001 runs).
+
 Steps after the loss converged (``converged_step``: 100x below its start) are not judged:
 there the gradient comes from the few examples still wrong, and one of them in a batch jumps a
 layer's update tenfold over a band of near-zero gradients (a healthy digits CNN whose loss is
@@ -49,6 +52,8 @@ def detect(run: RunView) -> list[Finding]:
     spikes = []  # (step, jump, name, position)
     converged = converged_step(run)
     for p in param_series(run):
+        if p.name.endswith("bias") or p.entity.get("is_bias"):
+            continue  # a bias starts at 0 and stays small: update/|b| measures its smallness
         with np.errstate(divide="ignore", invalid="ignore"):
             rate = np.where(np.isfinite(p.lr) & (p.lr > 0), p.lr, 1.0)
             ratio = p.update / (p.weight * rate)
@@ -134,6 +139,10 @@ SCENARIOS = {
                                           Severity.INFO, first="2.weight"),
     # Two parameters 8x: below MIN_JUMP.
     "boundary_below_jump": Scenario(_spiking({"2.weight": (110, 8.0), "0.weight": (112, 8.0)})),
+    # A bias and a weight 30x together: the bias is not judged, the weight alone is info
+    "boundary_bias_beside_a_weight": Scenario(
+        _spiking({"2.bias": (110, 30.0), "2.weight": (111, 30.0)}), Severity.INFO,
+        first="2.weight"),
     # The same coordinated spike after the loss fell 100x below its start: converged, no finding
     "boundary_after_convergence": Scenario(lambda run: run.mlp([8, 16, 16, 1]).steps(
         STEPS, update_norm={"2.weight": lambda s: 1e-3 * (1 + 0.05 * np.sin(s)) * (
