@@ -170,6 +170,7 @@ def test_ctrl_c_while_wrapping_up_is_counted_and_skips_only_the_reports(tmp_path
     from gradsight.run.ending import WrapUp
     from gradsight.run.session import Session
 
+    before = signal.getsignal(signal.SIGINT)  # (SIG_IGN under a backgrounded shell)
     session = Session(tmp_path / "run")
     session.finish("interrupted", reports=False)
     wrap = WrapUp()
@@ -194,4 +195,4 @@ def test_ctrl_c_while_wrapping_up_is_counted_and_skips_only_the_reports(tmp_path
     finally:
         wrap.restore()
     assert wrap.interrupts == 1
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is before  # put back as it was found
