@@ -282,17 +282,25 @@ def converged_step(run: RunView) -> int | None:
     """The first step at which the loss had fallen ``CONVERGED_FACTOR`` below its start and so
     reached its floor (None: it never did, or the loss is not a positive quantity to judge)."""
     loss = run.loss
-    values, steps = loss.values, loss.steps
-    finite = np.isfinite(values)
-    values, steps = values[finite], steps[finite]
+    finite = np.isfinite(loss.values)
+    values = loss.values[finite]
+    if values.size and values.min() < 0:
+        return None
+    return first_fall(values, loss.steps[finite], CONVERGED_FACTOR)
+
+
+def first_fall(values: np.ndarray, steps: np.ndarray, factor: float) -> int | None:
+    """The first step at which ``values`` (a running median of ``CONVERGED_WINDOW``) stand
+    ``factor`` below their start (the median of the first window, or of the first 1%); None if
+    they never do, there are too few, any is non-finite, or the start is not positive."""
     n = CONVERGED_WINDOW
-    if values.size < 2 * n or values.min() < 0:
+    if values.size < 2 * n or not np.isfinite(values).all():
         return None
     start = float(np.median(values[:max(n, values.size // 100)]))
-    if start <= 0:
+    if not start > 0:
         return None
     windows = np.lib.stride_tricks.sliding_window_view(values, n)
-    below = np.nonzero(np.median(windows, axis=1) <= start / CONVERGED_FACTOR)[0]
+    below = np.nonzero(np.median(windows, axis=1) <= start / factor)[0]
     return int(steps[below[0] + n - 1]) if below.size else None
 
 

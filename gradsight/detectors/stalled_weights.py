@@ -24,9 +24,9 @@ from ..core.run_view import RunView
 from ..core import advice
 from ..core.advice import Fix
 from ._common import (
-    CONVERGED_WINDOW,
     MIN_STEPS,
     converged_step,
+    first_fall,
     fmt,
     forward_position,
     is_bias_before_batchnorm,
@@ -60,22 +60,14 @@ def _stationary_step(series: list[ParamSeries]) -> int | None:
 
 def _stationary(norms: np.ndarray, steps: np.ndarray) -> int | None:
     """The first step at which a gradient's norm (a running median of ``CONVERGED_WINDOW``
-    steps) is ``STATIONARY_FACTOR`` below its start: a stationary point of the loss, where
+    steps, ``first_fall``) is ``STATIONARY_FACTOR`` below its start: a stationary point of the loss, where
     nothing moves whatever the rate (a linear model on two circles settles on the best
     constant: its gradient goes 2e-3 -> 7e-8 while its loss stays at ln 2; its first layer's
     bias, whose gradient is the mean residual, gets there first). The stall there is the
     consequence; the level the loss stopped at is the finding (``loss_not_decreasing``'s). A
     rate too small to move the weights leaves the gradient where it started. Judged for the
     whole model and for each parameter in its own coordinates."""
-    n = CONVERGED_WINDOW
-    if norms.size < 2 * n or not np.isfinite(norms).all():
-        return None
-    start = float(np.median(norms[:max(n, norms.size // 100)]))
-    if not start > 0:
-        return None
-    windows = np.lib.stride_tricks.sliding_window_view(norms, n)
-    below = np.nonzero(np.median(windows, axis=1) <= start / STATIONARY_FACTOR)[0]
-    return int(steps[below[0] + n - 1]) if below.size else None
+    return first_fall(norms, steps, STATIONARY_FACTOR)
 
 
 def _capped_norms(series: list[ParamSeries]) -> dict[str, np.ndarray]:
