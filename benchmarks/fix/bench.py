@@ -146,7 +146,8 @@ def merged(parts: list[dict[str, Any]]) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--fast", action="store_true", help="only the cases marked fast")
-    ap.add_argument("--filter", help="only cases whose name contains this")
+    ap.add_argument("--filter", help="only cases whose name contains this (several: "
+                                     "comma-separated, any of them)")
     ap.add_argument("--only", choices=("buggy", "healthy"), help="only these cases")
     ap.add_argument("--seeds", type=int, default=SEEDS, help="random-search seeds (default 5)")
     ap.add_argument("--budget", type=int, default=BUDGET, help="steps per trial (default 300)")
@@ -165,7 +166,8 @@ def main(argv: list[str] | None = None) -> int:
         results = merged([json.loads(path.read_text()) for path in args.rejudge])
     else:
         chosen = [c for c in case_list.all_cases(healthy_first=args.healthy_first)
-                  if (not args.fast or c.fast) and (not args.filter or args.filter in c.name)
+                  if (not args.fast or c.fast) and (not args.filter or any(part and part in c.name
+                                             for part in args.filter.split(",")))
                   and (not args.only or c.positive == (args.only == "buggy"))]
         workdir = args.keep or Path(tempfile.mkdtemp(prefix="fix-bench-"))
         results = {"date": time.strftime("%Y-%m-%d"), "seeds": args.seeds,

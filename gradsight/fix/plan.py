@@ -22,6 +22,14 @@ meant to cure (still blowing up, units still dying; still stalled, when the stal
 without a worse loss or a new problem, the next trial goes one more power of ten the same way,
 up to ``space.LR_LIMIT``. When every single repair leaves findings, the best two that each
 removed part of them (of different families) are combined.
+
+A repair can cure what it was meant to and leave the learning rate wrong for the model it makes:
+a normalization layer that ends saturation makes the layer before it scale-invariant, so the same
+rate now moves its weights too little (``stalled_weights``); an init that revives dead units
+can let the old rate blow the now-live network up. When a single repair removed every finding
+of the baseline and left only such a rate symptom, the next trial is that repair with the rate
+moved the way the new symptom says (``follow_up``): the half of a combination that random
+search finds by drawing several families at once, chosen here from the measurement.
 """
 
 from __future__ import annotations
@@ -41,6 +49,7 @@ MAX_TRIALS = 12
 # next one or two of another family (more would be a grid search, which is what random search
 # is measured as).
 MAX_COMBINATIONS = 2
+MAX_FOLLOW_UPS = 2  # a cured repair with the rate its new symptom asks for (``follow_up``)
 STEP_SYMPTOMS = BLOWUP_KINDS | {"dead_units", "saturated_activation"}  # what large updates do
 INIT_KINDS = frozenset({"poor_initialization", "vanishing_gradient"})
 # judged over updates (the stability kinds too: logits that grow step after step)
@@ -109,6 +118,7 @@ class Plan:
         self.cause = cause(baseline)
         self.queue = self._initial()
         self.combinations = 0
+        self.follow_ups = 0
 
     def _initial(self) -> list[str]:
         names = [r.name for r in candidates(self.baseline.kinds, self.info)]
@@ -136,6 +146,11 @@ class Plan:
             step = self._lr_step(done[-1])
             if step is not None and step not in tried:
                 self.queue.insert(0, step)
+            follow = follow_up(done[-1], self.baseline)
+            if follow is not None and follow not in tried and \
+                    self.follow_ups < MAX_FOLLOW_UPS:
+                self.follow_ups += 1
+                self.queue.insert(0, follow)
         while self.queue:
             name = self.queue.pop(0)
             if name not in tried:
@@ -179,6 +194,27 @@ class Plan:
             if name not in tried:
                 self.combinations += 1
                 return name
+        return None
+
+
+def follow_up(trial: Trial, baseline: Trial) -> str | None:
+    """``trial``'s repair with the learning rate its new symptom asks for, when it removed every
+    finding of the baseline and left only a rate symptom of its own: slower learning
+    (``SLOW_KINDS``, without vanishing gradients) -> the rate raised by the factor the trial's
+    ``stalled_weights`` measured; a blow-up (``BLOWUP_KINDS``) -> the rate 10x lower. None when
+    the trial resolved, failed, already set the rate, or left anything else."""
+    if trial.status == "error" or rank.resolved(trial, baseline) or not trial.kinds or \
+            trial.kinds & baseline.kinds or any(family(p) == "lr" for p in parts(trial.repair)):
+        return None
+    if trial.kinds <= SLOW_KINDS and not trial.kinds & INIT_KINDS:
+        factor = raise_factor(trial)
+    elif trial.kinds <= BLOWUP_KINDS:
+        factor = 0.1
+    else:
+        return None
+    try:
+        return combine(trial.repair, lr_name(factor))
+    except ValueError:
         return None
 
 

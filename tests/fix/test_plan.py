@@ -146,6 +146,42 @@ def test_two_helpful_repairs_are_combined_when_each_alone_leaves_findings() -> N
     assert plan.next(done) is None  # MAX_COMBINATIONS
 
 
+def test_a_cured_repair_that_leaves_a_rate_symptom_is_followed_up_with_the_rate() -> None:
+    """Normalization ends the saturation but the layer it made scale-invariant now stalls: the
+    next trial is the same repair with the rate raised by the factor the stall measured."""
+    baseline = _trial("none", "saturated_activation", loss=0.45)
+    tanh = ModelInfo({"0": "tanh", "2": None}, ["SGD"], 2)
+    plan = Plan(baseline, tanh)
+    stall = {"action": "raise_lr", "args": {"factor": 80.0}}
+    done = [_trial("init:xavier", "saturated_activation"),
+            _trial("norm:layer", "stalled_weights", loss=0.54, advice=[stall])]
+    assert plan.next(done) == combine("norm:layer", "lr:x100")
+    # a blow-up after the cure: the rate 10x lower
+    assert plan_mod.follow_up(_trial("init:he", "loss_diverging"), baseline) == \
+        combine("init:he", "lr:/10")
+
+
+def test_no_follow_up_when_the_cure_is_partial_or_the_new_problem_is_not_the_rate() -> None:
+    baseline = _trial("none", "saturated_activation", loss=0.45)
+    follow = plan_mod.follow_up
+    assert follow(_trial("norm:layer", "saturated_activation", "stalled_weights"), baseline) \
+        is None  # the baseline's problem is still there
+    assert follow(_trial("norm:layer", "dead_units"), baseline) is None  # not a rate symptom
+    assert follow(_trial("norm:layer", "vanishing_gradient"), baseline) is None  # the init's
+    assert follow(_trial("norm:layer"), baseline) is None  # resolved: nothing to follow
+    assert follow(_trial("lr:x10", "loss_diverging"), baseline) is None  # the rate was the trial
+    failed = Trial("norm:layer", [], None, 1.0, status="error")
+    assert follow(failed, baseline) is None
+    plan = Plan(baseline, ModelInfo({"0": "tanh"}, ["SGD"], 1), limit=12)
+    plan.queue = []
+    done = [_trial("norm:layer", "stalled_weights"), _trial("norm:layer + lr:x10",
+                                                            "stalled_weights")]
+    done += [_trial("init:he", "stalled_weights"), _trial("init:xavier", "stalled_weights")]
+    assert plan.next(done[:1]) == "norm:layer + lr:x10"
+    assert plan.next(done[:3]) == "init:he + lr:x10"
+    assert plan.next(done) is None  # MAX_FOLLOW_UPS
+
+
 def test_no_combination_once_something_resolved_or_nothing_helped() -> None:
     baseline = _trial("none", "exploding_gradient", step=3, loss=5.0)
     plan = Plan(baseline, RELU_SGD)
