@@ -199,11 +199,16 @@ class RunStore:
         """One chunk of the always-on tier; encoded by the writer thread, off the hot path."""
         self._put("param_steps", [(first, count, layout, int(summary), values)])
 
-    def add_detail(self, step: int, role: str, layout: int, values: np.ndarray,
+    def add_detail(self, step: int | Sequence[int], role: str, layout: int, values: np.ndarray,
                    exact: Sequence[int] = ()) -> None:
         """One detail record (names x metrics of ``layout``; ``exact``: the columns kept as
-        float64, ``metrics.exact_columns``); encoded off the hot path."""
-        self._put("detail", [(step, role, layout, values, tuple(exact))])
+        float64, ``metrics.exact_columns``); encoded off the hot path. With ``step`` a sequence,
+        one record per step (``values``: steps x names x metrics), handed over at once."""
+        exact = tuple(exact)
+        if isinstance(step, (int, np.integer)):
+            self._put("detail", [(int(step), role, layout, values, exact)])
+        else:
+            self._put("detail", [(int(s), role, layout, v, exact) for s, v in zip(step, values)])
 
     def add_event(self, step: int, kind: str, name: str, detail: dict[str, Any]) -> None:
         self._put("events", [(step, kind, name, json.dumps(detail, default=str))])

@@ -21,7 +21,7 @@ from gradsight.core.run_view import RunView  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks" / "stability"))
 from gpt import GPT, Config, token_batches  # noqa: E402
 
-STEPS = 12
+STEPS = 40  # more than stability.RING_STEPS: a full batch of held rows and a remainder
 
 
 def _train(folder: Path | None, lr: float = 0.3) -> dict:

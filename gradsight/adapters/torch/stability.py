@@ -18,7 +18,7 @@ layer outputs the detail tier sees (``namer.producer``) and remembered for the s
 
 Calls made with gradients off (evaluation) or while ``torch.compile`` traces are not measured.
 Values stay on the device; a step's rows go to the recorder when the run's clock optimizer steps,
-batched into one copy to the host every ``RING_STEPS`` steps on an accelerator.
+batched into one copy to the host every ``RING_STEPS`` steps or ``FLUSH_S`` seconds.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from ...core.records import ATTENTION, ModuleInfo
 from ..patching import Guard, Patches
 from . import attention, stats
 
-RING_STEPS = 32  # steps of rows held on an accelerator between two copies to the host
+RING_STEPS = 32  # steps of rows held between two copies to the host (or FLUSH_S)
 MAX_FRAMES = 12  # how far up the call stack the calling module is looked for
 
 
@@ -166,7 +166,7 @@ class StabilityTaps:
 
     # -- shipping -------------------------------------------------------------------------
     def ship(self, step: int, recorder: Recorder) -> None:
-        """The step's rows to the recorder (held on an accelerator, and sent together)."""
+        """The step's rows, held and sent to the recorder together (``flush``)."""
         if not self.guard.active:
             return
         self.guard.run(self._ship, step, recorder)
@@ -187,23 +187,29 @@ class StabilityTaps:
                 rows.append(torch.cat([acc.top, mean]) if acc.top is not None else mean)
             if names:
                 self._pending.append((step, names, metrics, torch.stack(_one_device(rows))))
-        device = self._pending[0][3].device if self._pending else None
-        held = 1 if device is None or device.type == "cpu" else RING_STEPS
-        if len(self._pending) >= held or time.monotonic() - self._last_ship >= FLUSH_S:
+        # Held on every device, the CPU too: nothing reads these rows before the diagnosis (no
+        # trigger does), and a record per step cost ~2% of a small model's step on the CPU.
+        if len(self._pending) >= RING_STEPS or time.monotonic() - self._last_ship >= FLUSH_S:
             self.flush(recorder)
 
     def flush(self, recorder: Recorder) -> None:
-        """Everything held, in one copy to the host."""
+        """Everything held, in one copy to the host, and to the recorder one record per set of
+        layers and metrics, covering all the steps held."""
         if not self._pending:
             return
         pending, self._pending = self._pending, []
         self._last_ship = time.monotonic()
-        flat = torch.cat(_one_device([values.reshape(-1) for _, _, _, values in pending]))
+        groups: dict[tuple[tuple[str, ...], tuple[str, ...]], list[tuple[int, torch.Tensor]]] = {}
+        for step, names, metrics, values in pending:
+            groups.setdefault((tuple(names), tuple(metrics)), []).append((step, values))
+        flat = torch.cat(_one_device([values.reshape(-1) for rows in groups.values()
+                                      for _, values in rows]))
         copy = _Shared(stats.HostCopy(flat))
         offset = 0
-        for step, names, metrics, values in pending:
-            size = values.numel()
-            recorder.record(step, "module", names, metrics, _Part(copy, offset, size))
+        for (names, metrics), rows in groups.items():
+            size = sum(values.numel() for _, values in rows)
+            recorder.record([step for step, _ in rows], "module", names, metrics,
+                            _Part(copy, offset, size))
             offset += size
 
     def _name(self, module: nn.Module | None, kind: str | None, recorder: Recorder
