@@ -73,6 +73,33 @@ def norms(tensors: Sequence[torch.Tensor]) -> list[torch.Tensor]:
     return [n for n in out if n is not None]
 
 
+def norm_vector(tensors: Sequence[torch.Tensor]) -> torch.Tensor:
+    """``norms`` as one float64 vector on the tensors' device, in a few batched operations
+    rather than a few per tensor: the always-on tier takes every parameter's gradient norm at
+    every step, and per-tensor conversions there cost ~1 us each per parameter (0.5 ms a step for
+    a model of 500 tensors). Tensors on several devices or sparse ones take ``norms``' per-tensor
+    path (their norms are the same)."""
+    tensors = [local(t) for t in tensors]
+    if not tensors:
+        return torch.zeros(0, dtype=F64)
+    device = tensors[0].device
+    if not all(t.layout == torch.strided and t.device == device for t in tensors):
+        return torch.stack([n.to(device) for n in norms(tensors)])
+    if device.type != "cpu":
+        return torch.stack(torch._foreach_norm(tensors, 2, dtype=F64))
+    fast = torch._foreach_norm(tensors, 2)
+    if len({n.dtype for n in fast}) == 1:
+        stacked = torch.stack(fast)
+        out = stacked.to(F64)
+    else:  # mixed precisions: each norm widened as it is (a float64 one stays exact)
+        out = stacked = torch.stack([n.to(F64) for n in fast])
+    redo = [i for i, v in enumerate(stacked.tolist()) if not _F32_SAFE[0] < v < _F32_SAFE[1]]
+    if redo:
+        exact = torch._foreach_norm([tensors[i] for i in redo], 2, dtype=F64)
+        out[torch.tensor(redo)] = torch.stack(exact)
+    return out
+
+
 def nonfinite_counts(tensors: Sequence[torch.Tensor]) -> list[torch.Tensor]:
     """Non-finite element counts; per tensor, so used only once non-finite values appeared."""
     return [(~torch.isfinite(local(t))).sum().to(F64) for t in tensors]

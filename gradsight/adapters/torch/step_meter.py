@@ -2,7 +2,7 @@
 
 Per step, on the parameters' own device and without reading anything back:
 
-- the gradient norms, exactly, in one batched reduction (``stats.norms``); where the script
+- the gradient norms, exactly, in one batched reduction (``stats.norm_vector``); where the script
   clips by norm, the norms before clipping follow from the clip coefficient the clipping tap
   saw (clipping scales every gradient by the same factor), with no second pass;
 - the update and the weight norm from a fixed sample of each parameter's elements
@@ -158,9 +158,8 @@ class StepMeter:
         grads = [p.grad for p in self.params]
         present = tuple(g is not None for g in grads)
         has, where = self._pattern(present)
-        values = stats.norms([g for g in grads if g is not None]) if any(present) else []
-        if values:
-            norms = torch.stack([v.reshape(()) for v in values])
+        if any(present):
+            norms = stats.norm_vector([g for g in grads if g is not None])
             grad = norms if where is None else self._nan.index_copy(0, where, norms)
         else:
             grad = self._nan
