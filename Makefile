@@ -60,8 +60,8 @@ bench-stability: $(STAMP)
 # `gradsight fix` against random search at equal budget (benchmarks/fix/): the repairable buggy
 # programs of both corpora and the seeds (5 search seeds), and "nothing to fix" on every healthy
 # one (fails otherwise, except those cases.KNOWN_HEALTHY explains). Writes the tables to
-# benchmarks/fix/RESULTS.md. On a 2-core CPU shared by 8: ~6 min for the healthy half, ~4-6 min a
-# buggy program at 3 seeds (hours in all); `make test` runs its quick subset (tests/fix/test_bench.py).
+# benchmarks/fix/RESULTS.md. ~70 min on a 2-core CPU (2026-12-07: 2 cases at a time, 1-13 min a
+# buggy program at 5 seeds); `make test` runs its quick subset (tests/fix/test_bench.py).
 bench-fix: $(STAMP)
 	$(BIN)/python benchmarks/fix/bench.py --results benchmarks/fix/results.json \
 		--markdown benchmarks/fix/RESULTS.md
