@@ -6,8 +6,7 @@ An adapter calls five methods and reads the schedule:
 - ``steps(first_step, names, rows)``: the always-on tier, rows of ``metrics.step_row_width``
   numbers for consecutive optimizer steps (the loss, then each parameter's ``STEP_METRICS``);
 - ``record(step, role, names, metrics, values)``: a detail step's numbers, a matrix of
-  ``len(names) x len(metrics)`` (or several steps' at once: ``step`` a sequence, ``values``
-  ``len(steps) x len(names) x len(metrics)``: what an adapter measures every step goes in bulk);
+  ``len(names) x len(metrics)`` (several steps' in bulk: ``step`` a sequence, one matrix each);
 - ``histograms(step, role, metric, names, values)``: ``len(names) x metrics.HIST_WIDTH``;
 - ``event(step, kind, name, detail)``: something that happened once (``adapter_error``, ...);
 - ``schedule.detail(step)`` / ``schedule.histogram(step)``: what to measure at a step.
@@ -20,9 +19,8 @@ the order they came, when a later call finds them ready, or all at ``flush``/``c
 Rows wait in the recorder (to be written as chunks) at most ``WRITE_S``: a timer thread takes
 in finished copies and writes what is due even while the training thread is busy in one long
 step, an evaluation or a checkpoint, and then asks the store to commit. So a ``kill -9`` loses
-what the adapter still held (at most ``FLUSH_S`` on an accelerator or under Keras, and of the
-torch stability measurements; nothing of the always-on tier on a CPU) plus at most ``WRITE_S`` +
-``TICK_S``: measured in ``tests/faults``.
+what the adapter still held (at most ``FLUSH_S`` on an accelerator, under Keras, of torch's
+stability taps; no always-on row on a CPU) plus ``WRITE_S`` + ``TICK_S``: see ``tests/faults``.
 
 The recorder also decides, from the always-on rows as they arrive, what the schedule cannot
 know in advance: a value that leaves its band (``trigger``) or turns non-finite forces detail
@@ -152,16 +150,12 @@ class Recorder:
 
     def record(self, step: int | Sequence[int], role: str, names: Sequence[str],
                metrics: Sequence[str], values: Any) -> None:
-        """A detail step's numbers: ``values[i][j]`` is ``metrics[j]`` of ``names[i]``; or, with
-        ``step`` a sequence, those of each of its steps: ``values[k][i][j]`` at ``step[k]``."""
-        if isinstance(step, (int, np.integer)):
-            step = int(step)
-        else:
-            step = tuple(int(s) for s in step)
-        if names and step != ():
+        """Detail numbers: ``values[i][j]`` is ``metrics[j]`` of ``names[i]`` (per step, bulk)."""
+        steps = (int(step),) if isinstance(step, (int, np.integer)) else tuple(map(int, step))
+        if names and steps:
             with self._lock:
                 self._queue.append(_Item("record", _deferred(values),
-                                         (step, role, tuple(names), tuple(metrics))))
+                                         (steps, role, tuple(names), tuple(metrics))))
                 self.poll()
 
     def histograms(self, step: int, role: str, metric: str, names: Sequence[str],
@@ -224,15 +218,13 @@ class Recorder:
         if item.kind == "steps":
             self._take_steps(*item.args, values)
         elif item.kind == "record":
-            step, role, names, metrics = item.args
-            steps = (step,) if isinstance(step, int) else step
+            steps, role, names, metrics = item.args
             values = values.reshape(len(steps), len(names), len(metrics))
-            self.store.add_detail(steps, role, self._detail_layout(names, metrics), values,
-                                  m.exact_columns(metrics))
+            layout = self._detail_layout(names, metrics)
+            self.store.add_detail(steps, role, layout, values, m.exact_columns(metrics))
             self.last_step = max(self.last_step, *steps)
-            if role == "module":
-                for one, block in zip(steps, values):
-                    self._confirm_dead(one, names, metrics, block)
+            for one, block in zip(steps, values) if role == "module" else ():
+                self._confirm_dead(one, names, metrics, block)
         else:
             step, role, metric, names = item.args
             values = values.reshape(len(names), m.HIST_WIDTH)
