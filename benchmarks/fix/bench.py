@@ -6,7 +6,7 @@ diagnosis corpora and the seeds, and "nothing to fix" on the healthy ones.
     python benchmarks/fix/bench.py --filter lr -j 1 --seeds 3 --keep /tmp/fixbench
     python benchmarks/fix/bench.py --rejudge results.json --markdown table.md   # no trials
     python benchmarks/fix/bench.py --rejudge healthy.json buggy.json   # runs split, merged
-    make bench-fix                                      # every case; writes benchmarks/fix/RESULTS.md
+    make bench-fix                          # every case; writes benchmarks/fix/RESULTS.md
 
 Per case: ``gradsight fix --all`` (a subprocess, as a user runs it) gives the baseline and fix's
 whole plan, tried in its order; what the default ``gradsight fix`` does is that sequence up to

@@ -53,11 +53,13 @@ INIT = ("init:",)
 
 
 def _in(name: str, person: str, accept: tuple[str, ...], **kw: object) -> Case:
-    return Case(name, IN_HOUSE / f"{name}.py", person=person, accept=accept, **kw)  # type: ignore[arg-type]
+    return Case(name, IN_HOUSE / f"{name}.py", person=person, accept=accept,
+                **kw)  # type: ignore[arg-type]
 
 
 def _wild(name: str, person: str, accept: tuple[str, ...], **kw: object) -> Case:
-    return Case(name, WILD / f"{name}.py", person=person, accept=accept, **kw)  # type: ignore[arg-type]
+    return Case(name, WILD / f"{name}.py", person=person, accept=accept,
+                **kw)  # type: ignore[arg-type]
 
 
 REPAIRABLE: list[Case] = [

@@ -116,13 +116,17 @@ def is_embedding(entity: Entity) -> bool:
     return entity.get("module_kind") == records.EMBEDDING
 
 
+def is_bias(entity: Entity) -> bool:
+    """A bias, by the adapter's word or by name (TF1 names are free-form: ``b``, ``bias_1``)."""
+    return bool(entity.name.endswith("bias") or entity.get("is_bias"))
+
+
 def is_bias_before_batchnorm(run: RunView, entity: Entity) -> bool:
     """A bias whose layer feeds only batch norms: the norm subtracts the batch mean, so the
     bias cancels out and its gradient is zero by construction. (If the layer's output also
     goes elsewhere, a residual say, the bias matters there.)"""
-    is_bias = entity.name.endswith("bias") or entity.get("is_bias")  # TF1 names are free-form
     shape = entity.get("shape") or []
-    if not shape or any(d != 1 for d in shape[:-1]) or not is_bias:  # (n,) or TF1's (1, n)
+    if not shape or any(d != 1 for d in shape[:-1]) or not is_bias(entity):  # (n,), TF1's (1, n)
         return False
     consumers = [run.entity("module", c) for c in entity.get("feeds") or []]
     return bool(consumers) and all(

@@ -8,9 +8,9 @@ steps after the loss reached its floor (``converged_step``: 100x below its start
 that stops moving once there is nothing left to learn is done, not stalled (a full-batch Adam
 run whose loss goes 1.1 -> 6e-6 moves its output bias ~1e-2 of its size per step until then,
 and ~1e-6 after, where Adam's steps follow gradients that fell under its epsilon); and the steps
-after the whole gradient, or the parameter's own, fell 10x below its start (``_stationary``). A matrix
-far larger than its network's typical weight (constants held in it) is judged against 10x the
-typical size at its shape (``_scale``), not its own norm.
+after the whole gradient, or the parameter's own, fell 10x below its start (``_stationary``). A
+matrix far larger than its network's typical weight (constants held in it) is judged against 10x
+the typical size at its shape (``_scale``), not its own norm.
 """
 
 from __future__ import annotations
@@ -60,8 +60,8 @@ def _stationary_step(series: list[ParamSeries]) -> int | None:
 
 def _stationary(norms: np.ndarray, steps: np.ndarray) -> int | None:
     """The first step at which a gradient's norm (a running median of ``CONVERGED_WINDOW``
-    steps, ``first_fall``) is ``STATIONARY_FACTOR`` below its start: a stationary point of the loss, where
-    nothing moves whatever the rate (a linear model on two circles settles on the best
+    steps, ``first_fall``) is ``STATIONARY_FACTOR`` below its start: a stationary point of the
+    loss, where nothing moves whatever the rate (a linear model on two circles settles on the best
     constant: its gradient goes 2e-3 -> 7e-8 while its loss stays at ln 2; its first layer's
     bias, whose gradient is the mean residual, gets there first). The stall there is the
     consequence; the level the loss stopped at is the finding (``loss_not_decreasing``'s). A

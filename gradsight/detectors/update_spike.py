@@ -36,7 +36,7 @@ import numpy as np
 from ..core.finding import Finding, Severity
 from ..core.run_view import RunView
 from ..core.scenarios import Scenario
-from ._common import converged_step, forward_position, param_series
+from ._common import converged_step, forward_position, is_bias, param_series
 from ._stability import blowup_fixes, loss_broke, norm_gains, rounded
 
 KIND = "update_spike"
@@ -52,7 +52,7 @@ def detect(run: RunView) -> list[Finding]:
     spikes = []  # (step, jump, name, position)
     converged = converged_step(run)
     for p in param_series(run):
-        if p.name.endswith("bias") or p.entity.get("is_bias"):
+        if is_bias(p.entity):
             continue  # a bias starts at 0 and stays small: update/|b| measures its smallness
         with np.errstate(divide="ignore", invalid="ignore"):
             rate = np.where(np.isfinite(p.lr) & (p.lr > 0), p.lr, 1.0)

@@ -183,7 +183,8 @@ class Plan:
                 rank.resolved(t, self.baseline) for t in done):
             return None
         helpful = [t for t in rank.ranked(done, self.baseline)
-                   if t.status != "error" and len(parts(t.repair)) == 1 and _helped(t, self.baseline)]
+                   if t.status != "error" and len(parts(t.repair)) == 1
+                   and _helped(t, self.baseline)]
         if not helpful:
             return None
         first = helpful[0]
