@@ -107,7 +107,7 @@ def param_norms(recorder: Recorder, step: int, metric: str, names: Sequence[str]
     """Exact norms of ``tensors`` as ``metric`` rows; returns them (on the device)."""
     if not tensors:
         return None
-    values = torch.stack(_on_one_device([v.reshape(()) for v in stats.norms(tensors)]))[:, None]
+    values = stats.norm_vector(tensors)[:, None]
     recorder.record(step, "param", names, (metric,), stats.HostCopy(values))
     return values
 

@@ -41,35 +41,19 @@ _F32_SAFE = (2.0**-60, 2.0**60)
 
 
 def norms(tensors: Sequence[torch.Tensor]) -> list[torch.Tensor]:
-    """L2 norms as float64 0-dim tensors, batched with ``torch._foreach_norm``.
-
-    On an accelerator they are computed in float64 outright (memory-bound there, and reading
-    back which ones need it would be a host sync). On the CPU a float64 norm costs ~8x a
-    float32 one, and reading a CPU value is free, so float32 is used and only the norms outside
-    float32's safe range are redone in float64.
-    """
+    """L2 norms as float64 0-dim tensors, batched with ``torch._foreach_norm`` per device
+    (``_dense_norms``); sparse gradients (``nn.Embedding(sparse=True)``) one by one."""
     tensors = [local(t) for t in tensors]
     out: list[torch.Tensor | None] = [None] * len(tensors)
-    dense = [i for i, t in enumerate(tensors) if t.layout == torch.strided]
-    by_cpu = [
-        i for i in dense if tensors[i].device.type == "cpu" and tensors[i].is_floating_point()
-    ]
-    other = [i for i in dense if i not in set(by_cpu)]
-    if by_cpu:
-        fast = torch._foreach_norm([tensors[i] for i in by_cpu], 2)
-        values = torch.stack([n.to(torch.float32) for n in fast]).tolist()
-        redo = [i for i, v in zip(by_cpu, values) if not _F32_SAFE[0] < v < _F32_SAFE[1]]
-        for i, n in zip(by_cpu, fast):
-            out[i] = n.to(F64)
-        if redo:
-            for i, n in zip(redo, torch._foreach_norm([tensors[i] for i in redo], 2, dtype=F64)):
-                out[i] = n
-    if other:
-        for i, n in zip(other, torch._foreach_norm([tensors[i] for i in other], 2, dtype=F64)):
-            out[i] = n
+    by_device: dict[torch.device, list[int]] = {}
     for i, t in enumerate(tensors):
-        if out[i] is None:  # sparse gradients (nn.Embedding(sparse=True))
+        if t.layout == torch.strided:
+            by_device.setdefault(t.device, []).append(i)
+        else:
             out[i] = torch.linalg.vector_norm(t.coalesce().values(), dtype=F64)
+    for index in by_device.values():
+        for i, n in zip(index, _dense_norms([tensors[i] for i in index]).unbind()):
+            out[i] = n
     return [n for n in out if n is not None]
 
 
@@ -77,15 +61,24 @@ def norm_vector(tensors: Sequence[torch.Tensor]) -> torch.Tensor:
     """``norms`` as one float64 vector on the tensors' device, in a few batched operations
     rather than a few per tensor: the always-on tier takes every parameter's gradient norm at
     every step, and per-tensor conversions there cost ~1 us each per parameter (0.5 ms a step for
-    a model of 500 tensors). Tensors on several devices or sparse ones take ``norms``' per-tensor
-    path (their norms are the same)."""
+    a model of 500 tensors). Tensors on several devices or sparse ones go through ``norms``."""
     tensors = [local(t) for t in tensors]
     if not tensors:
         return torch.zeros(0, dtype=F64)
     device = tensors[0].device
-    if not all(t.layout == torch.strided and t.device == device for t in tensors):
-        return torch.stack([n.to(device) for n in norms(tensors)])
-    if device.type != "cpu":
+    if all(t.layout == torch.strided and t.device == device for t in tensors):
+        return _dense_norms(tensors)
+    # a model split across devices: gathered on the first one, without waiting for the copies
+    return torch.stack([n.to(device, non_blocking=True) for n in norms(tensors)])
+
+
+def _dense_norms(tensors: list[torch.Tensor]) -> torch.Tensor:
+    """The norms of dense tensors on one device, as a float64 vector there. On an accelerator
+    they are computed in float64 outright (memory-bound there, and reading back which ones need
+    it would be a host sync). On the CPU a float64 norm costs ~8x a float32 one, and reading a
+    CPU value is free, so each is taken in its own precision and only those outside float32's
+    safe range are redone in float64."""
+    if tensors[0].device.type != "cpu":
         return torch.stack(torch._foreach_norm(tensors, 2, dtype=F64))
     fast = torch._foreach_norm(tensors, 2)
     if len({n.dtype for n in fast}) == 1:
