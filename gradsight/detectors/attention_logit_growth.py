@@ -15,7 +15,8 @@ where the smoothed logit
   init, well below ``LEVEL``).
 
 The rule looks at no step after the one it reports: a run watched live would have been warned
-there. ``where`` lists the layers that ran away, the first to grow first; the evidence says how
+there. ``where`` lists the layers that ran away, the first to run away first (at the same step:
+the first to reach ``LEVEL``); the evidence says how
 many steps before the loss broke (if it did), and which normalization gains grew (qk-layernorm's
 and the block's own, by name).
 """
@@ -50,14 +51,19 @@ def detect(run: RunView) -> list[Finding]:
             grown[name] = hit
     if not grown:
         return []
-    where = sorted(grown, key=lambda n: (grown[n][0], list(grown).index(n)))
+    # The first to run away first; among layers found at the same step, the first to reach
+    # LEVEL: runaways are judged over WINDOW steps, so layers that all blew up in a run's first
+    # WINDOW steps are all found at step WINDOW, and the order they reached LEVEL in (known by
+    # then) still tells them apart.
+    where = sorted(grown, key=lambda n: (grown[n][0], grown[n][3], list(grown).index(n)))
     first = where[0]
-    step, value, before = grown[first]
+    step, value, before, _ = grown[first]
     broke = loss_broke(run)
     gains: dict[str, float] = {}
     for name in where:
         gains.update(norm_gains(run, parent(name), until=None))
-    layers = {name: rounded({"step": grown[name][0], "max_logit": grown[name][1],
+    layers = {name: rounded({"step": grown[name][0], "reached_level": grown[name][3],
+                             "max_logit": grown[name][1],
                              "growth": grown[name][1] / max(grown[name][2], 1e-12),
                              "entropy": _at(entropy.get(name), grown[name][0])})
               for name in where}
@@ -85,17 +91,18 @@ def detect(run: RunView) -> list[Finding]:
     return [Finding(KIND, Severity.WARNING, where, step, summary, evidence, advice=fixes)]
 
 
-def runaway(series: Series) -> tuple[int, float, float] | None:
-    """(step, smoothed logit, smoothed logit ``WINDOW`` steps before) where the rule first
-    holds, or None."""
+def runaway(series: Series) -> tuple[int, float, float, int] | None:
+    """(step, smoothed logit, smoothed logit ``WINDOW`` steps before, first step at which the
+    smoothed logit reached ``LEVEL``) where the rule first holds, or None."""
     steps, smooth = series.steps, trailing_median(series.values)
-    for i in np.nonzero(smooth >= LEVEL)[0]:
+    over = np.nonzero(smooth >= LEVEL)[0]
+    for i in over:
         j = int(np.searchsorted(steps, steps[i] - WINDOW, side="right")) - 1
         if j < 0:
             continue
         past = smooth[j]
         if np.isfinite(past) and smooth[i] >= GROWTH * max(past, 0.0):
-            return int(steps[i]), float(smooth[i]), float(past)
+            return int(steps[i]), float(smooth[i]), float(past), int(steps[over[0]])
     return None
 
 
@@ -138,6 +145,12 @@ SCENARIOS = {
                                        "blocks.0.attn": _exponential(180, 1.05)}),
                                  Severity.WARNING, where=("blocks.0.attn",),
                                  first="blocks.1.attn"),
+    # Both blow up in the first steps, so both are found at step WINDOW; layer 1 (later in
+    # forward order) reached LEVEL first (x1.3 per step against x1.2) and is named first.
+    "positive_simultaneous_start": Scenario(_gpt({"blocks.1.attn": _exponential(2, 1.3),
+                                                  "blocks.0.attn": _exponential(2, 1.2)}),
+                                            Severity.WARNING, where=("blocks.0.attn",),
+                                            first="blocks.1.attn"),
     "healthy_sharp_heads": Scenario(_gpt({"blocks.0.attn": lambda s: 30 * (1 - 0.98 ** s),
                                           "blocks.1.attn": 12.0})),
     # Fast growth that stops just below LEVEL (x1.05 per step up to 95).
