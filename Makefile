@@ -56,6 +56,7 @@ bench-faults: $(STAMP)
 # they diverged, how early, the layer; beside Megatron's and OLMo-core's loss rules. 20 runs, -j 2.
 bench-stability: $(STAMP)
 	$(BIN)/python benchmarks/stability/sweep.py
+	$(BIN)/python benchmarks/stability/nanogpt.py
 
 # `gradsight fix` against random search at equal budget (benchmarks/fix/): the repairable buggy
 # programs of both corpora and the seeds (5 search seeds), and "nothing to fix" on every healthy
