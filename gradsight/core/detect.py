@@ -61,15 +61,20 @@ def detectors() -> list[DetectorInfo]:
     return sorted(found, key=lambda d: (d.priority, d.kind))
 
 
-def diagnose(run: RunView) -> list[Finding]:
-    """All findings for a run, most likely root cause first."""
-    infos = detectors()
+def diagnose(run: RunView, infos: list[DetectorInfo] | None = None) -> list[Finding]:
+    """All findings for a run (by ``infos``, default every detector), most likely root cause
+    first. A detector that fails (a bug of ours) costs its own findings only: the others still
+    judge the run, and an info finding says which check is missing and why."""
+    infos = detectors() if infos is None else infos
     found: list[tuple[DetectorInfo, Finding]] = []
     with warnings.catch_warnings():
         # numpy's "all-NaN slice"/"mean of empty slice" on NaN runs are expected, not news
         warnings.simplefilter("ignore", RuntimeWarning)
         for info in infos:
-            found.extend((info, f) for f in info.detect(run))
+            try:
+                found.extend((info, f) for f in info.detect(run))
+            except Exception as exc:  # noqa: BLE001 - one check's bug must not hide the rest
+                found.append((_FAILED, _failed(info.kind, exc, run)))
     api = api_of(run)
     found = [(info, _worded(f, api)) for info, f in found]
     linked = [(info, _link_cause(info, f, found, run)) for info, f in found]
@@ -82,6 +87,20 @@ def diagnose(run: RunView) -> list[Finding]:
         )
     )
     return [f for _, f in linked]
+
+
+_FAILED = DetectorInfo("watch_incomplete", 95, (), lambda run: [])
+
+
+def _failed(kind: str, exc: Exception, run: RunView) -> Finding:
+    """The info finding that stands for a check that raised instead of judging."""
+    error = f"{type(exc).__name__}: {exc}"
+    return Finding("watch_incomplete", Severity.INFO, [p.name for p in run.entities("param")]
+                   or ["loss"], 0, f"the {kind} check failed ({error}), so its findings are "
+                   "missing from this diagnosis; the others are complete",
+                   {"failed_check": kind, "error": error},
+                   ["the training itself was not affected; please report the error with this "
+                    "run folder (`gradsight report DIR` judges it again)"])
 
 
 def api_of(run: RunView) -> str:
