@@ -25,6 +25,10 @@ LAYER_NORM = "layer_norm"
 OTHER_NORM = "norm"  # group/instance/RMS norms: they reset the scale too
 ATTENTION = "attention"
 ACTIVATION = "activation"
+# A graph op that can make finite inputs non-finite (a log or root of a negative, a division by
+# zero, an overflowing exp): watched for NaN/Inf only, to name where a NaN was born when no
+# layer produced it (TF1: ``-y * tf.log(y_)`` between the last layer and the loss).
+OP = "op"
 OTHER = "other"
 NORMS = (BATCH_NORM, LAYER_NORM, OTHER_NORM)
 

@@ -19,7 +19,7 @@ import numpy as np
 from ..core.finding import Finding, Severity
 from ..core.scenarios import Scenario
 from ..core.run_view import Entity, RunView
-from ..core import advice
+from ..core import advice, records
 from ..core.advice import Fix
 from ._common import MIN_STEPS, fmt, layer_ref, min_steps
 from .dead_units import feeding_params
@@ -35,7 +35,7 @@ FAMILIES = ("tanh", "sigmoid")
 
 def detect(run: RunView) -> list[Finding]:
     series = run.metric("module", "act_saturated_frac")
-    modules = run.entities("module")
+    modules = [m for m in run.entities("module") if m.get("kind") != records.OP]  # layers only
     consumed = {p for m in modules for p in m.get("inputs_from") or []}
     if not consumed and modules:
         consumed = {m.name for m in modules[:-1]}  # no data flow recorded: the last is the output

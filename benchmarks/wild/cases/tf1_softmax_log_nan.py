@@ -26,13 +26,13 @@ LABEL = {
     "category": "positive",
     "architecture": "softmax regression",
     "fast": False,
-    "expected": [{"kind": "nonfinite", "where": ["Variable"], "step_max": 3}],
+    "expected": [{"kind": "nonfinite", "where": ["Log", "Variable"], "step_max": 3}],
     "allowed": ["exploding_gradient", "loss_diverging", "loss_spike"],
     "root_cause": "nonfinite",
-    "why": "a softmax probability underflows: the gradient of log(y) at y ~ 1e-45 overflows (the "
-           "loss is still finite at step 1, 2x the best-constant level), W and b turn NaN at step "
-           "2 and the loss with them; the loss summed over 205 examples takes 205x bigger steps "
-           "than a mean would",
+    "why": "a softmax probability underflows to 0 (the loss is still finite at step 1, 2x the "
+           "best-constant level): at step 2 the first non-finite value is the Log op's log(0), "
+           "the loss and the gradients follow and W and b turn NaN; the loss summed over 205 "
+           "examples takes 205x bigger steps than a mean would",
     "measured": {"loss_first": 472.0, "loss_start": 1030.0, "loss_end": "nan",
                  "first_nonfinite_loss_step": 2, "best_constant_loss": 472.0,
                  "loss_end_over_best_constant": "nan", "first_nonfinite_output": "Log@2",

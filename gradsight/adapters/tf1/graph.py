@@ -20,6 +20,12 @@ LINEAR_OPS = {
 }
 ADD_OPS = {"Add", "AddV2", "BiasAdd"}
 PASS_OPS = {"Identity", "ReadVariableOp", "Reshape", "Cast"}
+# Ops that turn finite inputs into NaN/Inf: watched for non-finite values only (records.OP).
+HAZARD_OPS = {
+    "Log", "Log1p", "Sqrt", "Rsqrt", "Reciprocal", "Inv", "RealDiv", "Div", "Pow", "Exp",
+    "Xlogy", "Xdivy", "Acos", "Asin", "Atanh", "Acosh", "Lgamma", "Digamma",
+}
+MAX_HAZARDS = 64  # the first in the graph: each costs one reduction on detail steps
 _BN_MARKERS = ("/batchnorm/", "/moments/", "/FusedBatchNorm")
 
 
@@ -72,7 +78,21 @@ def layout(variables: list[Any], loss: Any | None) -> GraphLayout:
                     info.is_bias = True
                     _place(info, others[0], op, forward, modules)
                     break
+    if forward is not None:
+        _hazards(forward, modules)
     return GraphLayout(out, modules)
+
+
+def _hazards(forward: set[Any], modules: dict[str, dict[str, Any]]) -> None:
+    """The forward graph's ``HAZARD_OPS`` that are no layer's output, as ``records.OP``
+    modules: a NaN born in the loss's own ops (a log of a negative linear output) has no layer
+    to be named by, and is named by its op instead of "the loss"."""
+    outputs = {spec["output"].op for spec in modules.values() if spec.get("output") is not None}
+    ops = sorted((op for op in forward if op.type in HAZARD_OPS and op not in outputs
+                  and op.outputs and op.outputs[0].dtype.is_floating), key=lambda op: op._id)
+    for op in ops[:MAX_HAZARDS]:
+        modules.setdefault(op.name, {"type": op.type, "kind": records.OP, "activation": None,
+                                     "order": op._id, "output": op.outputs[0]})
 
 
 def _place(info: VarInfo, layer: Any, tail: Any, forward: set[Any] | None,

@@ -27,6 +27,7 @@ import numpy as np
 import tensorflow as tf
 
 from ...core import metrics as m
+from ...core import records
 from ...core.recorder import Recorder
 from .. import tf_ops
 from ..tf_ops import F64
@@ -86,9 +87,12 @@ class Plan:
                              tf.constant(math.nan, F64)])
             self._row = tf.concat([head, tf.reshape(columns, [-1])], axis=0)
             self._acts, self._active, self._act_names = {}, {}, []
+            self._hazards: dict[str, Any] = {}
             for module, spec in found.modules.items():  # the forward of the same run
                 out = spec.get("output")
-                if out is not None and out.dtype.is_floating:
+                if out is not None and out.dtype.is_floating and spec["kind"] == records.OP:
+                    self._hazards[module] = tf_ops.nonfinite64(out)
+                elif out is not None and out.dtype.is_floating:
                     row, units = tf_ops.activation_row(out, spec["activation"])
                     self._acts[module] = tf.stack(row)
                     if units is not None:
@@ -111,7 +115,8 @@ class Plan:
         if self._criterion is not None:
             extra["reference"] = self._criterion.reference
         if recorder.schedule.detail(self.steps):
-            extra.update(exact=self._exact, acts=self._acts, active=self._active)
+            extra.update(exact=self._exact, acts=self._acts, active=self._active,
+                         hazards=self._hazards)
         return extra
 
     def took(self, got: dict[str, Any], recorder: Recorder, clock: bool) -> None:
@@ -137,6 +142,10 @@ class Plan:
             if acts:
                 recorder.record(step, "module", list(acts), m.ACT_METRICS,
                                 np.stack([np.asarray(v) for v in acts.values()]))
+            hazards = got.get("hazards", {})
+            if hazards:
+                recorder.record(step, "module", list(hazards), (m.ACT_NONFINITE,),
+                                np.asarray(list(hazards.values()), dtype=np.float64)[:, None])
             self._dead_units(step, got.get("active", {}), recorder)
 
     def flush(self, recorder: Recorder) -> None:
