@@ -31,3 +31,17 @@ class Batches:
         idx = self.order[self.pos:self.pos + n]
         self.pos += n
         return tuple(a[idx] for a in self.arrays)
+
+
+def imdb_like(n: int = 960, maxlen: int = 200, vocab: int = 20000,
+              seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """IMDB reviews as word indices padded to ``maxlen``: Zipf-like word frequencies, with
+    15% of the words drawn from one band of the vocabulary for positive reviews and another for
+    negative ones (a sentiment signal a classifier can learn). Returns indices (n, maxlen) and
+    0/1 labels (n,)."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, n)
+    zipf = np.minimum(rng.zipf(1.3, size=(n, maxlen)) + 3, vocab - 1)
+    band = np.where(labels[:, None] == 1, rng.integers(100, 150, (n, maxlen)),
+                    rng.integers(150, 200, (n, maxlen)))
+    return np.where(rng.random((n, maxlen)) < 0.15, band, zipf), labels

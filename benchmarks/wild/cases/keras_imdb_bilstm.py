@@ -5,8 +5,9 @@ Embedding(20000, 128), Bidirectional(LSTM(64, return_sequences=True)),
 Bidirectional(LSTM(64)), Dense(1, sigmoid), Adam, binary cross-entropy, batch 32.
 """
 import keras
-import numpy as np
 from keras import layers
+
+from _wild_data import imdb_like
 
 LABEL = {
     "framework": "keras",
@@ -33,13 +34,7 @@ keras.utils.set_random_seed(0)
 max_features = 20000  # Only consider the top 20k words
 maxlen = 200  # Only consider the first 200 words of each movie review
 
-rng = np.random.default_rng(0)
-n = 960
-y_train = rng.integers(0, 2, n)
-zipf = np.minimum(rng.zipf(1.3, size=(n, maxlen)) + 3, max_features - 1)
-band = np.where(y_train[:, None] == 1, rng.integers(100, 150, (n, maxlen)),
-                rng.integers(150, 200, (n, maxlen)))
-x_train = np.where(rng.random((n, maxlen)) < 0.15, band, zipf)
+x_train, y_train = imdb_like(960, maxlen, max_features, seed=0)
 
 inputs = keras.Input(shape=(None,), dtype="int32")
 x = layers.Embedding(max_features, 128)(inputs)

@@ -8,8 +8,9 @@ feed-forward of 32 (ReLU), each with dropout 0.1, a residual and LayerNormalizat
 Adam, sparse categorical cross-entropy, batch 32.
 """
 import keras
-import numpy as np
 from keras import layers, ops
+
+from _wild_data import imdb_like
 
 LABEL = {
     "framework": "keras",
@@ -40,13 +41,7 @@ vocab_size = 20000  # Only consider the top 20k words
 maxlen = 200  # Only consider the first 200 words of each movie review
 embed_dim, num_heads, ff_dim = 32, 2, 32
 
-rng = np.random.default_rng(0)
-n = 960
-y_train = rng.integers(0, 2, n)
-zipf = np.minimum(rng.zipf(1.3, size=(n, maxlen)) + 3, vocab_size - 1)
-band = np.where(y_train[:, None] == 1, rng.integers(100, 150, (n, maxlen)),
-                rng.integers(150, 200, (n, maxlen)))
-x_train = np.where(rng.random((n, maxlen)) < 0.15, band, zipf)
+x_train, y_train = imdb_like(960, maxlen, vocab_size, seed=0)
 
 
 class TransformerBlock(layers.Layer):
