@@ -57,6 +57,27 @@ def test_every_row_sampled_is_exact(causal):
     assert 0 < ent < 1
 
 
+def test_layout_constants_are_reused_rightly_and_extreme_logits_stay_exact():
+    """The causal layout's constants are made once per shape: calls alternating between two
+    lengths still match the oracle; one-hot rows (logits ~1e6) have entropy 0 and their top is
+    exact; a sample that sees no key at all has no largest logit (-inf) and entropy 0."""
+    torch.manual_seed(3)
+    for length in (16, 24, 16, 24):
+        q, k = torch.randn(2, 2, length, 8), torch.randn(2, 2, length, 8)
+        got = attention.attention_stats(q, k, is_causal=True).tolist()
+        assert got == pytest.approx(oracle(q, k, causal=True), rel=1e-5)
+    q = torch.zeros(1, 1, 4, 2)
+    q[..., 0] = 1e6
+    k = torch.zeros(1, 1, 4, 2)
+    k[0, 0, 0, 0] = 1.0  # every row puts 1e6/sqrt(2) on key 0, 0 on the others
+    top, ent = attention.attention_stats(q, k).tolist()
+    assert top == pytest.approx(1e6 / math.sqrt(2), rel=1e-6) and ent == 0.0
+    none = torch.zeros(4, 4, dtype=torch.bool)
+    top, ent = attention.attention_stats(torch.randn(1, 1, 4, 2), torch.randn(1, 1, 4, 2),
+                                         none).tolist()
+    assert top == -math.inf and ent == 0.0
+
+
 def test_masks_scale_and_grouped_query_attention():
     torch.manual_seed(1)
     q, k = torch.randn(2, 4, 12, 8), torch.randn(2, 2, 12, 8)  # 4 query heads, 2 key heads

@@ -32,6 +32,31 @@ def _stride(n: int, k: int) -> int:
     return max(-(-n // k), 1)
 
 
+NEG = -1e30  # a masked key's logit: its softmax weight is exactly 0, and 0 * its log is 0
+_ROWS: dict[tuple[Any, ...], tuple[Any, Any, torch.Tensor, int]] = {}
+_ROWS_KEPT = 64  # layouts kept (length, keys, sampling, causal, device); cleared past it
+
+
+def _rows(length: int, keys: int, first: int, sr: int, causal: bool, device: torch.device
+          ) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor, int]:
+    """Per layout, made once: which keys each sampled row sees under a causal mask (None: all),
+    that as an additive bias (0 / ``NEG``), 1 / log(keys seen) per row (0 where a row sees one
+    key), and how many rows see more than one."""
+    cache_key = (length, keys, first, sr, causal, str(device))
+    hit = _ROWS.get(cache_key)
+    if hit is None:
+        rows = torch.arange(first, length, sr, device=device)
+        seen = torch.arange(keys, device=device)[None, :] <= rows[:, None] if causal else None
+        count = seen.sum(-1).float() if seen is not None else \
+            torch.full(rows.shape, float(keys), device=device)
+        inv = torch.where(count > 1, 1.0 / count.clamp_min(2).log(), 0.0)
+        bias = torch.where(seen, 0.0, NEG) if seen is not None else None
+        if len(_ROWS) >= _ROWS_KEPT:
+            _ROWS.clear()
+        hit = _ROWS[cache_key] = (seen, bias, inv, int((count > 1).sum()))
+    return hit
+
+
 def attention_stats(query: torch.Tensor, key: torch.Tensor, attn_mask: Any = None,
                     is_causal: bool = False, scale: float | None = None) -> torch.Tensor:
     """``[largest logit, normalized entropy]`` (float64) of ``softmax(q k^T * scale + mask)``
@@ -39,6 +64,10 @@ def attention_stats(query: torch.Tensor, key: torch.Tensor, attn_mask: Any = Non
 
     The entropy of each row is divided by ``log`` of the number of keys the row may see (1: as
     uniform as it can be, 0: one-hot) and averaged over the rows that see more than one key.
+    It runs at every attention call, so it is a handful of operations: the causal layout's
+    constants are made once (``_rows``), masked keys get the finite ``NEG`` (with -inf, p log p
+    is NaN there and needs its own masking), and p log p comes from ``softmax`` and
+    ``log_softmax`` (``log_softmax().exp()`` is several times slower on ``NEG`` entries).
     """
     q, k = query.detach(), key.detach()
     while q.ndim < 4:  # (L, E) / (N, L, E): one head, one sequence
@@ -58,27 +87,31 @@ def attention_stats(query: torch.Tensor, key: torch.Tensor, attn_mask: Any = Non
     if scale is None:
         scale = 1.0 / math.sqrt(q.shape[-1])
     device_type = q.device.type if q.device.type in ("cuda", "cpu", "xpu") else "cpu"
+    seen, bias, inv, used = _rows(length, keys, first, sr, is_causal, q.device)
     with torch.autocast(device_type, enabled=False):  # float32 logits, whatever autocast says
         logits = torch.matmul(qs.float(), ks.float().transpose(-2, -1)) * scale
-        rows = torch.arange(first, length, sr, device=q.device)
-        visible = torch.ones((), dtype=torch.bool, device=q.device)
-        if is_causal:
-            visible = torch.arange(keys, device=q.device)[None, :] <= rows[:, None]
-        if attn_mask is not None:
+        if attn_mask is not None:  # rows may see different keys: count them
             mask = _sample_mask(attn_mask.detach(), q.shape, keys, sb, first, sr)
-            if mask.dtype == torch.bool:
-                visible = visible & mask
-            else:
+            if mask.dtype != torch.bool:
                 logits = logits + mask.float()
-        logits = torch.where(visible, logits, -math.inf)
+            elif seen is None:
+                seen = mask
+            else:
+                seen = seen & mask
+            if seen is not None:
+                logits = logits.masked_fill(~seen, -math.inf)
+            count = torch.isfinite(logits).sum(-1).float()
+            inv = torch.where(count > 1, 1.0 / count.clamp_min(2).log(), 0.0)
+            rows_used = (count > 1).sum().clamp_min(1)
+            logits = logits.clamp_min(NEG)  # -inf (masked) to NEG; NaN stays NaN
+        else:  # every sampled sequence and head sees the keys the layout says
+            if bias is not None:
+                logits += bias
+            rows_used = max(used, 1) * (logits.numel() // (keys * max(inv.numel(), 1)))
         top = logits.amax()
-        logp = torch.log_softmax(logits, dim=-1)
-        seen = torch.isfinite(logits)
-        entropy = -torch.where(seen, logp.exp() * logp, 0.0).sum(-1)
-        count = seen.sum(-1).to(torch.float32)
-        norm = torch.where(count > 1, entropy / count.clamp_min(2).log(), 0.0)
-        rows_used = (count > 1).sum().clamp_min(1)
-        mean_entropy = norm.sum() / rows_used
+        top = torch.where(top > NEG / 2, top, -math.inf)  # nothing visible at all
+        entropy = -(torch.softmax(logits, dim=-1) * torch.log_softmax(logits, dim=-1)).sum(-1)
+        mean_entropy = (entropy * inv).sum() / rows_used
     return torch.stack([top.to(F64), mean_entropy.to(F64)])
 
 
