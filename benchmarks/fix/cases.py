@@ -133,6 +133,10 @@ EXCLUDED: dict[str, str] = {
     "torch_one_unit_log_softmax_bce": "log_softmax over one unit: code",
     "seed_002_batchnorm": "a batch norm whose output is never used: code",
     "bad_batch": "one corrupted batch: the data",
+    "torch_lightning_readme_autoencoder": "one image per step (the DataLoader's default batch): "
+                                          "lr:/10 keeps the ReLUs alive but then learns too "
+                                          "little in the 100 steps; the person's fix, a batch, "
+                                          "is no repair family",
 }
 
 FAST_HEALTHY = {"healthy_mlp_moons"}  # the healthy program of the quick subset
