@@ -76,6 +76,10 @@ def test_layout_constants_are_reused_rightly_and_extreme_logits_stay_exact():
     top, ent = attention.attention_stats(torch.randn(1, 1, 4, 2), torch.randn(1, 1, 4, 2),
                                          none).tolist()
     assert top == -math.inf and ent == 0.0
+    q = torch.randn(1, 1, 4, 2)
+    q[0, 0, 1, 0] = math.nan  # a broken forward stays visible as NaN, never as "no key"
+    top, _ = attention.attention_stats(q, torch.randn(1, 1, 4, 2)).tolist()
+    assert math.isnan(top)
 
 
 def test_masks_scale_and_grouped_query_attention():

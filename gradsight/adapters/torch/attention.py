@@ -109,7 +109,7 @@ def attention_stats(query: torch.Tensor, key: torch.Tensor, attn_mask: Any = Non
                 logits += bias
             rows_used = max(used, 1) * (logits.numel() // (keys * max(inv.numel(), 1)))
         top = logits.amax()
-        top = torch.where(top > NEG / 2, top, -math.inf)  # nothing visible at all
+        top = torch.where(top <= NEG / 2, -math.inf, top)  # nothing visible at all (NaN stays)
         entropy = -(torch.softmax(logits, dim=-1) * torch.log_softmax(logits, dim=-1)).sum(-1)
         mean_entropy = (entropy * inv).sum() / rows_used
     return torch.stack([top.to(F64), mean_entropy.to(F64)])
