@@ -14,8 +14,8 @@ at the end (mean of the last tenth of the steps), the exact largest logit, the f
 layer at which it reached ``score.LAYER_LEVEL`` (100), and gradsight's stability warnings
 (kind, step, layers named first).
 
-    python benchmarks/stability/nanogpt.py                  # 5 learning rates (make bench-stability)
-    python benchmarks/stability/nanogpt.py --iters 60 --scales 1,30   # a smoke run (make test)
+    python benchmarks/stability/nanogpt.py          # 5 learning rates (make bench-stability)
+    python benchmarks/stability/nanogpt.py --iters 100 --scales 1,30   # what make test runs
 """
 
 from __future__ import annotations
