@@ -92,11 +92,17 @@ STATIONARY_FACTOR = 10.0
 STALL_RATIO = 1e-5
 HEALTHY_RATIO = 1e-3
 LR_ACTIVE_FRACTION = 0.1
+# Under an adaptive optimizer each element steps by about lr x m / sqrt(v), the same fraction of
+# the learning rate for every parameter with a steady gradient (a tiny BERT fine-tuned with AdamW
+# at 2e-5: 0.14-0.27 of it for all 40 parameters). A parameter whose step per element is within
+# this factor of the network's typical one moves as fast as its learning rate allows.
+RATE_SPREAD = 10.0
 
 
 def detect(run: RunView) -> list[Finding]:
     stalled = []
     medians = {}
+    judged: dict[str, tuple[float, float]] = {}  # name -> (median update/weight, step / lr)
     converged = converged_step(run)
     series = param_series(run)
     stationary = _stationary_step(series)
@@ -124,9 +130,11 @@ def detect(run: RunView) -> list[Finding]:
         # a zero weight that does not move is stalled; one that moves is not
         rel = np.where(weight > 0, ratio(update, weight), np.where(update > 0, np.inf, 0.0))
         median = float(np.median(rel))
+        judged[p.name] = (median, _step_per_element(p, active))
         if median < STALL_RATIO:
             stalled.append((p, int(p.steps[active][0])))
             medians[p.name] = median
+    stalled = [(p, step) for p, step in stalled if not _at_full_rate(p, judged)]
     if not stalled:
         return []
     stalled.sort(key=lambda item: forward_position(run, item[0].entity))
@@ -168,6 +176,36 @@ def detect(run: RunView) -> list[Finding]:
     ]
 
 
+def _step_per_element(p: ParamSeries, active: np.ndarray) -> float:
+    """The median of a parameter's step per element (root mean square) over its learning rate;
+    NaN where the rate or the size is unknown."""
+    numel = int(np.prod(p.entity.get("shape") or [0]))
+    rate = p.lr[active]
+    if numel <= 0 or not np.isfinite(rate).all() or (rate <= 0).any():
+        return float("nan")
+    return float(np.median(p.update[active] / np.sqrt(numel) / rate))
+
+
+def _at_full_rate(p: ParamSeries, judged: dict[str, tuple[float, float]]) -> bool:
+    """Whether a parameter that looks stalled is only large-valued: under an adaptive optimizer
+    its step per element is within ``RATE_SPREAD`` of the network's typical one, and the same
+    learning rate moves the network's parameters at a healthy relative rate (their median at
+    least ``STALL_RATIO``). Norm gains at 1 then move ~lr of their size a step (4.6e-6 in that
+    BERT fine-tune, whose matrices of ~0.05 move 1.5e-4). A gradient starved below the
+    optimizer's epsilon, or cancelling from step to step, has a step far below the others';
+    a learning rate too small for everything (a 1e-8 typo) leaves the network's median below
+    ``STALL_RATIO`` as well: both stay stalled. Plain SGD has no such typical step."""
+    if p.entity.get("optimizer_kind") in (None, "sgd"):
+        return False
+    own = judged.get(p.name, (0.0, float("nan")))[1]
+    steps = [step for _, step in judged.values() if np.isfinite(step)]
+    if not np.isfinite(own) or not steps:
+        return False
+    typical = float(np.median(steps))
+    network = float(np.median([rel for rel, _ in judged.values()]))
+    return network >= STALL_RATIO and own >= typical / RATE_SPREAD
+
+
 STEPS = range(0, 100, 5)
 
 
@@ -176,7 +214,29 @@ def _moving(ratio: float) -> Scenario:
         STEPS, update_to_weight={"2.weight": ratio}))
 
 
+def _adam(gain_step: float, lr: float = 2e-5) -> Scenario:
+    """An MLP and a LayerNorm's gains (16 ones: norm 4) trained by Adam at ``lr``: every element
+    steps 0.2 x lr, the gains' ``gain_step`` x lr (other weights of norm 1)."""
+    def build(run):  # type: ignore[no-untyped-def]
+        run.optimizer_type, run.lr = "Adam", lr
+        run.mlp([4, 16, 16, 1]).layer("norm", "LayerNorm", (16,))
+        gain = {n: n == "norm.weight" for n in run.params}
+        norms = {n: 4.0 if gain[n] else 1.0 for n in run.params}
+        steps = {n: (gain_step if gain[n] else 0.2) * lr * float(np.sqrt(info["numel"]))
+                 for n, info in run.params.items()}
+        return run.steps(STEPS, weight_norm=norms, update_norm=steps)
+    return Scenario(build)
+
+
 SCENARIOS = {
+    # a fine-tune's learning rate: the gains move 4e-6 of their size, at Adam's full rate
+    "boundary_adam_gains_at_full_rate": Scenario(
+        _adam(0.2).build, why="norm gains at 1 moving at the rate Adam moves every weight"),
+    "positive_adam_gains_starved": Scenario(_adam(0.002).build, Severity.WARNING,
+                                            where=("norm.weight",), first="norm.weight"),
+    "positive_adam_rate_too_small_everywhere": Scenario(_adam(0.2, lr=1e-7).build,
+                                                        Severity.WARNING,
+                                                        where=("norm.weight", "2.weight")),
     "positive_stalled_layer": Scenario(_moving(1e-8).build, Severity.WARNING,
                                        where=("2.weight",), first="2.weight"),
     "healthy": Scenario(lambda run: run.mlp([4, 16, 16, 1]).steps(STEPS)),

@@ -172,3 +172,60 @@ def test_steps_without_gradient_or_with_nonfinite_update_are_not_judged(tmp_path
         .open()
     )
     assert detect(run) == []
+
+
+def _fine_tune(tmp_path, lr):  # type: ignore[no-untyped-def]
+    """A real transformer classifier trained at 1e-3 first, then watched while AdamW continues
+    at ``lr`` on the same task: (findings, median |update| / |weight| of the LayerNorm gains and
+    of the matrices, measured here with plain torch)."""
+    torch = pytest.importorskip("torch")
+    import gradsight
+
+    torch.manual_seed(0)
+    layer = torch.nn.TransformerEncoderLayer(32, 2, 64, dropout=0.0, batch_first=True)
+    model = torch.nn.Sequential(torch.nn.Embedding(50, 32), layer)
+    head = torch.nn.Linear(32, 2)
+    params = [*model.parameters(), *head.parameters()]
+    x = torch.randint(0, 50, (256, 12))
+    y = (x[:, 0] < 25).long()  # the first token decides
+
+    def step(opt, i):  # type: ignore[no-untyped-def]
+        rows = slice(32 * (i % 8), 32 * (i % 8 + 1))
+        loss = torch.nn.functional.cross_entropy(head(model(x[rows])[:, 0]), y[rows])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    first = torch.optim.AdamW(params, lr=1e-3)
+    for i in range(150):
+        step(first, i)
+    opt = torch.optim.AdamW(params, lr=lr)
+    gains = [p for n, p in model.named_parameters() if "norm" in n and n.endswith("weight")]
+    mats = [p for p in params if p.ndim == 2]
+    ratios: dict[str, list[float]] = {"gains": [], "matrices": []}
+    with gradsight.watch(torch.nn.ModuleList([model, head]), opt, out=tmp_path / "run") as w:
+        for i in range(60):
+            before = [p.detach().clone() for p in gains + mats]
+            step(opt, i)
+            moved = [float((p.detach() - b).norm() / p.detach().norm())
+                     for p, b in zip(gains + mats, before)]
+            ratios["gains"] += moved[:len(gains)]
+            ratios["matrices"] += moved[len(gains):]
+    import statistics
+    return w.diagnosis.findings, {k: statistics.median(v) for k, v in ratios.items()}
+
+
+def test_a_fine_tune_moves_its_norm_gains_slowly_and_is_not_stalled(tmp_path):
+    """AdamW at 5e-6 moves every element about the same fraction of the rate, so gains at 1
+    move a few 1e-6 of their size while the matrices move a few 1e-5: the rate suits the
+    network."""
+    findings, measured = _fine_tune(tmp_path, 5e-6)
+    assert measured["gains"] < STALL_RATIO < measured["matrices"]  # the case, in plain torch
+    assert [f for f in findings if f.kind == KIND] == []
+
+
+def test_a_learning_rate_too_small_for_every_weight_is_still_a_stall(tmp_path):
+    findings, measured = _fine_tune(tmp_path, 1e-8)
+    assert measured["matrices"] < STALL_RATIO  # the case: nothing moves
+    (finding,) = [f for f in findings if f.kind == KIND]
+    assert finding.severity == Severity.WARNING
