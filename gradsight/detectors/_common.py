@@ -324,3 +324,9 @@ def first_nonfinite_step(run: RunView) -> int | None:
 
 def fmt(x: float) -> str:
     return f"{x:.3g}"
+
+
+def adversarial(run: RunView) -> bool:
+    """Whether the run is a two-player game (a GAN: ``adapters.torch.game``), whose losses are
+    not meant to fall: the loss rules leave it alone."""
+    return bool(run.events("adversarial"))

@@ -29,7 +29,7 @@ from ..core.scenarios import Scenario
 from ..core.run_view import RunView
 from ..core import advice
 from ..core.advice import Fix
-from ._common import fmt, lower_lr_fix, owner_of, uses_clipping
+from ._common import adversarial, fmt, lower_lr_fix, owner_of, uses_clipping
 
 KIND = "loss_diverging"
 PRIORITY = 40
@@ -46,6 +46,8 @@ LEVEL_PRECISION = 0.5  # nats: how well the starting level must be known (a fact
 
 
 def detect(run: RunView) -> list[Finding]:
+    if adversarial(run):  # a GAN's losses are a game's, not minimized
+        return []
     steps, values = run.loss.steps, run.loss.values
     bad = ~np.isfinite(values)
     nonfinite_step = int(steps[np.argmax(bad)]) if bad.any() else None

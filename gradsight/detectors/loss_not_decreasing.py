@@ -35,7 +35,7 @@ from ..core.scenarios import Scenario
 from ..core.run_view import RunView
 from ..core import advice
 from ..core.advice import Fix
-from ._common import fmt, owner_of
+from ._common import adversarial, fmt, owner_of
 
 KIND = "loss_not_decreasing"
 PRIORITY = 50
@@ -84,6 +84,8 @@ WHAT_THE_REFERENCE_IS = {
 
 
 def detect(run: RunView) -> list[Finding]:
+    if adversarial(run):  # a GAN's losses are a game's, not minimized
+        return []
     against = _against_reference(run)
     if against is not None:
         return against

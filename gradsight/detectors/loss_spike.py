@@ -29,7 +29,7 @@ from ..core.advice import Fix
 from ..core.finding import Finding, Severity
 from ..core.run_view import RunView
 from ..core.scenarios import Scenario
-from ._common import forward_position, owner_of, param_series, uses_clipping
+from ._common import adversarial, forward_position, owner_of, param_series, uses_clipping
 
 KIND = "loss_spike"
 PRIORITY = 45
@@ -45,6 +45,8 @@ MAX_NAMED = 4
 
 
 def detect(run: RunView) -> list[Finding]:
+    if adversarial(run):  # a GAN's losses are a game's, not minimized
+        return []
     steps, values = run.loss.steps, run.loss.values
     if len(values) < WINDOW + 2 or not np.isfinite(values).any():
         return []

@@ -37,6 +37,7 @@ from . import detail, distributed, stats
 from .criterion import CriterionTap
 from .describe import describe, group_learning_rates
 from .functional import FunctionalActivations
+from .game import GameTap
 from .layout import Layout, activation_kind, is_watched_module, live_owners, \
     module_kind, optimizer_params, resolve_layout, roots_among
 from .namer import WatcherNames
@@ -98,6 +99,7 @@ class TorchWatcher:
         self._patches = Patches()
         self._scaler = ScalerTap()
         self._criterion = CriterionTap()
+        self._game = GameTap()
         self._compiled = False  # the script uses torch.compile: no forward hooks from then on
         self._active = False
         step = lambda: self.step  # noqa: E731
@@ -173,6 +175,7 @@ class TorchWatcher:
                 tensors.is_floating_point():
             self._backward_calls += 1
             self._losses.append(self._scaler.unscaled(tensors).detach())
+            self._game.saw(tensors)
             if len(self._losses) > MAX_HELD_LOSSES:  # no optimizer steps: hold their mean
                 self._losses = [self._mean_loss()]
 
@@ -268,9 +271,14 @@ class TorchWatcher:
 
     def _after_step(self, optimizer: torch.optim.Optimizer) -> None:
         state = self._opts.get(optimizer) if self._accepts(optimizer) else None
+        clock = self._is_clock(optimizer)
+        own = self._game.stepped(id(optimizer), lambda: optimizer_params(optimizer),
+                                 self.recorder, self.step)
+        if not clock and own and self._losses:  # another player's loss (a GAN's generator)
+            del self._losses[-min(own, len(self._losses)):]
         if state is None or state.meter is None:
             return
-        step, clock = state.steps, self._is_clock(optimizer)
+        step = state.steps
         loss = self._mean_loss() if clock and self._losses else None
         state.meter.after_step(step, loss, group_learning_rates(optimizer), self.recorder)
         if self.recorder.schedule.detail(step):
