@@ -65,10 +65,11 @@ def test_a_gan_is_a_game_its_loss_is_the_discriminators_and_no_loss_rule_fires(t
     assert not LOSS_KINDS & {f.kind for f in findings}
 
 
-def _two_optimizers(tmp_path: Path, shared_loss: bool) -> tuple[list, list]:
+def _two_optimizers(tmp_path: Path, shared_loss: bool, watched_first: bool = True
+                    ) -> tuple[list, list, int]:
     """An encoder and a head with an optimizer each at a rate too small to learn (SGD 1e-6),
-    on shuffled labels: one loss stepped by both (``shared_loss``), or two separate models each
-    on its own loss."""
+    on shuffled labels: one loss stepped by both (``shared_loss``; the watched optimizer
+    stepping first or second), or two separate models each on its own loss."""
     torch.manual_seed(0)
     x = digits()
     y = torch.randint(0, 10, (len(x),))
@@ -88,18 +89,26 @@ def _two_optimizers(tmp_path: Path, shared_loss: bool) -> tuple[list, list]:
                 opt_a.step()
                 nn.functional.cross_entropy(other(x[rows]), y[rows]).backward()
                 opt_b.step()
-            else:
+            elif watched_first:
                 opt_a.step()
                 opt_b.step()
+            else:
+                opt_b.step()
+                opt_a.step()
     view = RunView.open(tmp_path / "run")
     try:
-        return w.diagnosis.findings, view.events("adversarial")
+        losses = int(np.isfinite(view.loss.values).sum())
+        return w.diagnosis.findings, view.events("adversarial"), losses
     finally:
         view.close()
 
 
-@pytest.mark.parametrize("shared_loss", [True, False], ids=["one-loss", "side-by-side"])
-def test_two_optimizers_without_a_game_keep_the_loss_rules(tmp_path, shared_loss):
-    findings, events = _two_optimizers(tmp_path, shared_loss)
+@pytest.mark.parametrize("shared_loss,watched_first", [(True, True), (True, False),
+                                                       (False, True)],
+                         ids=["one-loss", "one-loss-watched-second", "side-by-side"])
+def test_two_optimizers_without_a_game_keep_the_loss_rules(tmp_path, shared_loss,
+                                                          watched_first):
+    findings, events, losses = _two_optimizers(tmp_path, shared_loss, watched_first)
     assert events == []
+    assert losses == 200  # every step's loss is the run's, whichever optimizer steps first
     assert "loss_not_decreasing" in {f.kind for f in findings}

@@ -7,8 +7,10 @@ so the loss rules (``loss_not_decreasing``, ``loss_diverging``, ``loss_spike``) 
 The watcher asks this tap two things:
 
 - whose loss each ``backward`` was: the calls since the last optimizer step belong to the
-  optimizer that steps next (``stepped`` returns how many), so the run's loss is the clock
-  optimizer's own and not a mean with the other player's (it was: D's and G's losses averaged);
+  optimizer that steps next (``stepped`` returns how many), so that in a game the run's loss is
+  the clock optimizer's own and not a mean with the other player's (it was: D's and G's losses
+  averaged). Outside a game every loss stays the run's (one objective stepped by two
+  optimizers, whichever steps first);
 - whether it is a game: the first ``CHECKED_LOSSES`` losses' autograd graphs are walked for the
   parameters they reach (their ``AccumulateGrad`` nodes). Two optimizers that each have losses
   of their own, one of them reaching the other's parameters (the generator's loss goes through

@@ -274,7 +274,7 @@ class TorchWatcher:
         clock = self._is_clock(optimizer)
         own = self._game.stepped(id(optimizer), lambda: optimizer_params(optimizer),
                                  self.recorder, self.step)
-        if not clock and own and self._losses:  # another player's loss (a GAN's generator)
+        if self._game.found and not clock and own and self._losses:  # the other player's
             del self._losses[-min(own, len(self._losses)):]
         if state is None or state.meter is None:
             return
