@@ -327,6 +327,6 @@ def fmt(x: float) -> str:
 
 
 def adversarial(run: RunView) -> bool:
-    """Whether the run is a two-player game (a GAN: ``adapters.torch.game``), whose losses are
-    not meant to fall: the loss rules leave it alone."""
+    """Whether the run is a two-player game (a GAN, as the adapter recognized it: an
+    ``adversarial`` event), whose losses are not meant to fall: the loss rules leave it alone."""
     return bool(run.events("adversarial"))
