@@ -15,9 +15,12 @@ the typical size at its shape (``_scale``), not its own norm.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from ..core.finding import Finding, Severity
+from ..core.records import SGD
 from ..core.scenarios import Scenario
 from ..core.synthetic import when
 from ..core.run_view import RunView
@@ -134,7 +137,8 @@ def detect(run: RunView) -> list[Finding]:
         if median < STALL_RATIO:
             stalled.append((p, int(p.steps[active][0])))
             medians[p.name] = median
-    stalled = [(p, step) for p, step in stalled if not _at_full_rate(p, judged)]
+    at_full_rate = _full_rate_test(judged)
+    stalled = [(p, step) for p, step in stalled if not at_full_rate(p)]
     if not stalled:
         return []
     stalled.sort(key=lambda item: forward_position(run, item[0].entity))
@@ -153,7 +157,7 @@ def detect(run: RunView) -> list[Finding]:
                               "current": lr0, "new": lr0 * min(factor, 100),
                               "optimizer": first.entity.get("optimizer_type")}),
     ]
-    if first.entity.get("optimizer_kind") == "sgd":
+    if first.entity.get("optimizer_kind") == SGD:
         fixes.append(Fix(advice.USE_OPTIMIZER, {"name": "adam", "lr": 1e-3,
                                                 "owner": owner_of(run)}))
     return [
@@ -186,7 +190,7 @@ def _step_per_element(p: ParamSeries, active: np.ndarray) -> float:
     return float(np.median(p.update[active] / np.sqrt(numel) / rate))
 
 
-def _at_full_rate(p: ParamSeries, judged: dict[str, tuple[float, float]]) -> bool:
+def _full_rate_test(judged: dict[str, tuple[float, float]]) -> Callable[[ParamSeries], bool]:
     """Whether a parameter that looks stalled is only large-valued: under an adaptive optimizer
     its step per element is within ``RATE_SPREAD`` of the network's typical one, and the same
     learning rate moves the network's parameters at a healthy relative rate (their median at
@@ -194,16 +198,19 @@ def _at_full_rate(p: ParamSeries, judged: dict[str, tuple[float, float]]) -> boo
     BERT fine-tune, whose matrices of ~0.05 move 1.5e-4). A gradient starved below the
     optimizer's epsilon, or cancelling from step to step, has a step far below the others';
     a learning rate too small for everything (a 1e-8 typo) leaves the network's median below
-    ``STALL_RATIO`` as well: both stay stalled. Plain SGD has no such typical step."""
-    if p.entity.get("optimizer_kind") in (None, "sgd"):
-        return False
-    own = judged.get(p.name, (0.0, float("nan")))[1]
+    ``STALL_RATIO`` as well: both stay stalled. Plain SGD has no such typical step. The
+    network's figures are taken once; the test returned judges one parameter."""
     steps = [step for _, step in judged.values() if np.isfinite(step)]
-    if not np.isfinite(own) or not steps:
-        return False
-    typical = float(np.median(steps))
-    network = float(np.median([rel for rel, _ in judged.values()]))
-    return network >= STALL_RATIO and own >= typical / RATE_SPREAD
+    typical = float(np.median(steps)) if steps else float("nan")
+    network = float(np.median([rel for rel, _ in judged.values()])) if judged else 0.0
+
+    def at_full_rate(p: ParamSeries) -> bool:
+        if p.entity.get("optimizer_kind") in (None, SGD) or not steps:
+            return False
+        own = judged.get(p.name, (0.0, float("nan")))[1]
+        return bool(np.isfinite(own)) and network >= STALL_RATIO and own >= typical / RATE_SPREAD
+
+    return at_full_rate
 
 
 STEPS = range(0, 100, 5)
