@@ -37,6 +37,7 @@ from ..patching import Guard, Patches
 from . import functional, outputs
 from .criterion import KerasCriterion
 from .describe import activation, describe, is_model, layer_name
+from .game import LossPairing, host_step
 from .mask import DetailMask
 from .plan import Plan
 
@@ -49,6 +50,10 @@ class _OptState:
     optimizer: Any
     plans: dict[tuple[Any, ...], Plan] = field(default_factory=dict)
     lost: int = 0
+    offset: int = 0  # run steps before its first (a new optimizer after a recompile)
+
+    def host_step(self) -> int:
+        return host_step(self.optimizer) + self.offset
 
 
 class KerasWatcher:
@@ -65,7 +70,7 @@ class KerasWatcher:
         self._watch_model = model is not None
         self._opts: dict[int, _OptState] = {}
         self._clock: int | None = None
-        self._pending_loss: Any = None
+        self._losses = LossPairing()  # which loss each step is for; a GAN's two players
         self._patches = Patches()
         self._active = False
         self._ticks = 0
@@ -137,8 +142,10 @@ class KerasWatcher:
             optimizer.built = True
         state = self._state(optimizer)
         plan = self._plan(state, optimizer, grads, variables)
-        loss = self._take_loss()
-        step = tf.identity(optimizer.iterations)
+        loss = self._usable(self._losses.take(id(optimizer), variables,
+                                              self._clock == id(optimizer), self.recorder,
+                                              state.host_step))
+        step = tf.identity(optimizer.iterations) + tf.constant(state.offset, tf.int64)
         detail = self._detail(step)
         hist = self._mask.histogram(step)
         taken = plan.before(grads, step, detail, hist)
@@ -164,7 +171,8 @@ class KerasWatcher:
         def gradient(self: Any, target: Any, *args: Any, **kwargs: Any) -> Any:
             if watcher._active and isinstance(target, tf.Tensor) and target.dtype.is_floating:
                 if target.shape.rank == 0 or target.shape.num_elements() == 1:
-                    watcher._pending_loss = target
+                    sources = args[0] if args else kwargs.get("sources")
+                    watcher._steps_guard.run(watcher._losses.saw, self, target, sources)
             return original(self, target, *args, **kwargs)
 
         return gradient
@@ -220,8 +228,9 @@ class KerasWatcher:
     def _detail(self, step: Any) -> Any:
         return self._mask.detail(step)
 
-    def _take_loss(self) -> Any:
-        loss, self._pending_loss = self._pending_loss, None
+    @staticmethod
+    def _usable(loss: Any) -> Any:
+        """The loss, if the step being built can read it (not a tensor of another graph)."""
         if loss is None:
             return None
         if tf.executing_eagerly():
@@ -230,12 +239,19 @@ class KerasWatcher:
         return loss if graph is tf.compat.v1.get_default_graph() else None
 
     def _state(self, optimizer: Any) -> _OptState:
+        """An optimizer's state. One that first steps when the run has taken steps already
+        (``compile`` again, as transfer learning does between its phases) continues the run's
+        count and is its clock from then on; one that starts with the first (a GAN's other
+        player) counts from 0 beside it."""
         key = id(optimizer)
         state = self._opts.get(key)
         if state is None:
+            taken = max((s.host_step() for s in self._opts.values()), default=0)
             state = self._opts[key] = _OptState(len(self._opts), optimizer)
-            if self._clock is None:
+            if self._clock is None or taken > 1:
+                state.offset = taken
                 self._clock = key
+                self._losses.clock_changed()
         return state
 
     def _plan(self, state: _OptState, optimizer: Any, grads: list[Any],
@@ -248,6 +264,7 @@ class KerasWatcher:
 
             plan = state.plans[key] = Plan(optimizer, variables, [name_of(v) for v in variables],
                                            has_grad, state.index)
+            plan.read = state.offset - 1  # nothing of its own before the run's count
         return plan
 
     # -- layers (traced once; bookkeeping on the host) -------------------------------------
@@ -299,7 +316,7 @@ class KerasWatcher:
         if self._flag is None:
             start = 0
             if self._clock is not None:
-                start = int(self._opts[self._clock].optimizer.iterations.numpy())
+                start = self._opts[self._clock].host_step()
             with tf.init_scope():
                 self._act_step = tf.Variable(tf.constant(start, tf.int64), trainable=False,
                                              name="gradsight_step")
@@ -324,7 +341,7 @@ class KerasWatcher:
     def _drain(self) -> None:
         self._flow.clear()
         for key, state in self._opts.items():
-            end = int(state.optimizer.iterations.numpy())
+            end = int(state.optimizer.iterations.numpy()) + state.offset
             for plan in state.plans.values():
                 if not plan.described:
                     self._describe(plan, state)

@@ -37,7 +37,7 @@ from . import detail, distributed, stats
 from .criterion import CriterionTap
 from .describe import describe, group_learning_rates
 from .functional import FunctionalActivations
-from .game import GameTap
+from .game import GameTap, reached_parameters
 from .layout import Layout, activation_kind, is_watched_module, live_owners, \
     module_kind, optimizer_params, resolve_layout, roots_among
 from .namer import WatcherNames
@@ -175,7 +175,8 @@ class TorchWatcher:
                 tensors.is_floating_point():
             self._backward_calls += 1
             self._losses.append(self._scaler.unscaled(tensors).detach())
-            self._game.saw(tensors)
+            self._game.saw(None if tensors.grad_fn is None
+                           else lambda: reached_parameters(tensors))
             if len(self._losses) > MAX_HELD_LOSSES:  # no optimizer steps: hold their mean
                 self._losses = [self._mean_loss()]
 
