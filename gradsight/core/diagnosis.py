@@ -136,7 +136,7 @@ def _diagnose_job(own: Diagnosis, job: Job) -> Diagnosis:
     merged = replace(own, findings=findings, framework=primary.framework, steps=primary.steps,
                      numbers=numbers, job=job.summary())
     others = [(pid, _diagnose_view(v, own.folder, own.status)) for pid, v in job.others.items()]
-    if own.steps > 0:  # the launching process trained too
+    if own.steps > 0 and not job.parent_is_rank:  # the launching process trained too
         others.insert(0, (str(job.parent_meta.get("pid", "parent")), own))
     return _with_others(merged, others, len(job.ranks) + len(others))
 

@@ -87,6 +87,11 @@ class Job:
                 print(f"gradsight: skipping a worker process's run: {exc}", file=sys.stderr)
         if parent_meta is None:
             parent_meta = _meta_of(Path(folder))
+        if isinstance(parent_meta.get("rank"), int):  # the launcher trained as a rank itself
+            try:
+                views[_parent_key(parent_meta)] = RunView.open(folder)
+            except RunDataError:
+                pass
         job = cls(Path(folder), views, parent_meta)
         if not job.ranked and not job.others:
             job.close()
@@ -96,6 +101,12 @@ class Job:
     def view(self, rank: int | None = None) -> "JobView":
         """The job as rank ``rank`` (default: the lowest) saw it."""
         return JobView(self, min(self.ranks) if rank is None else rank)
+
+    @property
+    def parent_is_rank(self) -> bool:
+        """Whether the launching process is one of the ranks (its store, the run folder's)."""
+        key = _parent_key(self.parent_meta)
+        return any(rec.pid == key for rec in self.ranked)
 
     @property
     def world_size(self) -> int:
@@ -115,7 +126,8 @@ class Job:
             first = next((r for r in bad if r.pid == str(told.get("pid"))), None)
         if first is None:  # a kill leaves no error: it went before the ranks it took down
             first = min(bad, key=lambda r: (r.steps, r.status != "killed", r.rank))
-        out: dict[str, Any] = {"rank": first.rank, "pid": int(first.pid), "step": first.steps,
+        pid = int(first.pid) if first.pid.isdigit() else None
+        out: dict[str, Any] = {"rank": first.rank, "pid": pid, "step": first.steps,
                                "status": first.status}
         if isinstance(told, dict) and told.get("pid") == out["pid"]:
             out.update({k: told[k] for k in ("signal", "exit_code") if k in told})
@@ -200,6 +212,11 @@ def stored_status(meta: dict[str, Any]) -> str:
     if status == "running" and not _alive(meta.get("pid")):
         return "killed"
     return status
+
+
+def _parent_key(meta: dict[str, Any]) -> str:
+    """The launching process's key among the job's processes: its pid, as a worker's is."""
+    return str(meta.get("pid", "parent"))
 
 
 def _meta_of(folder: Path) -> dict[str, Any]:

@@ -37,6 +37,7 @@ class RunOptions:
 
 def _torch_attach(session: Session, options: RunOptions) -> Callable[[ModuleType], None]:
     def attach(_module: ModuleType) -> None:
+        from ..adapters.torch.distributed import note_job_at_first_step
         from ..adapters.torch.watcher import TorchWatcher
 
         def script_globals() -> dict[str, Any]:  # read when needed: the script is __main__
@@ -44,6 +45,7 @@ def _torch_attach(session: Session, options: RunOptions) -> Callable[[ModuleType
             return vars(main) if main is not None else {}
 
         session.attach(TorchWatcher(session.recorder, namespace=script_globals).start())
+        note_job_at_first_step(session.store.set_meta)  # a rank of a job, if it is one
 
     return attach
 

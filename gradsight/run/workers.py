@@ -63,7 +63,6 @@ def _watch_this_process(folder: Path) -> None:
                       mode="process", argv=list(sys.argv), **_launcher_rank())
     Attachments(session, RunOptions(), only=("torch",)).install()
     ending = _Ending(session)
-    _note_job_at_first_step(session)
     _note_exceptions(ending)
     atexit.register(ending.finish)
 
@@ -97,22 +96,6 @@ def _launcher_rank() -> dict[str, Any]:
         if value.isdigit():
             out[key] = int(value)
     return out
-
-
-def _note_job_at_first_step(session: Any) -> None:
-    """The rank is known between ``init_process_group`` and ``destroy_process_group``, and
-    ``mp.spawn`` sets no ``RANK`` variable: read it when the first optimizer steps."""
-    from torch.optim.optimizer import register_optimizer_step_post_hook
-
-    from ..adapters.torch.distributed import describe_world
-
-    def once(*_args: Any) -> None:
-        handle.remove()
-        job = describe_world()
-        if job:
-            session.store.set_meta(**job)
-
-    handle = register_optimizer_step_post_hook(once)
 
 
 def _note_exceptions(ending: _Ending) -> None:

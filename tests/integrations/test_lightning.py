@@ -203,3 +203,29 @@ def test_callback_under_ddp_strategy(tmp_path: Path) -> None:
             "head.bias"}
     finally:
         rank1.close()
+
+
+ZERO_CODE_DDP = '''
+if __name__ == "__main__":  # Lightning's DDP launcher runs this file again for rank 1
+    torch.manual_seed(0)
+    fit = trainer(logger=False, accelerator="cpu", devices=2,
+                  strategy="ddp_find_unused_parameters_true", max_epochs=1)
+    fit.fit(Net(unused_head=True), loader())
+'''
+
+
+@pytest.mark.slow
+def test_zero_code_ddp_the_launcher_is_rank_0_of_the_job(tmp_path: Path) -> None:
+    """Lightning's DDP launcher trains as rank 0 and starts rank 1 as a new interpreter: both
+    are ranks of one job (the launcher's own store was a process outside it, so replicas were
+    never compared and a finding of rank 0 named a pid)."""
+    script = _script(tmp_path, ZERO_CODE_DDP)
+    proc = run_gradsight("run", "--out", str(tmp_path / "run"), str(script), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    doc = read_json(tmp_path / "run" / "findings.json")
+    ranks = doc["job"]["ranks"]
+    assert [r["rank"] for r in ranks] == [0, 1]
+    assert all(r["steps"] == 4 and r["status"] == "finished" for r in ranks)
+    assert [(f["kind"], f["where"]) for f in doc["findings"]] == [
+        ("no_gradient", ["head.weight", "head.bias"])]
+    assert not any("process" in f["evidence"] for f in doc["findings"])

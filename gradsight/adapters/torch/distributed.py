@@ -39,6 +39,22 @@ def world() -> tuple[int, int] | None:
     return None
 
 
+def note_job_at_first_step(set_meta: Any) -> None:
+    """Tell the store (``set_meta(**meta)``) this process's rank and the job's size at the
+    first optimizer step: the rank is known between ``init_process_group`` and
+    ``destroy_process_group``, ``mp.spawn`` sets no ``RANK`` variable, and a launcher may
+    itself be rank 0 (Lightning's DDP starts the other ranks and trains as the first)."""
+    from torch.optim.optimizer import register_optimizer_step_post_hook
+
+    def once(*_args: Any) -> None:
+        handle.remove()
+        job = describe_world()
+        if job:
+            set_meta(**job)
+
+    handle = register_optimizer_step_post_hook(once)
+
+
 def placement(param: torch.Tensor, replicated: bool) -> str | None:
     """How ``param`` lies across ranks: ``"shard(0)"`` (FSDP2: ranks hold disjoint rows),
     ``REPLICATE`` (a DDP replica, or a DTensor every rank holds whole), None (one process)."""
