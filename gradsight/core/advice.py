@@ -53,6 +53,7 @@ RESET_GRADIENTS = "reset_gradients"  # [accumulation?]: zero the gradients every
 DDP_FORWARD = "ddp_forward"  # [owner?]: every training step through the DDP wrapper
 SAME_INIT = "same_init"  # []: replicas initialized alike on every rank
 SYNC_BUFFERS = "sync_buffers"  # [batch_norm: bool]: buffers kept alike across ranks
+ALL_REDUCE_GRADS = "all_reduce_grads"  # []: a hand-written job averages every gradient
 DDP_UNUSED = "ddp_unused"  # [stopped: bool]: DDP and parameters some steps leave unused
 QK_NORM = "qk_norm"  # [layers: attention module names]: LayerNorm on queries and keys
 Z_LOSS = "z_loss"  # [coef]: add coef * log(Z)^2 of the output logits to the loss
@@ -193,6 +194,9 @@ GENERIC: dict[str, Callable[[Mapping[str, Any]], Phrase]] = {
     DDP_FORWARD: lambda a: Phrase(
         "run every training step's forward and backward through the data-parallel wrapper, "
         "not the raw model inside it: only the wrapper averages the gradients across ranks"),
+    ALL_REDUCE_GRADS: lambda a: Phrase(
+        "average every parameter's gradient across ranks before each optimizer step (or let "
+        "the data-parallel wrapper do it): the hand-written average leaves them unsynchronized"),
     SAME_INIT: lambda a: Phrase(
         "initialize the replicas alike: the same seed on every rank (not seed + rank) before "
         "the model is built, and no re-initialization after it is wrapped"),

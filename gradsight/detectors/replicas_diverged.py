@@ -12,9 +12,14 @@ trains a different model, and a checkpoint saved by rank 0 is not the one the ot
 Each rank records a *fingerprint* of every whole (not sharded) parameter on detail steps: the
 float64 sum of a fixed sample of its elements (``adapters/torch/distributed.py``); nothing
 crosses ranks while training. Here the ranks' fingerprints are compared step by step. A
-parameter counts as a replica when a DDP wrapper replicates it, or when its gradient is
-synchronized by hand (its gradient norm equal on every rank at some step); ranks training
-different models on purpose (an ensemble) have neither, and are left alone.
+parameter counts as a replica when a DDP wrapper replicates it, when its gradient is
+synchronized by hand (its gradient norm equal on every rank at some step), or when the ranks of
+one process group all started from the same weights (every parameter's exact initial norm equal
+on every rank, a randomly drawn matrix among them, so not only zero biases and unit gains): a
+job whose hand-written average never runs has no synchronized step at all, and its replicas,
+alike at the start, drift from the first update. Ranks training different models on purpose
+(an ensemble: different seeds, or processes in no group, such as a sweep under ``mp.spawn``)
+have none of these, and are left alone.
 """
 
 from __future__ import annotations
@@ -54,13 +59,14 @@ def detect(run: RunView) -> list[Finding]:
     base = min(ranks)
     diffs: dict[str, tuple[int, float, float, int]] = {}  # name -> first step, last, max, rank
     synced: dict[str, bool] = {}
+    same_start = _started_alike(run, ranks)
     for entity in sorted(run.entities("param"), key=lambda e: forward_position(run, e)):
         placement = entity.get("placement")
         if placement not in (None, REPLICATE):
             continue  # a shard: ranks hold different elements by design
         grads = [v.metric("param", GRAD_NORM).get(entity.name) for v in ranks.values()]
         synced[entity.name] = _ever_equal(grads)
-        if placement is None and not synced[entity.name]:
+        if placement is None and not synced[entity.name] and not same_start:
             continue  # not a replica: nothing synchronizes it across ranks
         found = _divergence(run, entity, ranks, base)
         if found is not None:
@@ -94,6 +100,23 @@ def detect(run: RunView) -> list[Finding]:
         evidence["caused_by"] = "no_gradient"
     return [Finding(KIND, severity, where, step, summary, evidence,
                     advice=_fixes(run, bool(unsynced), bool(at_init)))]
+
+
+def _started_alike(run: RunView, ranks: dict[int, RunView]) -> bool:
+    """Whether the ranks, all in one process group, started from the same weights: every
+    parameter's exact initial norm equal on every rank, a matrix among them."""
+    if not all(view.meta.get("backend") for view in ranks.values()):
+        return False  # no process group: independent processes (a sweep), not a job
+    matrices = 0
+    for entity in run.entities("param"):
+        inits = [v.metric("param", WEIGHT_NORM_INIT).get(entity.name) for v in ranks.values()]
+        values = [float(s.values[0]) for s in inits if s is not None and len(s)]
+        if len(values) < len(ranks) or not np.isfinite(values).all():
+            return False
+        if max(values) - min(values) > DIFFERENT * max(abs(v) for v in values):
+            return False
+        matrices += len(entity.get("shape") or ()) >= 2 and max(values) > 0
+    return matrices > 0
 
 
 def _never_a_gradient(run: RunView) -> list[str]:
@@ -201,6 +224,8 @@ def _fixes(run: RunView, unsynced: bool, at_init: bool) -> list[Fix]:
         m.get("kind") == BATCH_NORM for m in run.entities("module"))})
     if at_init and not unsynced:
         return [init, bypass, buffers]
+    if not any(e.get("placement") == REPLICATE for e in run.entities("param")):
+        return [Fix(advice.ALL_REDUCE_GRADS, {}), init, buffers]  # no wrapper: by hand
     return [bypass, init, buffers]
 
 
@@ -213,11 +238,15 @@ STEPS = range(0, 40, 2)
 
 
 def _job(drift: float, start: int = 10, *, ranks: int = 2, replicate: bool = True,
-         unsynced: Any = lambda step: False, init_spread: float = 0.0) -> Any:
+         unsynced: Any = lambda step: False, init_spread: float = 0.0, group: bool = True
+         ) -> Any:
     """A ``ranks``-rank job of a small MLP whose rank > 0 replicas drift by ``drift`` (of the
     fingerprint's scale) per step from step ``start``; gradients differ across ranks at the
-    steps ``unsynced`` picks, initial norms by ``init_spread``."""
+    steps ``unsynced`` picks, initial norms by ``init_spread``; ``group``: the ranks joined a
+    process group (else independent processes numbered by their launcher)."""
     def rank_run(run: Any, rank: int) -> Any:
+        if group:
+            run.set_meta(backend="gloo")
         def fingerprint(step: int) -> float:
             return 0.3 + rank * drift * max(0, step - start + 1)
 
@@ -242,7 +271,15 @@ SCENARIOS = {
     "healthy": Scenario(_job(0.0)),
     "boundary_rounding_level": Scenario(
         _job(1e-8), why="a difference at float32 rounding of one weight is not a drift"),
+    "positive_hand_written_average_never_runs": Scenario(
+        _job(0.05, start=0, replicate=False, unsynced=lambda step: True), Severity.ERROR,
+        first="0.weight"),
     "boundary_ensemble_not_replicas": Scenario(
-        _job(0.05, start=0, replicate=False, unsynced=lambda step: True),
-        why="ranks whose gradients are never synchronized train different models on purpose"),
+        _job(0.05, start=0, replicate=False, unsynced=lambda step: True, init_spread=0.1),
+        why="ranks that start from different weights and never synchronize a gradient train "
+            "different models on purpose"),
+    "boundary_independent_processes_alike": Scenario(
+        _job(0.05, start=0, replicate=False, unsynced=lambda step: True, group=False),
+        why="processes in no process group (a sweep under mp.spawn) that start alike are no "
+            "job's replicas"),
 }

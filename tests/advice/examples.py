@@ -48,6 +48,7 @@ def examples(ref: dict[str, Any], owner: str | None = "model") -> dict[str, list
         a.SATURATION_NORM: [{"layer": ref}],
         a.RESET_GRADIENTS: [{}],
         a.DDP_FORWARD: [{"owner": owner}],
+        a.ALL_REDUCE_GRADS: [{}],
         a.SAME_INIT: [{}],
         a.SYNC_BUFFERS: [{"batch_norm": True}, {"batch_norm": False}],
         a.DDP_UNUSED: [{"stopped": True}, {}],

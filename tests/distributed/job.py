@@ -3,11 +3,14 @@
     python job.py MODE WORLD OUT          # mp.spawn of WORLD ranks
     torchrun --nproc_per_node WORLD job.py MODE WORLD OUT
 
-Modes: ``healthy`` (a ResNet-style CNN under DDP), ``fsdp`` (an MLP of odd widths sharded
-with FSDP2 ``fully_shard``, gradients clipped to a global norm of 0.5), ``bypass`` (DDP, but every third step goes through the raw
-module, so its gradients are not all-reduced), ``seed`` (no DDP: rank-seeded init, gradients
-averaged by hand), ``nan`` (rank 1 gets a NaN input in step 6), ``kill`` (rank 1 is killed in
-step 7), ``unused`` (DDP with a layer outside the loss: DDP stops the job).
+Modes: ``healthy`` (a ResNet-style CNN under DDP), ``fsdp`` (an MLP of odd widths sharded with
+FSDP2 ``fully_shard``, gradients clipped to a global norm of 0.5), ``bypass`` (DDP, but every
+third step goes through the raw module, so its gradients are not all-reduced), ``seed`` (no DDP:
+rank-seeded init, gradients averaged by hand), ``noavg`` (no DDP, the same init on every rank,
+and a hand-written average whose test skips every parameter, as the distributed tutorial's
+``type(p) is torch.Tensor`` does for an ``nn.Parameter``: no gradient is ever averaged), ``nan``
+(rank 1 gets a NaN input in step 6), ``kill`` (rank 1 is killed in step 7), ``unused`` (DDP with
+a layer outside the loss: DDP stops the job).
 
 Every rank writes ``OUT/rank<r>.json``: its losses, and its parameters at the end, measured
 with plain torch (the labels the tests check gradsight against). ``build`` and ``batch`` are
@@ -27,8 +30,8 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-STEPS = {"healthy": 24, "fsdp": 12, "bypass": 15, "seed": 12, "nan": 10, "kill": 12,
-         "unused": 4}
+STEPS = {"healthy": 24, "fsdp": 12, "bypass": 15, "seed": 12, "noavg": 12, "nan": 10,
+         "kill": 12, "unused": 4}
 
 
 class Block(nn.Module):
@@ -110,7 +113,7 @@ def worker(rank: int, world: int, mode: str, out: str) -> None:
             if isinstance(layer, nn.Linear):
                 fully_shard(layer)
         trained = fully_shard(model)
-    elif mode == "seed":
+    elif mode in ("seed", "noavg"):
         trained = model
     else:
         trained = DDP(model)
@@ -135,6 +138,11 @@ def worker(rank: int, world: int, mode: str, out: str) -> None:
             for p in model.parameters():
                 dist.all_reduce(p.grad)
                 p.grad /= world
+        if mode == "noavg":  # the bug: a Parameter is no plain Tensor, so nothing is averaged
+            for p in model.parameters():
+                if type(p) is torch.Tensor:
+                    dist.all_reduce(p.grad)
+                    p.grad /= world
         optimizer.step()
         losses.append(loss.item())
     params = {n: p.detach().full_tensor().tolist() if hasattr(p, "full_tensor")

@@ -31,7 +31,7 @@ PARALLEL = 3
 TIMEOUT = 420
 # mode -> (world size, launcher)
 JOBS = {"healthy": (2, "spawn"), "fsdp": (2, "spawn"), "fsdp_plain": (2, "plain"),
-        "bypass": (4, "spawn"), "seed": (2, "spawn"), "nan": (2, "spawn"),
+        "bypass": (4, "spawn"), "seed": (2, "spawn"), "noavg": (2, "spawn"), "nan": (2, "spawn"),
         "kill": (2, "torchrun"), "unused": (2, "spawn")}
 try:  # ``accelerate launch`` where the package is installed (the ``hf`` extra)
     import accelerate  # noqa: F401
@@ -208,6 +208,21 @@ def test_rank_seeded_init_is_replicas_diverged_from_the_start(jobs) -> None:
     assert finding["evidence"]["differ_at_initialization"] == finding["where"]
     assert finding["evidence"]["steps_gradients_not_synchronized"] == []  # averaged by hand
     assert "same seed on every rank" in finding["fixes"][0]
+
+
+def test_a_hand_written_average_that_never_runs_noavg_is_replicas_diverged(jobs) -> None:
+    """No DDP and no gradient ever synchronized: only the same start says the ranks are
+    replicas (an ensemble would start from different seeds)."""
+    done = _done(jobs, "noavg")
+    # measured: the same start, different ends
+    assert done.rank(0)["losses"][0] != done.rank(1)["losses"][0]  # different batches
+    assert _max_relative_difference(done.rank(0)["params"], done.rank(1)["params"]) > 1e-3
+    (finding,) = done.findings("replicas_diverged")
+    assert finding["step"] == 0 and finding["severity"] == "error"
+    assert finding["where"][0] == "0.weight"
+    assert finding["evidence"]["differ_at_initialization"] == []
+    assert finding["evidence"]["steps_gradients_not_synchronized"][:3] == [0, 1, 2]
+    assert "all-reduce every parameter's gradient" in finding["fixes"][0]
 
 
 def test_a_nan_on_one_rank_names_the_rank_and_the_first_module(jobs) -> None:

@@ -183,6 +183,13 @@ PHRASES: dict[str, Callable[[Mapping[str, Any]], Phrase]] = {
         "no_sync())",
         "ddp_model = torch.nn.parallel.DistributedDataParallel(model)\n"
         "output = ddp_model(x)  # every step: forward and backward through ddp_model"),
+    a.ALL_REDUCE_GRADS: _simple(
+        "all-reduce every parameter's gradient before optimizer.step(), or wrap the model in "
+        "DistributedDataParallel: the hand-written average never reaches these gradients",
+        "for p in model.parameters():\n"
+        "    if p.grad is not None:\n"
+        "        torch.distributed.all_reduce(p.grad)  # a sum over the ranks\n"
+        "        p.grad /= torch.distributed.get_world_size()"),
     a.SAME_INIT: _simple(
         "initialize the replicas alike: the same seed on every rank (not seed + rank) before "
         "building the model, and initialize before wrapping it, since DDP broadcasts rank 0's "
