@@ -31,6 +31,7 @@ on the next steps; and which chunks of the always-on tier are stored in full (th
 from __future__ import annotations
 
 import contextlib
+import warnings
 import math
 import os
 import threading
@@ -46,7 +47,7 @@ from . import metrics as m
 from .records import ModuleInfo, ParamInfo
 from .schedule import NONFINITE_STEPS, TRIGGERED_STEPS, Schedule
 from .store import RunStore
-from .trigger import Band
+from .trigger import Band, Silence
 
 FULL_STEPS = 10_000  # every step of every parameter kept in full up to here
 CHUNK_STEPS = 64  # steps per stored chunk of the always-on tier
@@ -97,6 +98,7 @@ class _Layout:
     id: int
     names: tuple[str, ...]
     band: Band
+    silence: Silence = field(default_factory=Silence)
     rows: list[np.ndarray] = field(default_factory=list)  # (steps, params, metrics)
     first: int | None = None  # step of rows[0][0]
     count: int = 0
@@ -265,12 +267,13 @@ class Recorder:
             ratio = params[:, _UPDATE] / params[:, _WEIGHT]
         fired = layout.band.update(np.concatenate([grads, ratio]))
         loss_fired = loss is not None and bool(self._loss_band.update(np.array([loss]))[0])
-        if (fired.any() or loss_fired) and not self.schedule.forced(step + 1):
+        silent = layout.silence.update(grads)
+        if (fired.any() or loss_fired or silent) and not self.schedule.forced(step + 1):
             self.schedule.force(step + 1, TRIGGERED_STEPS)
             if self._triggers < MAX_TRIGGER_EVENTS:
                 self._triggers += 1
                 n = len(layout.names)
-                series = (["loss"] if loss_fired else []) + [
+                series = (["loss"] if loss_fired else []) + ["gradients_silent"] * silent + [
                     f"{m.GRAD_NORM}:{layout.names[i]}" for i in np.nonzero(fired[:n])[0][:8]
                 ] + [f"update_ratio:{layout.names[i]}" for i in np.nonzero(fired[n:])[0][:8]]
                 self.event(step, "trigger", series[0], {"series": series})
@@ -365,7 +368,7 @@ class Recorder:
 
     def _write_summary(self, layout: _Layout, chunks: list[tuple[int, np.ndarray]]) -> None:
         block = np.concatenate([b for _, b in chunks])
-        with np.errstate(all="ignore"), _quiet():
+        with np.errstate(all="ignore"), _quiet():  # all-NaN slices: metrics a param lacks
             stats = np.stack([np.nanmin(block, 0), np.nanmax(block, 0), np.nanmean(block, 0)])
         self.store.add_param_steps(chunks[0][0], len(block), layout.id, True, stats)
 
@@ -380,21 +383,14 @@ def _forked(recorder: "Recorder | None") -> None:
         recorder._stopped.set()
 
 
+@contextlib.contextmanager
+def _quiet() -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield
+
+
 def _deferred(values: Any) -> Deferred:
     if hasattr(values, "ready") and hasattr(values, "numpy"):
         return values  # type: ignore[no-any-return]
     return _Now(np.asarray(values, dtype=np.float64))
-
-
-class _quiet:
-    """numpy's all-NaN-slice warnings are expected for metrics a parameter never has."""
-
-    def __enter__(self) -> None:
-        import warnings
-
-        self._catch = warnings.catch_warnings()
-        self._catch.__enter__()
-        warnings.simplefilter("ignore", RuntimeWarning)
-
-    def __exit__(self, *exc: Any) -> None:
-        self._catch.__exit__(*exc)

@@ -14,6 +14,11 @@ log of the value (these numbers are positive and span decades, and a spike is a 
 - an out-of-band value enters the band clipped to its edge, so a spike does not widen the band
   for the steps after it, while a lasting new level is followed within ~32 steps.
 
+One more trigger is no band: every gradient of the model exactly 0 at a step after one that
+had any other value (``Silence``). A model whose output went constant (its output unit died, a
+whole layer is dead) has that at once; bands see only upward jumps, and its death would wait
+for the next scheduled detail step (a hundred steps later) to be seen.
+
 A trigger only asks for detail on the next steps (``schedule.TRIGGERED_STEPS``); what it means
 is for the detectors to say, from the stored every-step series.
 """
@@ -68,3 +73,19 @@ class Band:
         """A new set of series (the parameters changed): start their bands again."""
         if n != len(self.mean):
             self.__init__(n)  # type: ignore[misc]
+
+
+class Silence:
+    """Whether the gradients just went silent: all exactly 0 (the finite ones, at least one),
+    where the step before had some other value."""
+
+    def __init__(self) -> None:
+        self.alive = False
+
+    def update(self, grads: np.ndarray) -> bool:
+        finite = grads[np.isfinite(grads)]
+        if not finite.size:
+            return False
+        silent = not bool((finite != 0).any())
+        fired, self.alive = silent and self.alive, not silent
+        return fired

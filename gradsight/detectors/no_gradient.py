@@ -10,8 +10,10 @@ not depend on them, because the output it is computed from is a constant (a soft
 log-softmax over one unit or over an axis of size 1 is identically 1 or 0). That is said at the
 output layer, where the gradient stops. Floating point makes an exactly-zero gradient of a
 whole model no accident: any dependence, however weak, leaves some nonzero digit. Dead ReLUs
-can silence a model too (a bias-free net whose last hidden layer is all dead); then
-``dead_units`` is the cause.
+silence a model too: a layer whose outputs are 0 for every input at every recorded step (a
+ReLU output unit, or a whole hidden layer, dead from the start) passes no gradient back. That
+is ``dead_units``' finding, with its cause; said here as well, it would blame the output layer
+("a softmax over one unit") for what a dead layer did, so it is not.
 """
 
 from __future__ import annotations
@@ -91,6 +93,8 @@ def _all_exactly_zero(run: RunView) -> list[Finding]:
         norms = p.grad[p.has_grad]
         if not np.isfinite(norms).all() or (norms != 0).any():
             return []
+    if _a_layer_always_zero(run):
+        return []
     # the output layer first, its parameters in their own order (the weight before the bias)
     reached.sort(key=lambda p: (-forward_position(run, p.entity)[0],
                                 forward_position(run, p.entity)[1]))
@@ -110,6 +114,15 @@ def _all_exactly_zero(run: RunView) -> list[Finding]:
     fixes = [Fix(advice.CHECK_OUTPUT_LAYER, {"loss": family}), Fix(advice.FIND_DETACH)]
     return [Finding(KIND, Severity.ERROR, [p.name for p in reached], steps[0], summary,
                     evidence, advice=fixes)]
+
+
+def _a_layer_always_zero(run: RunView) -> bool:
+    """Some layer's outputs were exactly 0 for every input at every recorded step (dead)."""
+    for series in run.metric("module", metrics.ACT_ZERO_FRAC).values():
+        values = series.values[np.isfinite(series.values)]
+        if values.size and (values >= 1.0).all():
+            return True
+    return False
 
 
 def _loss_family(run: RunView) -> str | None:
@@ -143,6 +156,11 @@ SCENARIOS = {
     "positive_every_gradient_exactly_zero": Scenario(
         lambda run: run.mlp([4, 16, 1]).steps(STEPS, grad_norm=0.0),
         Severity.ERROR, first="2.weight"),
+    "boundary_dead_layer_silences_everything": Scenario(
+        lambda run: run.mlp([4, 16, 1]).steps(STEPS, grad_norm=0.0,
+                                              act={"1": {"act_zero_frac": 1.0}}),
+        why="a layer whose outputs are 0 for every input stops every gradient: dead_units "
+            "says so, with its cause"),
     "boundary_zero_loss": Scenario(
         lambda run: run.mlp([4, 16, 1]).steps(STEPS, grad_norm=0.0, loss=0.0),
         why="a loss of exactly 0 (every margin met) has a zero gradient and nothing to learn"),

@@ -44,7 +44,7 @@ from ._scale import align_steps, bounded_norms
 
 KIND = "stalled_weights"
 PRIORITY = 60
-EXPLAINED_BY = ("vanishing_gradient", "poor_initialization", "no_gradient")  # (exactly 0)
+EXPLAINED_BY = ("vanishing_gradient", "poor_initialization", "no_gradient", "dead_units")
 
 def _stationary_step(series: list[ParamSeries]) -> int | None:
     """The first step from which the model's whole gradient (the root of its parameters'
