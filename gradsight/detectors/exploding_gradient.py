@@ -17,6 +17,13 @@ meaningless) on two numbers at each recorded step, both of which must hold:
   added to leaves ||w_after|| < 2||u||, so the ratio to the recorded weight is then above 0.5.
   Growth alone is not enough: a network started at N(0, 1e-3) (seed 000/001) sees its gradients
   grow ~500x as it starts to learn, at |g|/|w| ~3 and updates ~3e-3 of the weight.
+  Under an adaptive optimizer (Adam, RMSprop, Adagrad, ...) |g|/|w| says nothing of the step:
+  the step is normalized per element, so a loss summed over 784 pixels (a VAE) has |g|/|w| of
+  20 while every update stays ~1e-3 of its weight, and an encoder whose gradients start near 0
+  "grows" 4,000x as the decoder begins to use it. There the ratio counts only with harm done:
+  the run went non-finite, or the loss, within ``HARM_AFTER`` steps, rose to ``LOSS_JUMP`` times
+  its median over the ``HARM_BEFORE`` steps before (an explosion that matters moves the loss);
+  the update test stands as it is.
 
 Gradients are judged as backward computed them, *before* any clipping (clip_grad_norm_,
 clip_grad_value_ are tapped), and the clipped norms the optimizer applied are reported beside
@@ -28,11 +35,13 @@ then broke the numbers are the explosion's usual end.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from ..core.finding import Finding, Severity
 from ..core.scenarios import Scenario
-from ..core.synthetic import when
+from ..core.synthetic import healthy_loss, when
 from ..core.run_view import RunView
 from ..core import advice, records
 from ..core.advice import Fix
@@ -50,6 +59,8 @@ NONFINITE_GROWTH_LIMIT = 10.0  # one order, when NaN/Inf follows
 RATIO_LIMIT = 10.0  # |g|/|w|: an SGD step at lr 0.1 would exceed the weight
 UPDATE_LIMIT = 0.5  # |u|/|w_after|: the step was about as large as the weight itself
 ERROR_GROWTH = 1e4  # four orders of magnitude: training is broken, not merely shaky
+LOSS_JUMP = 2.0  # adaptive optimizers: the loss doubled against its recent median ...
+HARM_BEFORE, HARM_AFTER = 20, 10  # ... over the steps before, within the steps after
 
 
 
@@ -61,7 +72,7 @@ def detect(run: RunView) -> list[Finding]:
     for p in params:
         if not p.is_matrix:
             continue
-        judged = _judge(p, nonfinite_step)
+        judged = _judge(p, nonfinite_step, lambda step: _loss_jumped(run, step))
         if judged is not None:
             flagged.append((p, *judged))
             flagged_layers.add(p.entity.get("module"))
@@ -139,6 +150,19 @@ def detect(run: RunView) -> list[Finding]:
     ]
 
 
+def _loss_jumped(run: RunView, step: int) -> bool:
+    """The loss rose to LOSS_JUMP x its median of the HARM_BEFORE steps before ``step`` within
+    HARM_AFTER steps of it (no recorded loss: no harm shown)."""
+    loss = run.loss
+    before = loss.values[(loss.steps < step) & (loss.steps >= step - HARM_BEFORE)]
+    after = loss.values[(loss.steps >= step) & (loss.steps <= step + HARM_AFTER)]
+    before, after = before[np.isfinite(before)], after[np.isfinite(after)]
+    if not before.size or not after.size:
+        return False
+    base = float(np.median(before))
+    return base > 0 and float(after.max()) >= LOSS_JUMP * base
+
+
 RECOVERED = 10.0  # back within this factor of the run's start ...
 RECOVERED_FOR = 50  # ... for this many steps to the end of the run: a transient burst
 
@@ -180,7 +204,8 @@ def _growth(p: ParamSeries) -> dict[str, float] | None:
     }
 
 
-def _judge(p: ParamSeries, nonfinite_step: int | None) -> tuple[int, dict[str, float]] | None:
+def _judge(p: ParamSeries, nonfinite_step: int | None, loss_jumped: Callable[[int], bool]
+           ) -> tuple[int, dict[str, float]] | None:
     """First step where both growth and scale held, with the peak numbers; else None."""
     numbers = _growth(p)
     if numbers is None:
@@ -190,9 +215,12 @@ def _judge(p: ParamSeries, nonfinite_step: int | None) -> tuple[int, dict[str, f
     limit = GROWTH_LIMIT if nonfinite_step is None else NONFINITE_GROWTH_LIMIT
     rel = ratio(grad, weight)
     moved = ratio(update, weight)
-    violent = (np.isfinite(rel) & (rel >= RATIO_LIMIT)) | (
-        np.isfinite(moved) & (moved >= UPDATE_LIMIT)
-    )
+    large = np.isfinite(rel) & (rel >= RATIO_LIMIT)
+    if p.entity.get("optimizer_kind") in records.ADAPTIVE and nonfinite_step is None:
+        # the step is normalized: a large ratio counts only with harm done
+        large &= np.array([bool(big) and loss_jumped(int(s)) for s, big in zip(steps, large)],
+                          dtype=bool)
+    violent = large | (np.isfinite(moved) & (moved >= UPDATE_LIMIT))
     hits = np.nonzero(
         (np.arange(grad.size) >= BASELINE_STEPS) & (grad >= limit * numbers["first"]) & violent
     )[0]
@@ -212,9 +240,15 @@ def _judge(p: ParamSeries, nonfinite_step: int | None) -> tuple[int, dict[str, f
 STEPS = range(0, 100, 5)
 
 
-def _growing(peak: float) -> Scenario:
-    return Scenario(lambda run: run.mlp([4, 16, 16, 1]).steps(
-        STEPS, grad_norm={"0.weight": when(lambda s: s >= 50, peak, 1.0)}))
+def _growing(peak: float, optimizer: str = "SGD", jump: float = 1.0) -> Scenario:
+    """0.weight's gradient ``peak`` x its start from step 50 (weights of norm 1), under
+    ``optimizer``; the loss times ``jump`` from step 50 too."""
+    def build(run):  # type: ignore[no-untyped-def]
+        run.optimizer_type = optimizer
+        return run.mlp([4, 16, 16, 1]).steps(
+            STEPS, grad_norm={"0.weight": when(lambda s: s >= 50, peak, 1.0)},
+            loss=lambda s: healthy_loss(s) * (jump if s >= 50 else 1.0))
+    return Scenario(build)
 
 
 SCENARIOS = {
@@ -224,4 +258,10 @@ SCENARIOS = {
     "boundary_below_the_growth_limit": _growing(0.5 * GROWTH_LIMIT),
     "boundary_above_the_growth_limit": Scenario(_growing(2 * GROWTH_LIMIT).build,
                                                 Severity.WARNING),
+    "positive_adam_and_the_loss_jumps": Scenario(
+        _growing(1e3, "Adam", jump=3 * LOSS_JUMP).build, Severity.WARNING, first="0.weight"),
+    "boundary_adam_loss_falls": Scenario(
+        _growing(1e3, "Adam").build,
+        why="Adam normalizes each step: a gradient 1000x its start, at |g|/|w| 1000, moved "
+            "nothing violently, and the loss kept falling"),
 }
