@@ -272,6 +272,17 @@ class RunView:
         return np.union1d(np.array([r[0] for r in rows], dtype=np.int64), self._detail_steps)
 
     @cached_property
+    def full_detail_steps(self) -> np.ndarray:
+        """The steps with per-parameter detail (the schedule's and the triggered ones); a
+        module metric kept every step (the output logits' log-sum-exp) does not make one."""
+        rows = self._con.execute("SELECT DISTINCT step FROM stats WHERE typeof(step)='integer'"
+                                 ).fetchall()
+        if self._has_table("detail"):
+            rows += self._con.execute("SELECT DISTINCT step FROM detail WHERE role='param' AND "
+                                      "typeof(step)='integer'").fetchall()
+        return np.unique(np.array([r[0] for r in rows], dtype=np.int64))
+
+    @cached_property
     def steps(self) -> int:
         """Number of optimizer steps the run took (known even for a killed run)."""
         declared = integer(self.meta.get("steps"))

@@ -16,7 +16,7 @@ def key_numbers(run: RunView) -> dict[str, Any]:
         finite = finite[:0]  # one step's loss (or backward() with no step) is no trend
     out: dict[str, Any] = {
         "steps": run.steps,
-        "recorded_steps": int(len(run.recorded_steps)),
+        "recorded_steps": int(len(run.full_detail_steps)),
         "parameters": len(run.entities("param")),
         "modules": len(run.entities("module")),
     }

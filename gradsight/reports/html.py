@@ -232,7 +232,7 @@ def _run_info(view: RunView, diagnosis: Diagnosis) -> dict[str, Any]:
         "framework": diagnosis.framework,
         "status": diagnosis.status,
         "steps": int(diagnosis.steps),
-        "recorded_steps": int(len(view.recorded_steps)),
+        "recorded_steps": int(len(view.full_detail_steps)),
         "started": str(meta.get("started") or ""),
         "ended": str(meta.get("ended") or ""),
         "folder": str(diagnosis.folder),

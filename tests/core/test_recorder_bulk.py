@@ -54,3 +54,21 @@ def test_an_empty_bulk_record_writes_nothing(tmp_path):
     view = RunView.open(tmp_path / "run")
     assert view.metric("module", METRICS[0]) == {}
     view.close()
+
+
+def test_full_detail_steps_are_the_steps_with_parameter_detail(tmp_path):
+    """A module metric kept every step (the output logits' log-sum-exp) makes no step "in full
+    detail": the summary's count is of the steps with per-parameter detail."""
+    store = RunStore.create(tmp_path / "run")
+    recorder = Recorder(store)
+    recorder.record(list(range(40)), "module", ["head"], ["logit_lse"], np.ones((40, 1, 1)))
+    for step in (0, 1, 2, 30):
+        recorder.record(step, "param", ["0.weight"], ["weight_norm"], np.ones((1, 1)))
+    recorder.close()
+    store.close()
+    view = RunView.open(tmp_path / "run")
+    try:
+        assert view.full_detail_steps.tolist() == [0, 1, 2, 30]
+        assert len(view.recorded_steps) == 40  # every step has some number
+    finally:
+        view.close()
