@@ -44,6 +44,7 @@ import queue
 import sqlite3
 import threading
 import time
+import weakref
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -119,10 +120,14 @@ class RunStore:
         self._queue: queue.Queue[tuple[str, Any] | None] = queue.Queue()
         self._error: BaseException | None = None
         self._closed = False
+        self._orphan = False  # a forked child's copy of its parent's store: writes nothing
         self._thread = threading.Thread(
             target=self._write_loop, name="gradsight-store", daemon=True
         )
         self._thread.start()
+        if hasattr(os, "register_at_fork"):
+            me = weakref.ref(self)
+            os.register_at_fork(after_in_child=lambda: _orphaned(me()))
 
     @classmethod
     def create(cls, folder: str | Path) -> "RunStore":
@@ -245,6 +250,8 @@ class RunStore:
         return copy
 
     def _put(self, table: str, rows: list[tuple[Any, ...]]) -> None:
+        if self._orphan:
+            return
         if self._closed:
             raise RuntimeError(f"run store {self.path} is closed")
         if rows and self._error is None:  # a failed writer takes nothing more in
@@ -361,6 +368,16 @@ class RunStore:
                 break
             if item is not None and item[0] == "flush":
                 item[1].set()
+
+
+def _orphaned(store: "RunStore | None") -> None:
+    """In a forked child: the store is its parent's. Its writer thread did not come along, and
+    the queue's lock may have been held by that thread at the fork, for ever: the child gets a
+    queue of its own and drops what it would write (its own watching, if any, has a store of its
+    own)."""
+    if store is not None:
+        store._queue = queue.Queue()
+        store._orphan = True
 
 
 def _initialize(con: sqlite3.Connection) -> None:

@@ -23,7 +23,7 @@ from .script import (EXIT_INTERRUPTED, ScriptNotFound, as_main, exec_as_main, ex
                      find_script, print_user_traceback)
 from .ending import WrapUp
 from .session import Diagnosis, Session, run_folder
-from .workers import child_environment, first_failure
+from .workers import child_environment, first_failure, watch_forked_workers
 
 __all__ = ["run_script", "exit_status", "ScriptNotFound", "EXIT_INTERRUPTED"]
 
@@ -53,6 +53,7 @@ def run_script(
     os.environ.update(child_env)
     status, code, detail = "finished", 0, {}
     live = _start_live(session)
+    unfork = watch_forked_workers(session, attachments)
     try:
         attachments.install()
         with as_main(script, path, args):
@@ -76,6 +77,7 @@ def run_script(
             if live is not None:
                 live.stop()
             attachments.remove()
+            unfork()
             _restore_sigterm(saved_sigterm)
             for key, value in saved_env.items():
                 if value is None:

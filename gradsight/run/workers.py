@@ -54,7 +54,7 @@ def attach_child() -> None:
     AfterImport("torch", lambda _module: _watch_this_process(Path(folder))).install()
 
 
-def _watch_this_process(folder: Path) -> None:
+def _watch_this_process(folder: Path) -> "_Ending":
     from .frameworks import Attachments, RunOptions
     from .session import Session
 
@@ -65,6 +65,63 @@ def _watch_this_process(folder: Path) -> None:
     ending = _Ending(session)
     _note_exceptions(ending)
     atexit.register(ending.finish)
+    return ending
+
+
+def watch_forked_workers(session: Any, attachments: Any) -> Callable[[], None]:
+    """Processes that ``multiprocessing`` forks from this one (its default start method on
+    Linux: a ``torch.multiprocessing.Process``, as the distributed tutorial starts its ranks)
+    inherit this process's watching but not the thread that writes its store: they recorded
+    nothing. Each forked process that is no DataLoader worker now stops the watching it
+    inherited (what that writes goes nowhere; the parent's store is untouched) and watches
+    itself into its own store, as a spawned worker does; multiprocessing ends it with
+    ``os._exit``, after its finalizers (no ``atexit``), so the store is closed by one. Returns
+    the undo (for the parent, when the script is over)."""
+    from multiprocessing import process
+
+    original = process.BaseProcess._bootstrap
+    parent = os.getpid()
+
+    def _bootstrap(self: Any, *args: Any, **kwargs: Any) -> Any:
+        folder = os.environ.get(ENV_FOLDER)
+        if os.getpid() != parent and folder and not _loader_worker(self):
+            try:
+                attachments.remove()
+                for adapter in list(session.adapters):
+                    adapter.stop()
+                _note_run(self, _watch_this_process(Path(folder)))
+            except Exception:  # noqa: BLE001 - the worker runs as it would without gradsight
+                pass
+        return original(self, *args, **kwargs)
+
+    process.BaseProcess._bootstrap = _bootstrap  # type: ignore[method-assign]
+    return lambda: setattr(process.BaseProcess, "_bootstrap", original)
+
+
+def _loader_worker(proc: Any) -> bool:
+    """A DataLoader's worker: it loads batches, never trains."""
+    target = getattr(proc, "_target", None)
+    return getattr(target, "__module__", "").startswith("torch.utils.data")
+
+
+def _note_run(proc: Any, ending: "_Ending") -> None:
+    """A forked process's ``run``, noted: its end closes the store by a multiprocessing
+    finalizer (registered once ``run`` begins: the bootstrap clears the registry before), and
+    its exception, which multiprocessing catches (printed, exit code 1) where
+    ``sys.excepthook`` never sees it, marks it crashed."""
+    from multiprocessing import util
+
+    run = proc.run
+
+    def noted() -> Any:
+        util.Finalize(None, ending.finish, exitpriority=0)
+        try:
+            return run()
+        except BaseException as exc:
+            ending.crashed(exc)
+            raise
+
+    proc.run = noted
 
 
 class _Ending:

@@ -1,6 +1,7 @@
 """A small ``torch.distributed`` training job (gloo, CPU) whose bug is picked by name.
 
-    python job.py MODE WORLD OUT          # mp.spawn of WORLD ranks
+    python job.py MODE WORLD OUT          # mp.spawn of WORLD ranks (JOB_LAUNCH=fork: forked
+                                          # multiprocessing Processes)
     torchrun --nproc_per_node WORLD job.py MODE WORLD OUT
 
 Modes: ``healthy`` (a ResNet-style CNN under DDP), ``fsdp`` (an MLP of odd widths sharded with
@@ -163,4 +164,12 @@ if __name__ == "__main__":
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
         os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+        if os.environ.get("JOB_LAUNCH") == "fork":  # the distributed tutorial's way: forks
+            ranks = [mp.get_context("fork").Process(target=worker, args=(r, world, mode, out))
+                     for r in range(world)]
+            for p in ranks:
+                p.start()
+            for p in ranks:
+                p.join()
+            sys.exit(max(p.exitcode or 0 for p in ranks))
         mp.spawn(worker, args=(world, mode, out), nprocs=world)

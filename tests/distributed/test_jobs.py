@@ -31,7 +31,8 @@ PARALLEL = 3
 TIMEOUT = 420
 # mode -> (world size, launcher)
 JOBS = {"healthy": (2, "spawn"), "fsdp": (2, "spawn"), "fsdp_plain": (2, "plain"),
-        "bypass": (4, "spawn"), "seed": (2, "spawn"), "noavg": (2, "spawn"), "nan": (2, "spawn"),
+        "bypass": (4, "spawn"), "seed": (2, "spawn"), "noavg": (2, "spawn"),
+        "forked_noavg": (2, "fork"), "nan": (2, "spawn"),
         "kill": (2, "torchrun"), "unused": (2, "spawn")}
 try:  # ``accelerate launch`` where the package is installed (the ``hf`` extra)
     import accelerate  # noqa: F401
@@ -66,11 +67,12 @@ def _free_port() -> int:
 
 def _run(base: Path, name: str) -> Done:
     world, launcher = JOBS[name]
-    mode = name.removesuffix("_plain")
+    mode = name.removesuffix("_plain").removeprefix("forked_")
     folder, measured = base / name / "run", base / name / "measured"
     measured.mkdir(parents=True)
     bin_dir = str(Path(sys.executable).parent)
-    env = {**os.environ, "COLUMNS": "120", "PATH": bin_dir + os.pathsep + os.environ["PATH"]}
+    env = {**os.environ, "COLUMNS": "120", "PATH": bin_dir + os.pathsep + os.environ["PATH"],
+           "JOB_LAUNCH": launcher}
     script = [str(JOB), mode, str(world), str(measured)]
     if launcher == "accelerate":  # its CPU multi-process mode: gloo, like --multi_gpu's DDP
         script = [str(JOB.with_name("accelerate_job.py")), str(measured)]
@@ -223,6 +225,17 @@ def test_a_hand_written_average_that_never_runs_noavg_is_replicas_diverged(jobs)
     assert finding["evidence"]["differ_at_initialization"] == []
     assert finding["evidence"]["steps_gradients_not_synchronized"][:3] == [0, 1, 2]
     assert "all-reduce every parameter's gradient" in finding["fixes"][0]
+
+
+def test_forked_ranks_are_watched_like_spawned_ones(jobs) -> None:
+    """Ranks started as forked multiprocessing Processes (the distributed tutorial's launcher)
+    inherit the parent's watching but not its store's writer: each now watches itself into its
+    own store, closed at its end, and the job is judged as under mp.spawn."""
+    done = _done(jobs, "forked_noavg")
+    assert [(r["rank"], r["status"], r["steps"]) for r in done.doc["job"]["ranks"]] == [
+        (0, "finished", 12), (1, "finished", 12)]
+    (finding,) = done.findings("replicas_diverged")
+    assert finding["where"][0] == "0.weight" and finding["severity"] == "error"
 
 
 def test_a_nan_on_one_rank_names_the_rank_and_the_first_module(jobs) -> None:

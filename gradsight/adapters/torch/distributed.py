@@ -46,13 +46,18 @@ def note_job_at_first_step(set_meta: Any) -> None:
     itself be rank 0 (Lightning's DDP starts the other ranks and trains as the first)."""
     from torch.optim.optimizer import register_optimizer_step_post_hook
 
-    def once(*_args: Any) -> None:
-        handle.remove()
-        job = describe_world()
-        if job:
-            set_meta(**job)
+    done = []
 
-    handle = register_optimizer_step_post_hook(once)
+    def once(*_args: Any) -> None:
+        # not removed here: torch is iterating over its hooks, and removing one that another
+        # follows raises "OrderedDict mutated during iteration" in the user's step
+        if not done:
+            done.append(True)
+            job = describe_world()
+            if job:
+                set_meta(**job)
+
+    register_optimizer_step_post_hook(once)
 
 
 def placement(param: torch.Tensor, replicated: bool) -> str | None:
