@@ -36,6 +36,8 @@ class RunOptions:
 
 
 def _torch_attach(session: Session, options: RunOptions) -> Callable[[ModuleType], None]:
+    handles: list[Any] = []  # torch's global hooks gradsight added: removed by ``restore``
+
     def attach(_module: ModuleType) -> None:
         from ..adapters.torch.distributed import note_job_at_first_step
         from ..adapters.torch.watcher import TorchWatcher
@@ -45,8 +47,13 @@ def _torch_attach(session: Session, options: RunOptions) -> Callable[[ModuleType
             return vars(main) if main is not None else {}
 
         session.attach(TorchWatcher(session.recorder, namespace=script_globals).start())
-        note_job_at_first_step(session.store.set_meta)  # a rank of a job, if it is one
+        handles.append(note_job_at_first_step(session.store.set_meta))  # a job's rank?
 
+    def restore() -> None:
+        while handles:
+            handles.pop().remove()
+
+    attach.restore = restore  # type: ignore[attr-defined]
     return attach
 
 

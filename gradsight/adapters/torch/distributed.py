@@ -39,11 +39,12 @@ def world() -> tuple[int, int] | None:
     return None
 
 
-def note_job_at_first_step(set_meta: Any) -> None:
+def note_job_at_first_step(set_meta: Any) -> Any:
     """Tell the store (``set_meta(**meta)``) this process's rank and the job's size at the
     first optimizer step: the rank is known between ``init_process_group`` and
     ``destroy_process_group``, ``mp.spawn`` sets no ``RANK`` variable, and a launcher may
-    itself be rank 0 (Lightning's DDP starts the other ranks and trains as the first)."""
+    itself be rank 0 (Lightning's DDP starts the other ranks and trains as the first). Returns
+    the hook's handle, to remove when watching ends."""
     from torch.optim.optimizer import register_optimizer_step_post_hook
 
     done = []
@@ -57,7 +58,7 @@ def note_job_at_first_step(set_meta: Any) -> None:
             if job:
                 set_meta(**job)
 
-    register_optimizer_step_post_hook(once)
+    return register_optimizer_step_post_hook(once)
 
 
 def placement(param: torch.Tensor, replicated: bool) -> str | None:
