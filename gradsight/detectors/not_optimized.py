@@ -2,7 +2,9 @@
 
 Two mechanisms: it is in no optimizer's param groups (a layer created after the optimizer, an
 optimizer built from ``model.head.parameters()`` only), or its learning rate is 0 at every
-recorded step (a warm-up from 0 for a few steps is not that).
+recorded step (a warm-up from 0 for a few steps is not that). A parameter that moved at some
+recorded step was updated by an optimizer: one that trained it in an earlier phase and is gone
+(a distillation's teacher, whose gradients stay on it from its last step), not this.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ def detect(run: RunView) -> list[Finding]:
         if not p.has_grad.any() or not np.nan_to_num(p.grad, nan=0.0).any():
             continue
         if not p.entity.get("optimized"):
-            outside.append(p)
+            if not (np.nan_to_num(p.update, nan=0.0) > 0).any():  # moved: it was optimized
+                outside.append(p)
         elif np.all(p.lr == 0):  # NaN (an lr the adapter could not read) is not 0
             zero_lr.append(p)
     findings = []
@@ -80,6 +83,12 @@ SCENARIOS = {
         lambda run: run.mlp([4, 16, 1]).steps(STEPS, lr={"0.weight": 0.0, "0.bias": 0.0}),
         Severity.WARNING, where=("0.weight",)),
     "healthy": Scenario(lambda run: run.mlp([4, 16, 1]).steps(STEPS)),
+    "boundary_trained_in_an_earlier_phase": Scenario(
+        lambda run: run.layer("0", shape=(16, 4)).act("1")
+        .layer("2", shape=(1, 16), optimized=False).steps(
+            STEPS, extra={"update_norm": when(lambda s: s < 50, 1e-3, 0.0)}),
+        why="it moved while its optimizer lived (a teacher's first phase); the gradient left on "
+            "it after is no gradient received"),
     "boundary_warmup_from_zero": Scenario(
         lambda run: run.mlp([4, 16, 1]).steps(STEPS, lr=when(lambda s: s < 10, 0.0, 0.1)),
         why="an lr that starts at 0 and rises is a warm-up, not a parameter left out"),

@@ -164,11 +164,17 @@ def resolve_layout(
     optimizers: list[torch.optim.Optimizer],
     candidates: list[nn.Module],
     namespace: Mapping[str, Any] | None,
+    trained: "dict[int, weakref.ref[torch.Tensor]] | None" = None,
 ) -> Layout:
-    """Find the owning models among ``candidates`` and name everything they hold."""
+    """Find the owning models among ``candidates`` and name everything they hold. ``trained``
+    gathers every parameter an optimizer of the run held: one whose optimizer is gone (a
+    teacher's, after its phase) is still optimized, not "in no optimizer"."""
     layout = Layout()
     optimized = [p for opt in optimizers for p in optimizer_params(opt)]
-    layout.optimized = {id(p) for p in optimized}
+    if trained is not None:  # (by id: a weak set would compare tensors with ==)
+        trained.update((id(p), weakref.ref(p)) for p in optimized)
+    layout.optimized = {id(p) for p in optimized} | {
+        key for key, ref in (trained or {}).items() if ref() is not None}
     layout.signature = tuple(len(optimizer_params(o)) for o in optimizers)
     # Every called root with trainable parameters owns its names, optimized yet or not: an
     # optimizer that first steps later (a GAN's second one) must not rename what is recorded.

@@ -25,10 +25,8 @@ from typing import Any, Callable, Mapping
 
 import torch
 from torch import nn
-from torch.optim.optimizer import (
-    register_optimizer_step_post_hook,
-    register_optimizer_step_pre_hook,
-)
+from torch.optim.optimizer import (register_optimizer_step_post_hook,
+                                   register_optimizer_step_pre_hook)
 
 from ...core import metrics as m
 from ...core.recorder import Recorder
@@ -36,6 +34,7 @@ from ..patching import Guard, Patches
 from . import detail, distributed, stats
 from .criterion import CriterionTap
 from .describe import describe, group_learning_rates
+from .clock import RunClock
 from .functional import FunctionalActivations
 from .game import GameTap, reached_parameters
 from .layout import Layout, activation_kind, is_watched_module, live_owners, \
@@ -78,7 +77,8 @@ class TorchWatcher:
         self._namespace = namespace or (lambda: {})
         self._opts: "weakref.WeakKeyDictionary[torch.optim.Optimizer, _OptState]" = (
             weakref.WeakKeyDictionary())
-        self._clock: "weakref.ref[torch.optim.Optimizer] | None" = None
+        self._clock = RunClock()  # whose steps are the run's
+        self._trained: dict[int, weakref.ref[torch.Tensor]] = {}  # every param ever stepped
         self._seen: dict[int, weakref.ref[nn.Module]] = {}  # modules run forward, in order
         self._owners: list[weakref.ref[nn.Module]] = []  # models found holding the parameters
         self._layout = Layout()
@@ -157,7 +157,7 @@ class TorchWatcher:
             loss = self._mean_loss().detach().to("cpu", torch.float64).reshape(1)
             self.recorder.steps(0, (), [[1.0, float(loss)]])
         self._criterion_guard.run(self._criterion.ship, max(self.step - 1, 0), self.recorder)
-        if self._backward_calls and not self._opts:  # say why nothing could be judged
+        if self._backward_calls and not self._opts and not self.step:  # why nothing was judged
             self.recorder.event(0, "backward_without_step", "",
                                 {"backward_calls": self._backward_calls})
 
@@ -249,6 +249,7 @@ class TorchWatcher:
         state = self._state(optimizer)
         if state is None:
             return
+        self._clock.stepping(optimizer)
         if state.meter is None or self._layout_stale() or self._functional.changed or (
                 self._edges and not self._edges_described):
             self._relayout()
@@ -272,7 +273,8 @@ class TorchWatcher:
 
     def _after_step(self, optimizer: torch.optim.Optimizer) -> None:
         state = self._opts.get(optimizer) if self._accepts(optimizer) else None
-        clock = self._is_clock(optimizer)
+        clock = self._clock.is_clock(optimizer)
+        self._clock.stepped(optimizer)
         own = self._game.stepped(id(optimizer), lambda: optimizer_params(optimizer),
                                  self.recorder, self.step)
         if self._game.found and not clock and own and self._losses:  # the other player's
@@ -339,13 +341,9 @@ class TorchWatcher:
             return None
         state = self._opts.get(optimizer)
         if state is None:
-            state = self._opts[optimizer] = _OptState(index=len(self._opts))
-            if self._clock is None:
-                self._clock = weakref.ref(optimizer)
+            state = self._opts[optimizer] = _OptState(
+                index=len(self._opts), steps=self._clock.first_steps(optimizer, self.step))
         return state
-
-    def _is_clock(self, optimizer: torch.optim.Optimizer) -> bool:
-        return self._clock is not None and self._clock() is optimizer
 
     def _layout_stale(self) -> bool:
         signature = tuple(len(optimizer_params(o)) for o in self._opts.keys())
@@ -371,7 +369,7 @@ class TorchWatcher:
         optimizers = list(self._opts.keys())
         # the model the user wrote, not its DDP/FSDP wrapper (names without ``module.``)
         candidates, replicated = distributed.unwrap_all(self._candidates(optimizers))
-        self._layout = resolve_layout(optimizers, candidates, self._namespace())
+        self._layout = resolve_layout(optimizers, candidates, self._namespace(), self._trained)
         self._world = distributed.world()
         self._placements = distributed.placements(list(self._layout.params.values()),
                                                   replicated)
@@ -384,7 +382,7 @@ class TorchWatcher:
             params = [p for p in optimizer_params(optimizer) if id(p) in self._layout.param_names]
             state.params = params
             state.names = [self._layout.param_names[id(p)] for p in params]
-            extra = orphans if self._is_clock(optimizer) else []
+            extra = orphans if self._clock.is_clock(optimizer) else []
             if state.meter is not None:
                 state.meter.flush(self.recorder)
             state.meter = StepMeter(state.names + [n for n, _ in extra],
