@@ -131,6 +131,8 @@ EXCLUDED: dict[str, str] = {
     "torch_ddp_unused_module": "a module never called under DDP: code",
     "torch_lstm_softmax_implicit_dim": "softmax over the wrong axis: code",
     "torch_one_unit_log_softmax_bce": "log_softmax over one unit: code",
+    "torch_sotte_backward_loss": "backward(loss) scales every gradient by the loss: code (a "
+                                 "clip or a smaller rate only hides it)",
     "seed_002_batchnorm": "a batch norm whose output is never used: code",
     "bad_batch": "one corrupted batch: the data",
     "torch_lightning_readme_autoencoder": "one image per step (the DataLoader's default batch): "
