@@ -75,8 +75,10 @@ def watch_forked_workers(session: Any, attachments: Any) -> Callable[[], None]:
     nothing. Each forked process that is no DataLoader worker now stops the watching it
     inherited (what that writes goes nowhere; the parent's store is untouched) and watches
     itself into its own store, as a spawned worker does; multiprocessing ends it with
-    ``os._exit``, after its finalizers (no ``atexit``), so the store is closed by one. Returns
-    the undo (for the parent, when the script is over)."""
+    ``os._exit``, after its finalizers (no ``atexit``), so the store is closed by one. Only
+    where every adapter watching is PyTorch's: stopping a TensorFlow adapter reads its
+    variables, and TensorFlow's runtime does not survive a fork (such a child is left as it
+    was). Returns the undo (for the parent, when the script is over)."""
     from multiprocessing import process
 
     original = process.BaseProcess._bootstrap
@@ -84,7 +86,8 @@ def watch_forked_workers(session: Any, attachments: Any) -> Callable[[], None]:
 
     def _bootstrap(self: Any, *args: Any, **kwargs: Any) -> Any:
         folder = os.environ.get(ENV_FOLDER)
-        if os.getpid() != parent and folder and not _loader_worker(self):
+        torch_only = all(getattr(a, "framework", "") == "torch" for a in session.adapters)
+        if os.getpid() != parent and folder and torch_only and not _loader_worker(self):
             try:
                 attachments.remove()
                 for adapter in list(session.adapters):
