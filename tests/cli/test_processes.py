@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -58,16 +59,39 @@ def _reports(folder: Path) -> dict[str, str]:
     return {p.name: p.read_text() for p in sorted(folder.glob("rank*.txt"))}
 
 
+# Now and then a gloo worker aborts in C++ with this line, in plain torch too: once in a CI run
+# (the unwatched reference run of the test below), never in 70 runs of the same job here.
+GLOO_ABORT = "terminate called without an active exception"
+
+
+def _run_job(command: list[str], reports: Path, run_folder: Path | None = None,
+             runs_after_abort: int = 1) -> subprocess.CompletedProcess[str]:
+    """Run a two-rank job; rerun it once where a worker died by gloo's abort.
+
+    Only that death is rerun, and once: a Python error in a worker, a wrong result, or the same
+    abort twice in a row (what a cause of gradsight's own would give) still fails the test.
+    """
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "COLUMNS": "120"})
+    if proc.returncode != 0 and runs_after_abort > 0 and GLOO_ABORT in proc.stderr:
+        for stale in reports.glob("rank*.txt"):
+            stale.unlink()
+        if run_folder is not None:
+            shutil.rmtree(run_folder, ignore_errors=True)
+        return _run_job(command, reports, run_folder, runs_after_abort - 1)
+    return proc
+
+
 def test_ddp_workers_started_by_mp_spawn_are_watched(write_script, tmp_path: Path) -> None:
     script = write_script(DDP_SCRIPT)
     plain_out, watched_out = tmp_path / "plain", tmp_path / "watched"
     plain_out.mkdir()
     watched_out.mkdir()
-    plain = subprocess.run([sys.executable, str(script), str(plain_out)], capture_output=True,
-                           text=True, timeout=300)
+    plain = _run_job([sys.executable, str(script), str(plain_out)], plain_out)
     assert plain.returncode == 0, plain.stderr[-2000:]
     out = tmp_path / "run"
-    proc = run_gradsight("run", "--out", str(out), str(script), str(watched_out), timeout=300)
+    proc = _run_job([sys.executable, "-m", "gradsight", "run", "--out", str(out), str(script),
+                     str(watched_out)], watched_out, out)
     assert proc.returncode == 0, proc.stderr[-2000:]
     # the workers trained exactly as without gradsight (the same final loss, to the bit)
     assert _reports(watched_out) == _reports(plain_out) and len(_reports(plain_out)) == 2
