@@ -43,6 +43,7 @@ from ..core.finding import Finding, Severity
 from ..core.scenarios import Scenario
 from ..core.synthetic import healthy_loss, when
 from ..core.run_view import RunView
+from ..core.series import Series
 from ..core import advice, records
 from ..core.advice import Fix
 from ._common import (MIN_STEPS, ParamSeries, first_nonfinite_step, fmt, forward_position,
@@ -69,10 +70,11 @@ def detect(run: RunView) -> list[Finding]:
     nonfinite_step = first_nonfinite_step(run)
     flagged: list[tuple[ParamSeries, int, dict[str, float]]] = []
     flagged_layers = set()
+    loss_jumped = LossJump(run.loss)
     for p in params:
         if not p.is_matrix:
             continue
-        judged = _judge(p, nonfinite_step, lambda step: _loss_jumped(run, step))
+        judged = _judge(p, nonfinite_step, loss_jumped)
         if judged is not None:
             flagged.append((p, *judged))
             flagged_layers.add(p.entity.get("module"))
@@ -150,17 +152,33 @@ def detect(run: RunView) -> list[Finding]:
     ]
 
 
-def _loss_jumped(run: RunView, step: int) -> bool:
-    """The loss rose to LOSS_JUMP x its median of the HARM_BEFORE steps before ``step`` within
-    HARM_AFTER steps of it (no recorded loss: no harm shown)."""
-    loss = run.loss
-    before = loss.values[(loss.steps < step) & (loss.steps >= step - HARM_BEFORE)]
-    after = loss.values[(loss.steps >= step) & (loss.steps <= step + HARM_AFTER)]
-    before, after = before[np.isfinite(before)], after[np.isfinite(after)]
-    if not before.size or not after.size:
-        return False
-    base = float(np.median(before))
-    return base > 0 and float(after.max()) >= LOSS_JUMP * base
+class LossJump:
+    """Whether the loss rose to LOSS_JUMP x its median of the HARM_BEFORE steps before a step
+    within HARM_AFTER steps of it (no recorded loss: no harm shown).
+
+    Built once per run and asked per (parameter, step): the windows are found by bisection and
+    each step's answer is kept, so a long run costs O(steps · log losses), not steps x losses.
+    """
+
+    def __init__(self, loss: Series) -> None:
+        finite = np.isfinite(loss.values)
+        self._steps, self._values = loss.steps[finite], loss.values[finite]
+        self._known: dict[int, bool] = {}
+
+    def __call__(self, step: int) -> bool:
+        known = self._known.get(step)
+        if known is None:
+            known = self._known[step] = self._jumped(step)
+        return known
+
+    def _jumped(self, step: int) -> bool:
+        start = np.searchsorted(self._steps, step - HARM_BEFORE, side="left")
+        at = np.searchsorted(self._steps, step, side="left")
+        end = np.searchsorted(self._steps, step + HARM_AFTER, side="right")
+        if at == start or end == at:
+            return False
+        base = float(np.median(self._values[start:at]))
+        return base > 0 and float(self._values[at:end].max()) >= LOSS_JUMP * base
 
 
 RECOVERED = 10.0  # back within this factor of the run's start ...

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from gradsight.core.finding import Severity
@@ -205,3 +206,33 @@ def test_recurrent_nets_are_told_to_clip_first(tmp_path):
 def test_too_few_steps_to_have_a_start_and_a_later(tmp_path):
     run = mlp(tmp_path).steps(range(BASELINE_STEPS), grad_to_weight=1e6).open()
     assert detect(run) == []
+
+
+def test_loss_jump_matches_its_definition_at_every_step() -> None:
+    """The bisected, memoized windows give what the definition gives by masks over every loss:
+    several losses per step, non-finite losses, gaps and the run's two ends included."""
+    from gradsight.core.series import Series
+    from gradsight.detectors.exploding_gradient import (HARM_AFTER, HARM_BEFORE, LOSS_JUMP,
+                                                        LossJump)
+
+    rng = np.random.default_rng(3)
+    steps = np.sort(np.concatenate([rng.choice(400, 300, replace=False),
+                                    rng.choice(400, 60)])).astype(np.int64)
+    values = np.exp(rng.normal(0, 0.6, steps.size))
+    values[rng.choice(steps.size, 15, replace=False)] = np.nan
+    values[rng.choice(steps.size, 5, replace=False)] = np.inf
+    jump = LossJump(Series(steps, values))
+
+    def by_definition(step: int) -> bool:
+        before = values[(steps < step) & (steps >= step - HARM_BEFORE)]
+        after = values[(steps >= step) & (steps <= step + HARM_AFTER)]
+        before, after = before[np.isfinite(before)], after[np.isfinite(after)]
+        if not before.size or not after.size:
+            return False
+        base = float(np.median(before))
+        return base > 0 and float(after.max()) >= LOSS_JUMP * base
+
+    answers = [jump(s) for s in range(-30, 440)]
+    assert answers == [by_definition(s) for s in range(-30, 440)]
+    assert 0 < sum(answers) < len(answers)  # both answers occur: the comparison means something
+    assert [jump(s) for s in range(-30, 440)] == answers  # asked again: the kept answers
