@@ -59,6 +59,7 @@ QK_NORM = "qk_norm"  # [layers: attention module names]: LayerNorm on queries an
 Z_LOSS = "z_loss"  # [coef]: add coef * log(Z)^2 of the output logits to the loss
 WARMUP_LR = "warmup_lr"  # [steps, lr?]: ramp the learning rate up from near 0
 NORM_WEIGHT_DECAY = "norm_weight_decay"  # [layers?: norm names, value]: decay the norms' gains
+FLOAT32_WEIGHTS = "float32_weights"  # [dtype, owner?]: float32 weights, low-precision compute
 
 
 @dataclass(frozen=True)
@@ -216,6 +217,10 @@ GENERIC: dict[str, Callable[[Mapping[str, Any]], Phrase]] = {
         f"warm the learning rate up over the first {fmt(a.get('steps', 1000))} steps (from "
         "near 0): the early updates, taken before Adam's second moments are known, are the "
         "largest"),
+    FLOAT32_WEIGHTS: lambda a: Phrase(
+        f"keep the weights in float32 and compute in {a.get('dtype', 'bfloat16')} under mixed "
+        "precision (or an optimizer that keeps float32 master weights): each small update then "
+        f"adds up in float32 instead of rounding away in {a.get('dtype', 'bfloat16')}"),
     NORM_WEIGHT_DECAY: lambda a: Phrase(
         f"apply weight decay ({fmt(a.get('value', 0.1))}) to the normalization layers' gains "
         "too" + _in_layers(a) + ": nothing else holds them back from growing"),

@@ -34,6 +34,10 @@ NORMS = (BATCH_NORM, LAYER_NORM, OTHER_NORM)
 
 # Framework-neutral optimizer kinds.
 SGD = "sgd"
+# Floating-point types parameters are stored in with fewer significand bits than float32 (24),
+# each with its own (the implicit leading bit counted): an update smaller than half the spacing
+# of the numbers at a weight's size rounds away (bfloat16 at 1.0: spacing 2^-7, half 0.0039).
+LOW_PRECISION_BITS = {"bfloat16": 8, "float16": 11}
 ADAPTIVE = ("adam", "rmsprop", "adagrad", "adadelta", "adafactor", "lion", "other_adaptive")
 
 
@@ -61,6 +65,7 @@ class ParamInfo:
     # across the ranks of a job: "replicate" (each rank holds all of it, all alike: DDP),
     # "shard(0)" (each holds some rows: FSDP2; its numbers are per rank, merged by core/job.py)
     placement: str | None = None
+    dtype: str | None = None  # the stored numbers' type, neutral: "float32", "bfloat16", ...
 
     @property
     def numel(self) -> int:

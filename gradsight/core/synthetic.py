@@ -51,8 +51,10 @@ class SyntheticRun:
         optimizer_type: str = "SGD",
         lr: float = DEFAULT_LR,
         owner: str | None = "model",
+        dtype: str = "float32",
     ) -> None:
         self.folder = Path(tmp_path) / name
+        self.dtype = dtype  # every parameter's, as the adapters record it
         self.optimizer_type = optimizer_type
         self.lr = lr
         self.owner = owner
@@ -123,6 +125,7 @@ class SyntheticRun:
             "optimizer_type": (optimizer_type or self.optimizer_type) if optimized else None,
             "lr": (self.lr if lr is None else lr) if optimized else None,
             "optimized": optimized,
+            "dtype": self.dtype,
         }
         self._explicit[name] = dict(info)
         return self

@@ -11,16 +11,24 @@ and ~1e-6 after, where Adam's steps follow gradients that fell under its epsilon
 after the whole gradient, or the parameter's own, fell 10x below its start (``_stationary``). A
 matrix far larger than its network's typical weight (constants held in it) is judged against 10x
 the typical size at its shape (``_scale``), not its own norm.
+
+A stall has one cause no learning rate tuning reaches: weights stored in bfloat16 or float16
+round every update smaller than half the spacing of the numbers at their size back to the same
+number (bfloat16 near 1.0: spacing 2^-7, so AdamW's ~1e-4 steps on LayerNorm gains are lost
+whole). Where a stalled parameter's dtype says so and its step per element (about the learning
+rate under an adaptive optimizer, lr x its gradient's rms under SGD) is below that half
+spacing at its weights' rms, the finding says it and advises float32 weights under mixed
+precision, not a learning rate 10,000x higher.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
 from ..core.finding import Finding, Severity
-from ..core.records import SGD
+from ..core.records import LOW_PRECISION_BITS, SGD
 from ..core.scenarios import Scenario
 from ..core.synthetic import when
 from ..core.run_view import RunView
@@ -106,6 +114,7 @@ def detect(run: RunView) -> list[Finding]:
     stalled = []
     medians = {}
     judged: dict[str, tuple[float, float]] = {}  # name -> (median update/weight, step / lr)
+    active_of: dict[str, np.ndarray] = {}  # a stalled parameter's judged steps
     converged = converged_step(run)
     series = param_series(run)
     stationary = _stationary_step(series)
@@ -136,6 +145,7 @@ def detect(run: RunView) -> list[Finding]:
         judged[p.name] = (median, _step_per_element(p, active))
         if median < STALL_RATIO:
             stalled.append((p, int(p.steps[active][0])))
+            active_of[p.name] = active
             medians[p.name] = median
     at_full_rate = _full_rate_test(judged)
     stalled = [(p, step) for p, step in stalled if not at_full_rate(p)]
@@ -145,10 +155,22 @@ def detect(run: RunView) -> list[Finding]:
     first = stalled[0][0]
     lr0 = float(np.nanmax(first.lr)) if np.isfinite(first.lr).any() else float("nan")
     factor = min(HEALTHY_RATIO / max(medians[first.name], 1e-12), 1e4)
+    rounded = {p.name: numbers for p, _ in stalled
+               if (numbers := _rounded_away(p, active_of[p.name])) is not None}
+    moves = ("does not move at all" if medians[first.name] == 0 else
+             f"moves only {fmt(medians[first.name])} of its size per step")
     summary = (
-        f"{first.name} is optimized but moves only {fmt(medians[first.name])} of its size per "
-        f"step (healthy training is near {HEALTHY_RATIO:g}), so it effectively does not train"
+        f"{first.name} is optimized but {moves} (healthy training is near "
+        f"{HEALTHY_RATIO:g}), so it effectively does not train"
     )
+    if first.name in rounded:
+        low = rounded[first.name]
+        summary = (
+            f"{first.name} is stored in {low['dtype']} and {moves}: its steps (about "
+            f"{fmt(low['step_per_element'])} per element) are below half the spacing of "
+            f"{low['dtype']} numbers at its weights' size ({fmt(low['half_spacing'])}), so "
+            "each update rounds away"
+        )
     fixes = [
         Fix(advice.CHECK_OTHER_FINDINGS, {"why": "if gradients vanish at these layers (see "
                                           "vanishing_gradient), fix the initialization first: "
@@ -160,6 +182,11 @@ def detect(run: RunView) -> list[Finding]:
     if first.entity.get("optimizer_kind") == SGD:
         fixes.append(Fix(advice.USE_OPTIMIZER, {"name": "adam", "lr": 1e-3,
                                                 "owner": owner_of(run)}))
+    if rounded:
+        precision = Fix(advice.FLOAT32_WEIGHTS, {"dtype": rounded[next(iter(rounded))]["dtype"],
+                                                 "owner": owner_of(run)})
+        # a higher rate would only move the smallest entries, and by whole spacings
+        fixes = [precision] if len(rounded) == len(stalled) else [precision, *fixes]
     return [
         Finding(
             KIND,
@@ -174,6 +201,7 @@ def detect(run: RunView) -> list[Finding]:
                 "optimizer": first.entity.get("optimizer_type"),
                 **({"judged_before_converged_step": converged} if converged is not None
                    else {}),
+                **({"rounded_away": rounded} if rounded else {}),
             },
             advice=fixes,
         )
@@ -188,6 +216,30 @@ def _step_per_element(p: ParamSeries, active: np.ndarray) -> float:
     if numel <= 0 or not np.isfinite(rate).all() or (rate <= 0).any():
         return float("nan")
     return float(np.median(p.update[active] / np.sqrt(numel) / rate))
+
+
+def _rounded_away(p: ParamSeries, active: np.ndarray) -> dict[str, Any] | None:
+    """Its dtype, step per element and the half spacing of its numbers at its weights' rms,
+    where the step is below that half spacing (the update rounds away); else None."""
+    dtype = p.entity.get("dtype")
+    bits = LOW_PRECISION_BITS.get(dtype or "")
+    numel = int(np.prod(p.entity.get("shape") or [0]))
+    rate = p.lr[active]
+    if bits is None or numel <= 0 or not np.isfinite(rate).any():
+        return None
+    lr = float(np.nanmax(rate))
+    if p.entity.get("optimizer_kind") == SGD:
+        step = lr * float(np.median(p.grad[active])) / np.sqrt(numel)
+    else:  # adaptive: each element steps by about the learning rate
+        step = lr
+    rms = float(np.median(p.weight[active])) / np.sqrt(numel)
+    if not (rms > 0 and step > 0):
+        return None
+    half = 2.0 ** (np.floor(np.log2(rms)) - bits)
+    if step >= half:
+        return None
+    return {"dtype": dtype, "step_per_element": step, "half_spacing": float(half),
+            "weight_rms": rms}
 
 
 def _full_rate_test(judged: dict[str, tuple[float, float]]) -> Callable[[ParamSeries], bool]:

@@ -229,3 +229,57 @@ def test_a_learning_rate_too_small_for_every_weight_is_still_a_stall(tmp_path):
     assert measured["matrices"] < STALL_RATIO  # the case: nothing moves
     (finding,) = [f for f in findings if f.kind == KIND]
     assert finding.severity == Severity.WARNING
+
+
+def _gains(tmp_path, dtype, lr, name="run"):  # type: ignore[no-untyped-def]
+    """An MLP and a LayerNorm's 16 gains at 1 (rms 1) stored in ``dtype``, trained by Adam at
+    ``lr``; the gains never move, every other weight moves 0.2 x lr per element."""
+    run = SyntheticRun(tmp_path, name, optimizer_type="Adam", lr=lr, dtype=dtype)
+    run.mlp([4, 16, 16, 1]).layer("norm", "LayerNorm", (16,))
+    norms = {n: 4.0 if n == "norm.weight" else 1.0 for n in run.params}
+    steps = {n: 0.0 if n == "norm.weight" else 0.2 * lr * float(info["numel"]) ** 0.5
+             for n, info in run.params.items()}
+    return detect(run.steps(STEPS, weight_norm=norms, update_norm=steps).open())
+
+
+def test_bfloat16_gains_whose_steps_round_away_get_float32_weights_advised(tmp_path):
+    """bfloat16 keeps 8 significant bits: numbers near 1 are 2^-7 apart, and Adam's 1e-4 steps
+    (under half of that) leave a gain at 1 exactly where it was."""
+    finding = only(_gains(tmp_path, "bfloat16", 1e-4))
+    assert finding.where == ["norm.weight"]
+    rounded = finding.evidence["rounded_away"]["norm.weight"]
+    assert rounded["dtype"] == "bfloat16" and rounded["step_per_element"] == pytest.approx(1e-4)
+    assert rounded["half_spacing"] == 2.0 ** -8
+    assert "rounds away" in finding.summary and "bfloat16" in finding.summary
+    assert [f.action for f in finding.advice] == ["float32_weights"]  # no rate 10,000x higher
+    assert "torch.autocast" in finding.fixes[0]
+
+
+def test_the_same_stall_in_float32_is_not_blamed_on_precision(tmp_path):
+    finding = only(_gains(tmp_path, "float32", 1e-4))
+    assert "rounded_away" not in finding.evidence
+    assert "raise_lr" in [f.action for f in finding.advice]
+
+
+def test_bfloat16_steps_above_half_the_spacing_are_not_blamed_on_precision(tmp_path):
+    """At lr 1e-2 each step is 2.5x half the spacing at 1 (2^-8): a stall there has another
+    cause, and the finding says nothing of precision."""
+    finding = only(_gains(tmp_path, "bfloat16", 1e-2))
+    assert "rounded_away" not in finding.evidence
+    assert "float32_weights" not in [f.action for f in finding.advice]
+
+
+@pytest.mark.parametrize("value", [1.5, 0.3, 3e-3, 700.0])
+def test_half_spacing_is_where_float16_rounding_loses_a_step(tmp_path, value):
+    """The half spacing the finding reports, checked against numpy's float16 arithmetic: a step
+    just under it leaves the number unchanged, one just over it moves it."""
+    import numpy as np
+
+    run = SyntheticRun(tmp_path, "run", lr=1e-9, dtype="float16").mlp([4, 16, 16, 1])
+    norm = value * 16.0  # 2.weight: 16 x 16 entries whose rms is ``value``
+    finding = only(detect(run.steps(STEPS, weight_norm={"2.weight": norm},
+                                    update_to_weight={"2.weight": 0.0}).open()))
+    half = finding.evidence["rounded_away"]["2.weight"]["half_spacing"]
+    w = np.float16(value)
+    assert np.float16(w + np.float16(0.9 * half)) == w
+    assert np.float16(w + np.float16(1.1 * half)) != w

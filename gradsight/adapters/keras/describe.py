@@ -101,7 +101,17 @@ def describe(recorder: Recorder, plan: Any, optimizer_index: int, layers: dict[i
             optimized=grad,
             fan_in=int(np.prod(shape[:-1])) if len(shape) >= 2 else None,
             is_bias=name.rsplit("/", 1)[-1] == "bias",
+            dtype=_dtype_name(v),
         ))
+
+
+def _dtype_name(variable: Any) -> str | None:
+    """A variable's type as a neutral name ("float32"; a Keras 3 variable's dtype is already a
+    string, a tf.Variable's a ``tf.DType``)."""
+    dtype = getattr(variable, "dtype", None)
+    dtype = getattr(dtype, "base_dtype", dtype)
+    name = getattr(dtype, "name", dtype)
+    return str(name) if name is not None else None
 
 
 def python_lr(optimizer: Any) -> float | None:

@@ -149,6 +149,10 @@ PHRASES: dict[str, Callable[[Mapping[str, Any]], Phrase]] = {
         "keras.layers.BatchNormalization()"),
     a.RESET_GRADIENTS: _simple("compute each step's gradients on their own (a new "
                                "tf.GradientTape per step) before applying them"),
+    a.FLOAT32_WEIGHTS: lambda args: Phrase(
+        a.GENERIC[a.FLOAT32_WEIGHTS](args).text + ": a mixed policy (not a plain "
+        f"\"{args.get('dtype', 'bfloat16')}\" one), set before the model is built",
+        f'keras.mixed_precision.set_global_policy("mixed_{args.get("dtype", "bfloat16")}")'),
     a.QK_NORM: lambda args: Phrase(
         a.GENERIC[a.QK_NORM](args).text + "; where the attention is computed",
         "def attention(q, k, v):  # q, k, v: (batch, time, heads, head_dim)\n"

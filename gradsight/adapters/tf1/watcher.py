@@ -163,6 +163,7 @@ class TF1Watcher:
                 fan_in=int(np.prod(shape[:-1])) if len(shape) >= 2 else None,
                 is_bias=info.is_bias,
                 reaches_loss=info.reaches_loss,
+                dtype=v.dtype.base_dtype.name,
             ))
 
     # -- running --------------------------------------------------------------------------

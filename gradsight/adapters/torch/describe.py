@@ -76,6 +76,7 @@ def describe(
             lr=lrs.get(id(p)),
             optimized=id(p) in layout.optimized,
             placement=(placements or {}).get(id(p)),
+            dtype=str(p.dtype).removeprefix("torch."),
         ))
 
 

@@ -183,6 +183,13 @@ PHRASES: dict[str, Callable[[Mapping[str, Any]], Phrase]] = {
         "no_sync())",
         "ddp_model = torch.nn.parallel.DistributedDataParallel(model)\n"
         "output = ddp_model(x)  # every step: forward and backward through ddp_model"),
+    a.FLOAT32_WEIGHTS: lambda args: Phrase(
+        a.GENERIC[a.FLOAT32_WEIGHTS](args).text + "; cast the model back before creating the "
+        "optimizer, and let autocast run the forward pass in low precision",
+        f"{ref(None, args.get('owner'))}.float()  # float32 weights\n"
+        f"with torch.autocast(device_type=\"cpu\", dtype=torch.{args.get('dtype', 'bfloat16')}):"
+        "  # \"cuda\" on a GPU\n"
+        f"    output = {ref(None, args.get('owner'))}(x)  # the forward pass and the loss"),
     a.ALL_REDUCE_GRADS: _simple(
         "all-reduce every parameter's gradient before optimizer.step(), or wrap the model in "
         "DistributedDataParallel: the hand-written average never reaches these gradients",
