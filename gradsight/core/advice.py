@@ -59,6 +59,7 @@ QK_NORM = "qk_norm"  # [layers: attention module names]: LayerNorm on queries an
 Z_LOSS = "z_loss"  # [coef]: add coef * log(Z)^2 of the output logits to the loss
 WARMUP_LR = "warmup_lr"  # [steps, lr?]: ramp the learning rate up from near 0
 NORM_WEIGHT_DECAY = "norm_weight_decay"  # [layers?: norm names, value]: decay the norms' gains
+SEQUENCE_STEPS = "sequence_steps"  # []: sequences of more than one time step
 FLOAT32_WEIGHTS = "float32_weights"  # [dtype, owner?]: float32 weights, low-precision compute
 
 
@@ -217,6 +218,10 @@ GENERIC: dict[str, Callable[[Mapping[str, Any]], Phrase]] = {
         f"warm the learning rate up over the first {fmt(a.get('steps', 1000))} steps (from "
         "near 0): the early updates, taken before Adam's second moments are known, are the "
         "largest"),
+    SEQUENCE_STEPS: lambda a: Phrase(
+        "give the recurrent layer sequences of several time steps, shaped (batch, time, "
+        "features): a window of values reshaped to one step of many features leaves the "
+        "weights on the previous state unused (and the layer a plain dense one)"),
     FLOAT32_WEIGHTS: lambda a: Phrase(
         f"keep the weights in float32 and compute in {a.get('dtype', 'bfloat16')} under mixed "
         "precision (or an optimizer that keeps float32 master weights): each small update then "

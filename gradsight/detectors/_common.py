@@ -121,6 +121,13 @@ def is_bias(entity: Entity) -> bool:
     return bool(entity.name.endswith("bias") or entity.get("is_bias"))
 
 
+def always_zero(p: ParamSeries) -> bool:
+    """Its gradient was recorded at ``MIN_STEPS`` steps or more, exactly 0 at every one: the
+    loss does not depend on it (``no_gradient``'s finding, not a stall or a vanishing)."""
+    norms = p.grad[p.has_grad]
+    return norms.size >= MIN_STEPS and bool((norms == 0).all())
+
+
 def is_bias_before_batchnorm(run: RunView, entity: Entity) -> bool:
     """A bias whose layer feeds only batch norms: the norm subtracts the batch mean, so the
     bias cancels out and its gradient is zero by construction. (If the layer's output also

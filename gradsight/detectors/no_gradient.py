@@ -14,19 +14,26 @@ silence a model too: a layer whose outputs are 0 for every input at every record
 ReLU output unit, or a whole hidden layer, dead from the start) passes no gradient back. That
 is ``dead_units``' finding, with its cause; said here as well, it would blame the output layer
 ("a softmax over one unit") for what a dead layer did, so it is not.
+
+One parameter whose gradient is exactly 0 at every step while the rest of the model learns is
+the same fact for that parameter alone: it only ever multiplies zeros. The commonest is a
+recurrent layer fed sequences one step long (a window of 8 values given as one step of 8
+features): its recurrent weights multiply the previous state, which is the zero initial state
+at the only step, so no learning rate can move them (``stalled_weights`` would advise one).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..core import metrics
+from ..core import metrics, records
 from ..core.finding import Finding, Severity
 from ..core.scenarios import Scenario
 from ..core.run_view import RunView
 from ..core import advice
 from ..core.advice import Fix
-from ._common import forward_position, layer_ref, param_series
+from ._common import (always_zero, forward_position, is_bias_before_batchnorm, layer_ref,
+                      param_series)
 
 KIND = "no_gradient"
 PRIORITY = 10
@@ -39,7 +46,7 @@ def detect(run: RunView) -> list[Finding]:
         if p.entity.get("requires_grad", True) and len(p.steps) and not p.has_grad.any()
     ]
     if not missing:
-        return _all_exactly_zero(run)
+        return _all_exactly_zero(run) or _zero_alone(run)
     missing.sort(key=lambda p: forward_position(run, p.entity))
     by_module: dict[str, list[str]] = {}
     for p in missing:
@@ -79,7 +86,34 @@ def detect(run: RunView) -> list[Finding]:
         evidence["reaches_loss"] = known
     severity = Severity.WARNING
     return [Finding(KIND, severity, [p.name for p in missing], int(first.steps[0]), summary,
-                    evidence, advice=fixes)]
+                    evidence, advice=fixes), *_zero_alone(run)]
+
+
+def _zero_alone(run: RunView) -> list[Finding]:
+    """Parameters whose gradient is exactly 0 at every step while others' are not."""
+    series = [p for p in param_series(run) if p.entity.get("requires_grad", True)]
+    zero = [p for p in series if always_zero(p) and not is_bias_before_batchnorm(run, p.entity)]
+    learning = [p for p in series if (p.grad[p.has_grad] > 0).any()]
+    if not zero or not learning or _a_layer_always_zero(run):
+        return []  # every gradient 0 is said above; a dead layer is dead_units'
+    zero.sort(key=lambda p: forward_position(run, p.entity))
+    first = zero[0]
+    steps = int(first.has_grad.sum())
+    recurrent = first.entity.get("module_kind") == records.RECURRENT
+    why = ("a recurrent layer's weights on its previous state get none when every sequence is "
+           "one step long (the state they multiply is the zero initial state): check the "
+           "input's time axis" if recurrent else
+           "it only ever multiplies zeros (an input that is always 0, or a state never set)")
+    summary = (f"{first.name}'s gradient is exactly 0 in every element at all {steps} recorded "
+               f"steps while the rest of the model learns: the loss does not depend on it, so "
+               f"no learning rate can move it; {why}")
+    fixes = [Fix(advice.SEQUENCE_STEPS)] if recurrent else []
+    fixes += [Fix(advice.CHECK_DATA), Fix(advice.FREEZE_EXPLICITLY,
+                                          {"layer": layer_ref(run, first.entity)})]
+    evidence = {"exactly_zero_gradients": [p.name for p in zero], "recorded_steps": steps,
+                "recurrent": recurrent}
+    return [Finding(KIND, Severity.WARNING, [p.name for p in zero],
+                    int(first.steps[first.has_grad][0]), summary, evidence, advice=fixes)]
 
 
 def _all_exactly_zero(run: RunView) -> list[Finding]:
@@ -167,6 +201,17 @@ SCENARIOS = {
     "boundary_tiny_but_not_zero": Scenario(
         lambda run: run.mlp([4, 16, 1]).steps(STEPS, grad_norm=1e-30),
         why="a gradient of 1e-30 still depends on the parameters: vanishing, not missing"),
+    # one parameter alone: a recurrent layer's weights on the (zero) state of 1-step sequences
+    "positive_one_parameter_exactly_zero": Scenario(
+        lambda run: run.mlp([4, 16, 1]).steps(STEPS, grad_norm={"0.weight": 0.0}),
+        Severity.WARNING, where=("0.weight",), first="0.weight"),
+    "boundary_one_parameter_tiny_but_not_zero": Scenario(
+        lambda run: run.mlp([4, 16, 1]).steps(STEPS, grad_norm={"0.weight": 1e-30}),
+        why="1e-30 is a dependence, however weak: vanishing_gradient's business"),
+    "boundary_one_parameter_zero_until_it_is_not": Scenario(
+        lambda run: run.mlp([4, 16, 1]).steps(
+            STEPS, grad_norm={"0.weight": lambda s: 0.0 if s < 50 else 1e-3}),
+        why="a gradient that arrives later (a layer unfrozen, a state that fills) is not none"),
     "boundary_frozen_on_purpose": Scenario(
         lambda run: run.layer("0", shape=(16, 4), requires_grad=False).act("1")
         .layer("2", shape=(1, 16)).steps(STEPS),

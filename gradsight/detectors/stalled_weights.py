@@ -36,6 +36,7 @@ from ..core import advice
 from ..core.advice import Fix
 from ._common import (
     MIN_STEPS,
+    always_zero,
     converged_step,
     first_fall,
     fmt,
@@ -122,7 +123,8 @@ def detect(run: RunView) -> list[Finding]:
         converged = stationary if converged is None else min(converged, stationary)
     capped = _capped_norms(series)
     for p in series:
-        if not p.entity.get("optimized") or is_bias_before_batchnorm(run, p.entity):
+        if (not p.entity.get("optimized") or is_bias_before_batchnorm(run, p.entity)
+                or always_zero(p)):  # no gradient at all: no_gradient's finding
             continue
         known = np.isfinite(p.lr)
         peak = p.lr[known].max(initial=0.0)

@@ -55,6 +55,7 @@ def examples(ref: dict[str, Any], owner: str | None = "model") -> dict[str, list
         a.QK_NORM: [{"layers": ["blocks.0.attn", "blocks.1.attn"]}, {}],
         a.Z_LOSS: [{"coef": 1e-4}],
         a.WARMUP_LR: [{"steps": 500, "lr": 1e-3}],
+        a.SEQUENCE_STEPS: [{}],
         a.FLOAT32_WEIGHTS: [{"dtype": "bfloat16", "owner": owner}, {"dtype": "float16"}],
         a.NORM_WEIGHT_DECAY: [{"layers": ["ln_1", "ln_2"], "value": 0.1, "owner": owner}],
     }
