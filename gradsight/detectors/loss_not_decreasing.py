@@ -123,6 +123,16 @@ def _identical(values: np.ndarray) -> bool:
         bool(np.all(finite == finite[0]))
 
 
+def ends_below_reference(run: RunView) -> bool:
+    """The loss function's last window ended below ``LEARNED_FRACTION`` of the best constant
+    prediction's loss, and not below 0 (a cross-entropy can't be: targets outside its domain)."""
+    measured = _criterion(run)
+    if measured is None:
+        return False
+    _, levels, _, reference, _ = measured
+    return 0.0 <= float(levels[-1]) < LEARNED_FRACTION * reference
+
+
 def _against_reference(run: RunView) -> list[Finding] | None:
     """The judgement against the best constant prediction's loss; None: no reference known
     (the plateau rule judges)."""

@@ -9,7 +9,12 @@ outputs saturated over the run, and still at the end, is a warning; nine in ten 
 
 An activation whose output no module consumes is the network's output (a sigmoid feeding a
 binary loss): becoming confident as training succeeds saturates it legitimately, so it is
-judged only when it was saturated from the start of training, and never as an error.
+judged only when it was saturated from the start of training, and never as an error. Even then
+it can be right: an output for a rare class started at its prior on purpose (the bias at
+log(pos/neg), as the TensorFlow imbalanced-data tutorial does) sits below 0.01 from step 0, and
+a loss computed from the logits passes its gradient p - y whatever the saturation. Where the
+loss function ends below 0.9 of the best constant prediction's loss (``metrics.
+REFERENCE_LOSS``) the output's confidence is what it learned, and it is not a finding.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from ..core import advice, records
 from ..core.advice import Fix
 from ._common import MIN_STEPS, fmt, layer_ref, min_steps
 from .dead_units import feeding_params
+from .loss_not_decreasing import ends_below_reference
 
 KIND = "saturated_activation"
 PRIORITY = 35
@@ -55,6 +61,8 @@ def detect(run: RunView) -> list[Finding]:
         output = module.name not in consumed
         if output and float(np.median(values[:min_steps(run)])) < WARN_FRACTION:
             continue  # an output layer that became confident as it learned
+        if output and ends_below_reference(run):
+            continue  # confident from the start, and right: the loss beat the best constant
         first = int(steps[np.nonzero(values >= WARN_FRACTION)[0][0]])
         flagged.append((module, median, first, output))
     if not flagged:
@@ -119,6 +127,18 @@ def _fixes(run: RunView, module: Entity) -> list[Fix]:
 
 
 STEPS = range(0, 100, 5)
+DETAIL = [*range(10), 100, 200, 299]
+
+
+def _output(level: float) -> Scenario:
+    """An MLP whose output sigmoid is 97% saturated from step 0, and its binary cross-entropy
+    flat at ``level`` x the best constant prediction's (learned below 0.9: no finding)."""
+    def build(run):  # type: ignore[no-untyped-def]
+        run.mlp([4, 16, 1]).act("3", "sigmoid")
+        run.steps(DETAIL, act={"3": {"act_saturated_frac": 0.97}}, loss=None)
+        return run.loss(range(300), 0.0144 * level).criterion(DETAIL, 0.0144 * level, 0.0144)
+    return Scenario(build, Severity.WARNING if level >= 0.9 else None,
+                    where=("2.weight", "2.bias", "3") if level >= 0.9 else ())
 
 
 def _saturated(fraction: float) -> Scenario:
@@ -132,4 +152,9 @@ SCENARIOS = {
     "positive_blocked": Scenario(_saturated(0.95).build, Severity.ERROR),
     "healthy": _saturated(0.05),
     "boundary_below": _saturated(0.45),
+    # an output sigmoid saturated from step 0 (a rare class's prior set in its bias): judged
+    # by the loss function against the best constant prediction's (binary entropy 0.0144)
+    "positive_output_saturated_from_the_start": _output(1.0),
+    "healthy_output_at_its_prior_that_learned": _output(0.43),
+    "boundary_output_just_above_learned": _output(0.95),
 }
