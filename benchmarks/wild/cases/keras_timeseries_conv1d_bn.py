@@ -24,7 +24,7 @@ LABEL = {
     "architecture": "CNN",
     "fast": False,
     "expected": [],
-    "allowed": ["redundant_bias"],
+    "allowed": [],
     "root_cause": None,
     "why": 'the loss falls 0.686 -> 0.568 (0.82x the class-prior entropy 0.69) in 120 steps, accuracy 0.60 -> 0.77, still falling; no dead ReLU, no non-finite step; the conv biases before BatchNorm get ~0 gradient by construction (redundant, info only)',
     "measured": {"loss_start": 0.686, "loss_end": 0.568, "best_constant_loss": 0.69, "loss_end_over_best_constant": 0.822, "dead_end_max": 0.0}
