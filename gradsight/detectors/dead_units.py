@@ -197,10 +197,10 @@ def _units(run: RunView, module: Entity) -> int | None:
     for name in feeding_params(run, module):
         entity = run.entity("param", name)
         shape = entity.get("shape") if entity is not None else None
-        if name.endswith("weight") and shape:
-            return int(shape[0])
         if entity is not None and entity.get("fan_in") and shape:  # TF layout: (..., out)
             return int(shape[-1])
+        if name.endswith("weight") and shape:
+            return int(shape[0])
     return None
 
 

@@ -109,3 +109,36 @@ def test_an_auxiliary_optimizer_does_not_take_the_clock(tmp_path: Path) -> None:
         np.testing.assert_allclose(view.loss.values, losses, rtol=1e-5)
     finally:
         view.close()
+
+
+@pytest.mark.parametrize("phase_optimizers", ["gone", "alive"])
+def test_a_model_first_called_between_detail_steps_is_described_whole(
+        tmp_path: Path, phase_optimizers: str) -> None:
+    """The student first runs at step 30, where forward hooks are off: its layers get their
+    forward order and data flow from its next forward pass (all of them tied at one order made
+    poor_initialization multiply scales across a whole second GPT-2 and across both models),
+    and the teacher, named before the student came, keeps its names: its rows are not split
+    between ``0.weight`` and ``teacher.0.weight``."""
+    script = tmp_path / "train.py"
+    script.write_text(SCRIPT)
+    code, diagnosis = run_script(script, [phase_optimizers, str(tmp_path / "losses.json")],
+                                 out=tmp_path / "run")
+    assert code == 0
+    view = RunView.open(tmp_path / "run")
+    try:
+        params = {e.name for e in view.entities("param")}
+        assert params == {"0.weight", "0.bias", "2.weight", "2.bias", "student.0.weight",
+                          "student.0.bias", "student.2.weight", "student.2.bias"}
+        assert view.metric("param", "grad_norm")["0.weight"].steps.max() == 29
+        modules = {e.name: e for e in view.entities("module")}
+        student = [modules[f"student.{i}"] for i in range(3)]
+        orders = [m.order for m in student]
+        assert orders == sorted(orders) and len(set(orders)) == 3  # forward order, untied
+        assert modules["0"].order < orders[0]  # the teacher ran first
+        assert student[1].get("inputs_from") == ["student.0"]  # the data flow was seen
+        assert student[2].get("inputs_from") == ["student.1"]
+        assert student[0].get("owner") == "student" and modules["0"].get("owner") == "teacher"
+    finally:
+        view.close()
+    advice = [fix for f in diagnosis.findings for fix in f.fixes]
+    assert not any("student.student" in fix for fix in advice)

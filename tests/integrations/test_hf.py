@@ -99,3 +99,36 @@ def test_callback_reports_and_logs(tmp_path: Path) -> None:
         view.close()
     logged = trainer.state.log_history[-1]
     assert logged["gradsight/no_gradient"] == 2.0 and logged["step"] == 12
+
+
+def test_gpt2_conv1d_weights_are_linear_layers_with_their_own_fan_in(tmp_path: Path) -> None:
+    """GPT-2's projections are ``transformers.pytorch_utils.Conv1D``: a linear layer whose
+    weight is stored (in, out). Read as PyTorch's (out, in), c_fc's fan-in would be its 512
+    outputs, not its 128 inputs, and every recommended init scale 2-4x off."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    import gradsight
+    from gradsight.core.run_view import RunView
+
+    torch.manual_seed(0)
+    config = GPT2Config(vocab_size=64, n_positions=16, n_embd=128, n_layer=1, n_head=2)
+    model = GPT2LMHeadModel(config)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    ids = torch.randint(0, 64, (4, 16))
+    with gradsight.watch(model, opt, out=tmp_path / "run"):
+        for _ in range(3):
+            loss = model(ids, labels=ids).loss
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    view = RunView.open(tmp_path / "run")
+    try:
+        for name, inputs in (("attn.c_attn", 128), ("mlp.c_fc", 128), ("mlp.c_proj", 512)):
+            weight = view.entity("param", f"transformer.h.0.{name}.weight")
+            assert weight is not None
+            assert weight.get("fan_in") == inputs == weight.get("shape")[0]
+            assert weight.get("module_kind") == "linear"
+        plain = view.entity("param", "transformer.wte.weight")  # (lm_head's, tied): an Embedding
+        assert plain is not None and plain.get("fan_in") is None
+    finally:
+        view.close()

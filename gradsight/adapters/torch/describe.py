@@ -13,7 +13,7 @@ import torch
 
 from ...core.records import ModuleInfo, ParamInfo, optimizer_kind
 from ...core.recorder import Recorder
-from .layout import Layout, activation_kind, module_kind
+from .layout import Layout, activation_kind, is_transposed_linear, module_kind
 
 
 def describe(
@@ -48,7 +48,7 @@ def describe(
         recorder.describe(ModuleInfo(
             name, forward_order.get(id(module), len(forward_order)), type(module).__name__,
             neutral[name], kinds[name] or applies.get(name), tuple(producers),
-            _owner_label(name, layout.owners)))
+            layout.module_owner.get(name)))
     opt_of = {
         id(p): (index, type(o).__name__)
         for o, index in optimizers.items() for group in o.param_groups for p in group["params"]
@@ -76,6 +76,9 @@ def describe(
             lr=lrs.get(id(p)),
             optimized=id(p) in layout.optimized,
             placement=(placements or {}).get(id(p)),
+            # a weight stored (in, out) says its fan-in, as the TF adapters' kernels do
+            fan_in=int(p.shape[0]) if owner_module is not None and p.ndim == 2
+            and is_transposed_linear(owner_module) and p is owner_module.weight else None,
             dtype=str(p.dtype).removeprefix("torch."),
         ))
 
@@ -102,10 +105,3 @@ def group_learning_rates(optimizer: torch.optim.Optimizer) -> list[float]:
             except (TypeError, ValueError):
                 out.append(float("nan"))
     return out
-
-
-def _owner_label(module_name: str, owners: list[str]) -> str | None:
-    if len(owners) == 1:
-        return owners[0]
-    head = module_name.split(".", 1)[0]
-    return head if head in owners else None

@@ -16,12 +16,14 @@ Each rank records its own store (``run/workers.py``); the job is put together at
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import torch
 from torch import nn
 
-from .stats import is_dtensor, local
+from ...core import metrics as m
+from ...core.recorder import Recorder
+from .stats import HostCopy, is_dtensor, local
 from .step_meter import sample_view
 
 REPLICATE = "replicate"  # every rank holds the whole parameter, and all should hold the same
@@ -105,6 +107,16 @@ def placements(params: Sequence[torch.Tensor], replicated: set[int]) -> dict[int
         if where is not None:
             out[id(p)] = where
     return out
+
+
+def record_fingerprints(recorder: Recorder, step: int, names: Sequence[str],
+                        params: Sequence[torch.Tensor], placements: Mapping[int, str]) -> None:
+    """The fingerprints of the parameters each rank holds whole, as rows of the step."""
+    whole = [(n, p) for n, p in zip(names, params)
+             if placements.get(id(p), REPLICATE) == REPLICATE]
+    if whole:
+        values = fingerprints([p for _, p in whole])[:, None]
+        recorder.record(step, "param", [n for n, _ in whole], (m.FINGERPRINT,), HostCopy(values))
 
 
 def fingerprints(params: Sequence[torch.Tensor]) -> torch.Tensor:

@@ -52,8 +52,18 @@ _KINDS: tuple[tuple[tuple[type[nn.Module], ...], str], ...] = (
 )
 
 
+def is_transposed_linear(module: nn.Module) -> bool:
+    """A linear layer whose weight is stored (in, out): Hugging Face's ``Conv1D`` (GPT-2's
+    attention and MLP projections), known by its ``nf`` output width, not by importing it."""
+    weight = getattr(module, "weight", None)
+    return (type(module).__name__ == "Conv1D" and isinstance(weight, torch.Tensor)
+            and weight.ndim == 2 and getattr(module, "nf", None) == weight.shape[1])
+
+
 def module_kind(module: nn.Module) -> str:
     """The framework-neutral kind of a module (``records.LINEAR``, ``records.CONV``, ...)."""
+    if is_transposed_linear(module):
+        return records.LINEAR
     for classes, kind in _KINDS:
         if isinstance(module, classes):
             return kind
@@ -100,6 +110,7 @@ class Layout:
     modules: dict[str, "weakref.ref[nn.Module]"] = field(default_factory=dict)
     optimized: set[int] = field(default_factory=set)  # id(param) of every optimized param
     owners: list[str] = field(default_factory=list)  # labels of the owning models
+    module_owner: dict[str, str] = field(default_factory=dict)  # module name -> owner label
     signature: tuple[int, ...] = ()
 
     def name_of(self, param: torch.Tensor) -> str | None:
@@ -165,11 +176,16 @@ def resolve_layout(
     candidates: list[nn.Module],
     namespace: Mapping[str, Any] | None,
     trained: "dict[int, weakref.ref[torch.Tensor]] | None" = None,
+    previous: Layout | None = None,
 ) -> Layout:
     """Find the owning models among ``candidates`` and name everything they hold. ``trained``
     gathers every parameter an optimizer of the run held: one whose optimizer is gone (a
-    teacher's, after its phase) is still optimized, not "in no optimizer"."""
+    teacher's, after its phase) is still optimized, not "in no optimizer". What ``previous``
+    named keeps its name: a second model trained after the first gets its label as a prefix,
+    and the first's rows, already recorded, are not split between two names."""
     layout = Layout()
+    kept_params = {id(p): n for n, p in (previous.params if previous else {}).items()}
+    kept_modules = {id(r()): n for n, r in (previous.modules if previous else {}).items() if r()}
     optimized = [p for opt in optimizers for p in optimizer_params(opt)]
     if trained is not None:  # (by id: a weak set would compare tensors with ==)
         trained.update((id(p), weakref.ref(p)) for p in optimized)
@@ -186,15 +202,20 @@ def resolve_layout(
     labels = _model_labels(owners, namespace)
     for model, label in zip(owners, labels):
         prefix = f"{label}." if len(owners) > 1 else ""
+        if kept_params and any(id(p) in kept_params for p in model.parameters()):
+            prefix = ""  # named before: a model alone until now keeps its unprefixed names
         layout.owners.append(label)
         for mname, module in model.named_modules():
-            full = prefix + mname if mname else (label if len(owners) > 1 else "")
-            layout.module_names.setdefault(id(module), full)
+            # one name per module, the first given (a module two models share is one entity)
+            full = layout.module_names.setdefault(id(module), kept_modules.get(id(module)) or (
+                prefix + mname if mname else (label if prefix else "")))
+            layout.module_owner.setdefault(full or type(module).__name__, label)
             if is_watched_module(module):
                 layout.modules.setdefault(full or type(module).__name__, weakref.ref(module))
             for pname, param in module._parameters.items():
                 if param is not None and id(param) not in layout.param_names:
-                    name = prefix + (f"{mname}.{pname}" if mname else pname)
+                    name = kept_params.get(id(param)) or prefix + (
+                        f"{mname}.{pname}" if mname else pname)
                     layout.param_names[id(param)] = name
                     layout.params[name] = param
                     layout.param_module[name] = full

@@ -16,6 +16,8 @@ def ref(name: str | None, owner: str | None = None) -> str:
     label = owner if owner and owner.isidentifier() and owner[0].islower() else "model"
     if not name:
         return label
+    if owner and name.startswith(f"{owner}."):  # a name that carries its model's label
+        name = name[len(owner) + 1:]
     parts = [f"[{p}]" if p.isdigit() else f".{p}" for p in name.split(".")]
     return label + "".join(parts)
 

@@ -31,7 +31,7 @@ from torch.optim.optimizer import (register_optimizer_step_post_hook,
 from ...core import metrics as m
 from ...core.recorder import Recorder
 from ..patching import Guard, Patches
-from . import detail, distributed, stats
+from . import detail, distributed
 from .criterion import CriterionTap
 from .describe import describe, group_learning_rates
 from .clock import RunClock
@@ -87,6 +87,7 @@ class TorchWatcher:
         self._flow: dict[int, tuple[weakref.ref[torch.Tensor], int]] = {}
         self._edges: dict[int, set[int]] = {}  # id(consumer module) -> ids of producers
         self._edges_described = False
+        self._look_again = False  # describe again after the next forward pass (``_relayout``)
         self._model_modules: set[int] = set()
         self._world: tuple[int, int] | None = None  # (rank, world size) in a job
         self._placements: dict[int, str] = {}  # id(param) -> distributed.placement
@@ -251,7 +252,7 @@ class TorchWatcher:
             return
         self._clock.stepping(optimizer)
         if state.meter is None or self._layout_stale() or self._functional.changed or (
-                self._edges and not self._edges_described):
+                self._edges and not self._edges_described) or self._look_again:
             self._relayout()
         meter = state.meter
         if meter is None:
@@ -296,7 +297,8 @@ class TorchWatcher:
                 detail.histograms(self.recorder, step, "param", m.HIST_WEIGHT,
                                   zip(state.names, state.params))
             if self._world is not None:  # replicas compared across ranks at diagnosis
-                self._fingerprints(step, state)
+                distributed.record_fingerprints(self.recorder, step, state.names,
+                                                state.params, self._placements)
         self._resets.stepped(state.meter.params)
         state.steps += 1
         if not clock:
@@ -315,14 +317,6 @@ class TorchWatcher:
         want_forward = self.recorder.schedule.detail(self.step) or not self._layout.params
         if want_forward != (self._forward_handle is not None):
             self._set_forward_hook(want_forward)
-
-    def _fingerprints(self, step: int, state: _OptState) -> None:
-        whole = [(n, p) for n, p in zip(state.names, state.params)
-                 if self._placements.get(id(p), distributed.REPLICATE) == distributed.REPLICATE]
-        if whole:
-            values = distributed.fingerprints([p for _, p in whole])[:, None]
-            self.recorder.record(step, "param", [n for n, _ in whole], (m.FINGERPRINT,),
-                                 stats.HostCopy(values))
 
     def _mean_loss(self) -> torch.Tensor:
         """The step's loss (the mean of its backward calls' losses), on its device."""
@@ -369,7 +363,8 @@ class TorchWatcher:
         optimizers = list(self._opts.keys())
         # the model the user wrote, not its DDP/FSDP wrapper (names without ``module.``)
         candidates, replicated = distributed.unwrap_all(self._candidates(optimizers))
-        self._layout = resolve_layout(optimizers, candidates, self._namespace(), self._trained)
+        self._layout = resolve_layout(optimizers, candidates, self._namespace(), self._trained,
+                                      self._layout)
         self._world = distributed.world()
         self._placements = distributed.placements(list(self._layout.params.values()),
                                                   replicated)
@@ -395,4 +390,11 @@ class TorchWatcher:
         describe(self.recorder, self._layout, {key: i for i, key in enumerate(self._seen)},
                  edges, {o: s.index for o, s in self._opts.items()}, self._placements,
                  self._functional.families)
+        # a model first called with the forward hook off (a second model, trained after the
+        # first) has no forward order or data flow yet: watch its next forward, then describe
+        unseen = any(id(r()) not in self._seen for r in self._layout.modules.values() if r())
+        self._look_again = unseen and not self._look_again
+        if self._look_again:
+            self.recorder.schedule.force(self.step, 2)
+            self._set_forward_hook(True)
 
