@@ -99,6 +99,8 @@ REPAIRABLE: list[Case] = [
     _wild("torch_stepbystep_regression_exploding", "clip the gradients (the book's fix)",
           ("clip:",) + LR_DOWN),
     _wild("torch_tutorial_ngram_lm", "a larger learning rate or Adam", LR_UP),
+    _wild("torch_bentrevett_simple_rnn_sentiment",
+          "Adam instead of SGD at 1e-3 (the tutorial's next notebook), or a larger rate", LR_UP),
     _wild("torch_uvadlc_sigmoid_mlp", "ReLU instead of sigmoid (the course's point), or "
           "normalization / a scaled init", INIT + ("norm:",)),
     Case("seed_000_001_identity_depth3", EXAMPLES / "seed_000_001_identity.py", ("3",),
@@ -112,6 +114,8 @@ REPAIRABLE: list[Case] = [
 # Buggy programs no training-side repair addresses, and why (not run).
 EXCLUDED: dict[str, str] = {
     "diverging_missing_zero_grad": "a missing zero_grad(): the gradients accumulate",
+    "torch_amp_recipe_cpu_gradscaler": "random targets of random inputs (a timing recipe): "
+                                       "nothing to learn",
     "loss_flat_random_labels": "the labels are random: the data, not training",
     "no_gradient_argmax_router": "argmax cuts the graph: code",
     "no_gradient_detached_encoder": "a .detach() cuts the graph: code",
