@@ -9,6 +9,7 @@ import pytest
 from gradsight.core.detect import diagnose
 from gradsight.core.finding import Severity
 from gradsight.detectors.poor_initialization import (
+    GRADIENT_DEFICIT,
     DEPTH_ERROR,
     DEPTH_LIMIT,
     KIND,
@@ -17,6 +18,8 @@ from gradsight.detectors.poor_initialization import (
     WEIGHT_OFF,
     detect,
 )
+
+from gradsight.core.synthetic_specs import HEALTHY_GRAD_TO_WEIGHT
 
 from .synthetic import SyntheticRun, only
 
@@ -31,15 +34,19 @@ def norm_for(shape, followed_by, scale):
     return scale * gain / math.sqrt(math.prod(shape[1:])) * math.sqrt(numel)
 
 
-def mlp_run(tmp_path, scales, name="run", act=None):
+def mlp_run(tmp_path, scales, name="run", act=None, skips=False):
+    """Weights ``scales`` x He/Glorot; the gradient reaching each layer scaled by the product of
+    the later layers' scales, as a chain gives it (``skips``: carried past them unscaled)."""
     run = SyntheticRun(tmp_path, name).mlp(WIDTHS)
-    norms = {}
+    norms, ratios = {}, {}
     for i, s in enumerate(scales):
         layer = str(2 * i)
         shape = run.params[f"{layer}.weight"]["shape"]
         followed = "relu" if i < len(scales) - 1 else None
         norms[f"{layer}.weight"] = norm_for(shape, followed, s)
-    return run.steps(STEPS, weight_norm=norms, act=act or {}).open()
+        ratios[f"{layer}.weight"] = HEALTHY_GRAD_TO_WEIGHT * (
+            1.0 if skips else math.prod(scales[i + 1:]))
+    return run.steps(STEPS, weight_norm=norms, grad_to_weight=ratios, act=act or {}).open()
 
 
 def test_he_init_has_no_finding(tmp_path):
@@ -145,3 +152,24 @@ def test_diagnose_links_vanishing_gradient_to_it(tmp_path):
     assert findings[0].kind == KIND
     vanishing = only(findings, "vanishing_gradient")
     assert vanishing.evidence["caused_by"] == KIND
+
+
+def test_small_layers_the_gradient_passes_by_are_not_a_collapse(tmp_path):
+    """Residual branches initialized small on purpose: the weights' product predicts 1e-9, but
+    the first layer's gradient is as large as the last's (it comes through the skips)."""
+    assert detect(mlp_run(tmp_path, [1, 1e-3, 1e-3, 1], skips=True)) == []
+    assert only(detect(mlp_run(tmp_path, [1, 1e-3, 1e-3, 1], name="chain"))).kind == KIND
+
+
+@pytest.mark.parametrize("deficit, fires", [(0.5 * GRADIENT_DEFICIT, False),
+                                            (2.0 * GRADIENT_DEFICIT, True)])
+def test_boundary_at_the_gradient_deficit(tmp_path, deficit, fires):
+    """The first layer's |g|/|w| ``deficit`` x below the last's, under weights 1e-3 x Glorot."""
+    run = SyntheticRun(tmp_path, "run").mlp(WIDTHS)
+    norms, ratios = {}, {}
+    for i in range(4):
+        shape = run.params[f"{2 * i}.weight"]["shape"]
+        norms[f"{2 * i}.weight"] = norm_for(shape, "relu" if i < 3 else None, 1e-3)
+        ratios[f"{2 * i}.weight"] = HEALTHY_GRAD_TO_WEIGHT / (deficit if i == 0 else 1.0)
+    found = detect(run.steps(STEPS, weight_norm=norms, grad_to_weight=ratios).open())
+    assert bool(found) is fires
