@@ -46,7 +46,7 @@ def detect(run: RunView) -> list[Finding]:
         if p.entity.get("requires_grad", True) and len(p.steps) and not p.has_grad.any()
     ]
     if not missing:
-        return _all_exactly_zero(run) or _zero_alone(run)
+        return _all_exactly_zero(run) or _zero_alone(run) or _stopped_by_ddp(run)
     missing.sort(key=lambda p: forward_position(run, p.entity))
     by_module: dict[str, list[str]] = {}
     for p in missing:
@@ -165,8 +165,31 @@ def _loss_family(run: RunView) -> str | None:
     return max(values, key=lambda k: len(values[k])) if values else None
 
 
-# What DDP (torch >= 1.8) says when it stops a job over parameters that got no gradient.
-_DDP_UNUSED = ("did not receive grad", "were not used in producing loss")
+# What DDP (torch >= 1.8) says when it stops a job over parameters that got no gradient, and
+# what Lightning says instead ("...were not used in producing the loss returned by
+# training_step...", its own wording of DDP's error).
+_DDP_UNUSED = ("did not receive grad", "not used in producing", "find_unused_parameters")
+
+
+def _stopped_by_ddp(run: RunView) -> list[Finding]:
+    """DDP stopped the job over parameters without a gradient that no recorded step shows:
+    the job died before their optimizer stepped. Those switched off (requires_grad=False) when
+    they were described are named: switching one optimizer's parameters off for another's step
+    (Lightning's toggle_optimizer in a GAN) leaves DDP waiting for their gradients."""
+    stopped = _ddp_stopped(run)
+    if not stopped:
+        return []
+    off = sorted((e for e in run.entities("param") if e.get("requires_grad") is False),
+                 key=lambda e: forward_position(run, e))
+    summary = "DDP stopped the job: parameters it registered got no gradient in a step"
+    if off:
+        summary += (f"; {len(off)} parameters, from {off[0].name}, were switched off "
+                    "(requires_grad=False) when their step came: a step that trains one part "
+                    "of the model (one optimizer of several) gives the others no gradient")
+    lightning = "LightningModule" in stopped or "ddp_find_unused" in stopped
+    evidence = {"stopped_the_job": stopped, "switched_off": [e.name for e in off]}
+    return [Finding(KIND, Severity.WARNING, [e.name for e in off], 0, summary, evidence,
+                    advice=[Fix(advice.DDP_UNUSED, {"stopped": True, "lightning": lightning})])]
 
 
 def _ddp_stopped(run: RunView) -> str | None:

@@ -82,7 +82,9 @@ def diagnosis_html(diagnosis: Diagnosis, title: str = "gradsight") -> str:
             f"run {escape(diagnosis.status)} · {counts[Severity.ERROR]} error(s), "
             f"{counts[Severity.WARNING]} warning(s)")
     if not any(f.severity != Severity.INFO for f in diagnosis.findings) and diagnosis.steps:
-        head += " · ✓ no training problem found"
+        head += (" · ✓ no training problem found" if diagnosis.status not in (
+            "crashed", "killed", "interrupted") else
+            f" · no training problem found before the run {escape(diagnosis.status)}")
     heat = flow_svg(diagnosis.folder)
     return _page(head, cards_html(diagnosis.findings), heat,
                  f"run folder: {escape(str(diagnosis.folder))}")

@@ -78,6 +78,9 @@ def _failed(job: Mapping[str, Any]) -> Text:
 def _healthy(d: Diagnosis) -> Text:
     n = d.numbers
     text = Text("✓ no training problem found", style="bold green")
+    if d.status in ("crashed", "killed", "interrupted"):  # no clean bill for a run cut short
+        text = Text(f"no training problem found before the run {inert(d.status)}",
+                    style="bold yellow")
     parts = [f"{n.get('steps', d.steps)} steps ({n.get('recorded_steps', 0)} in full detail)",
              f"{n.get('parameters', 0)} parameters watched"]
     if "loss_start" in n and "loss_end" in n:

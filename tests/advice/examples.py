@@ -51,7 +51,7 @@ def examples(ref: dict[str, Any], owner: str | None = "model") -> dict[str, list
         a.ALL_REDUCE_GRADS: [{}],
         a.SAME_INIT: [{}],
         a.SYNC_BUFFERS: [{"batch_norm": True}, {"batch_norm": False}],
-        a.DDP_UNUSED: [{"stopped": True}, {}],
+        a.DDP_UNUSED: [{"stopped": True}, {"stopped": True, "lightning": True}, {}],
         a.QK_NORM: [{"layers": ["blocks.0.attn", "blocks.1.attn"]}, {}],
         a.Z_LOSS: [{"coef": 1e-4}],
         a.WARMUP_LR: [{"steps": 500, "lr": 1e-3}],

@@ -115,3 +115,32 @@ def test_step_is_the_first_recorded_step(tmp_path):
     finding = only(detect(run))
     assert (finding.where, finding.step) == (["2.bias"], 7)
     assert finding.evidence["recorded_steps"] == 10
+
+
+LIGHTNING_DDP_ERROR = (
+    "RuntimeError: It looks like your LightningModule has parameters that were not used in "
+    "producing the loss returned by training_step. If this is intentional, you must enable the "
+    "detection of unused parameters in DDP, either by setting the string value "
+    "`strategy='ddp_find_unused_parameters_true'` or by setting the flag in the strategy with "
+    "`strategy=DDPStrategy(find_unused_parameters=True)`.")
+
+
+def _gan_stopped(tmp_path, error):  # type: ignore[no-untyped-def]
+    """A GAN's first step under DDP: the generator stepped once; the discriminator, switched
+    off for that step (requires_grad=False), never had a step before DDP stopped the job."""
+    run = SyntheticRun(tmp_path).mlp([4, 16, 1])
+    run.layer("disc", "Linear", (1, 4), requires_grad=False, optimized=False)
+    run.meta["error"] = error
+    return detect(run.steps([0], has_grad={"disc.weight": None, "disc.bias": None}).open())
+
+
+def test_a_job_ddp_stopped_before_the_switched_off_part_stepped(tmp_path):
+    finding = only(_gan_stopped(tmp_path, LIGHTNING_DDP_ERROR))
+    assert finding.where == ["disc.weight", "disc.bias"]
+    assert finding.evidence["switched_off"] == ["disc.weight", "disc.bias"]
+    assert finding.evidence["stopped_the_job"].startswith("RuntimeError: It looks like")
+    assert "ddp_find_unused_parameters_true" in finding.fixes[0]
+
+
+def test_a_crash_of_another_kind_is_not_a_ddp_stop(tmp_path):
+    assert _gan_stopped(tmp_path, "RuntimeError: mat1 and mat2 shapes cannot be multiplied") == []

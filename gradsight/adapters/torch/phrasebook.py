@@ -214,7 +214,9 @@ PHRASES: dict[str, Callable[[Mapping[str, Any]], Phrase]] = {
     a.DDP_UNUSED: lambda args: Phrase(
         ("DDP stopped the job because these parameters got no gradient: " if args.get(
             "stopped") else "") + "if the layer is skipped on purpose in some steps, tell DDP "
-        "(it then waits for no gradient from it); otherwise use the layer or delete it",
+        "(it then waits for no gradient from it)" + (
+            ', with Lightning: Trainer(strategy="ddp_find_unused_parameters_true")'
+            if args.get("lightning") else "") + "; otherwise use the layer or delete it",
         "torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=True)"),
     a.QK_NORM: lambda args: Phrase(
         a.GENERIC[a.QK_NORM](args).text + "; where the attention is computed",
