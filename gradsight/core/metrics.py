@@ -116,6 +116,10 @@ CRITERION_LOSS = "criterion_loss"  # the loss function's mean value over the win
 REFERENCE_LOSS = "reference_loss"  # the best constant prediction's loss, all targets so far
 CRITERION_STEPS = "criterion_steps"  # optimizer steps the window covers
 CRITERION_METRICS = (CRITERION_LOSS, REFERENCE_LOSS, CRITERION_STEPS)
+# The fraction of the window's calls of a class loss that takes logits (cross_entropy) or
+# log-probabilities (nll_loss) whose input rows were probabilities instead: every entry in
+# [0, 1], every row summing to 1 (a softmax applied before a loss that applies it again).
+PROBABILITY_INPUTS = "probability_inputs"
 FAMILY_CLASSES = "cross_entropy"  # (and NLL): the entropy of the class frequencies
 FAMILY_BINARY = "binary_cross_entropy"  # each output's binary entropy of its positive rate
 FAMILY_SQUARED = "mse"  # the targets' variance (predict their mean)

@@ -123,6 +123,13 @@ def _identical(values: np.ndarray) -> bool:
         bool(np.all(finite == finite[0]))
 
 
+def _probability_inputs(run: RunView, family: str) -> float | None:
+    """The median share of the loss calls whose inputs were probabilities (None: not measured)."""
+    series = run.metric(m.LOSS_ROLE, m.PROBABILITY_INPUTS).get(family)
+    values = series.values[np.isfinite(series.values)] if series is not None else np.zeros(0)
+    return float(np.median(values)) if values.size else None
+
+
 def ends_below_reference(run: RunView) -> bool:
     """The loss function's last window ended below ``LEARNED_FRACTION`` of the best constant
     prediction's loss, and not below 0 (a cross-entropy can't be: targets outside its domain)."""
@@ -183,6 +190,13 @@ def _against_reference(run: RunView) -> list[Finding] | None:
         Fix(advice.RAISE_LR, {"factor": "3-10", "why": "check the loss moves in the first "
                               "steps"}),
     ]
+    probabilities = _probability_inputs(run, family)
+    if probabilities is not None and probabilities >= 0.5:
+        # a softmax before a loss that applies one: its gradients are squeezed through twice
+        summary += ("; the loss function was given probabilities (rows in [0, 1] summing to "
+                    "1) where it takes logits or log-probabilities: a softmax applied twice")
+        evidence["probability_inputs"] = probabilities
+        fixes.insert(0, fixes.pop(1))
     first = int(run.loss.steps[0]) if len(run.loss.steps) else 0
     return [Finding(KIND, Severity.WARNING, _where(run), first, summary, evidence,
                     advice=fixes)]

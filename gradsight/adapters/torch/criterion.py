@@ -119,6 +119,7 @@ class CriterionTap:
         self.key: tuple[str, int] | None = None
         self._window: torch.Tensor | None = None  # the window's sum of per-element losses
         self._calls = 0
+        self._probabilities: torch.Tensor | None = None  # calls whose input rows summed to 1
         self._shipped = -1  # last step a row was shipped for
         self._quiet: Callable[[], bool] = lambda: False
 
@@ -142,13 +143,15 @@ class CriterionTap:
             result = original(*args, **kwargs)
             if guard.active and torch.is_grad_enabled() and isinstance(result, torch.Tensor) \
                     and result.requires_grad and not self._quiet():
-                guard.run(self._saw, family, signature.bind(*args, **kwargs).arguments, result)
+                guard.run(self._saw, family, signature.bind(*args, **kwargs).arguments, result,
+                          name)
             return result
 
         loss._gradsight_tap = True  # type: ignore[attr-defined]
         return loss
 
-    def _saw(self, family: str, args: dict[str, Any], result: torch.Tensor) -> None:
+    def _saw(self, family: str, args: dict[str, Any], result: torch.Tensor, name: str = ""
+             ) -> None:
         source, target = args.get("input"), args.get("target")
         if not isinstance(source, torch.Tensor) or not isinstance(target, torch.Tensor):
             return
@@ -175,6 +178,10 @@ class CriterionTap:
                              int(args.get("ignore_index", -100)) if classes else None)
         self._window = value if self._window is None else self._window + value
         self._calls += 1
+        if name in ("cross_entropy", "nll_loss"):  # on the device: no host sync
+            seen = _probability_rows(source.detach())
+            self._probabilities = seen if self._probabilities is None else \
+                self._probabilities + seen
 
     def ship(self, step: int, recorder: Recorder) -> None:
         """The window since the last row (its mean per call, the reference, the steps it
@@ -187,7 +194,23 @@ class CriterionTap:
                            torch.tensor(float(covered), dtype=F64, device=self._window.device)])
         recorder.record(step, m.LOSS_ROLE, [self.key[0]], m.CRITERION_METRICS,
                         stats.HostCopy(row[None]))
+        if self._probabilities is not None:
+            share = (self._probabilities / self._calls).reshape(1, 1)
+            recorder.record(step, m.LOSS_ROLE, [self.key[0]], (m.PROBABILITY_INPUTS,),
+                            stats.HostCopy(share))
         self._window, self._calls, self._shipped = None, 0, step
+        self._probabilities = None
+
+
+def _probability_rows(source: torch.Tensor) -> torch.Tensor:
+    """1.0 where every entry of a class loss's input is in [0, 1] and every row (classes on
+    dim 1) sums to 1 within 1e-3: probabilities where logits or log-probabilities belong."""
+    if source.ndim < 2 or source.shape[1] < 2 or not source.is_floating_point():
+        return torch.zeros((), dtype=F64, device=source.device)
+    x = source.to(torch.float32)
+    rows = x.sum(1)
+    ok = (x >= 0).all() & (x <= 1).all() & ((rows - 1).abs() <= 1e-3).all()
+    return ok.to(F64)
 
 
 def _reduction(args: dict[str, Any]) -> str:
