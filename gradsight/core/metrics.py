@@ -112,6 +112,9 @@ LOGIT_ROWS = 1024  # rows of the logits whose log-sum-exp is averaged
 # target seen so far, and ship it on detail steps (and when watching stops) beside the mean of
 # the same loss function's values since the previous row.
 LOSS_ROLE = "loss"
+# An event, once per layer: a layer with trainable weights whose output, in a training forward
+# pass, did not require grad (it ran under no_grad, or on detached weights and inputs).
+EVENT_OUTPUT_WITHOUT_GRAD = "output_without_grad"
 CRITERION_LOSS = "criterion_loss"  # the loss function's mean value over the window
 REFERENCE_LOSS = "reference_loss"  # the best constant prediction's loss, all targets so far
 CRITERION_STEPS = "criterion_steps"  # optimizer steps the window covers

@@ -54,10 +54,16 @@ def detect(run: RunView) -> list[Finding]:
     first = missing[0]
     module_name = first.entity.get("module")
     module = run.entity("module", module_name) if module_name is not None else None
-    unused_output = module is not None and not first.entity.get("feeds")
+    cut = module_name is not None and any(
+        e["name"] == module_name for e in run.events(metrics.EVENT_OUTPUT_WITHOUT_GRAD))
+    unused_output = module is not None and not first.entity.get("feeds") and not cut
     what = f"{module_name} ({module.get('type')})" if module is not None else first.name
     reaches = first.entity.get("reaches_loss")  # TF1: a backward walk of the graph from the loss
-    if reaches is True:
+    if cut:
+        reason = ("its output carried no gradient in training: it ran under torch.no_grad(), or "
+                  "on weights or inputs detached from the graph (.detach(), .data, a numpy round "
+                  "trip), so nothing flows back to it")
+    elif reaches is True:
         reason = ("it reaches the loss only through non-differentiable ops (a stop-gradient, "
                   "argmax, rounding, integer casts), so no gradient flows back")
     elif unused_output:
@@ -68,6 +74,8 @@ def detect(run: RunView) -> list[Finding]:
     ref = layer_ref(run, first.entity)
     fixes = [Fix(advice.USE_OUTPUT, {"layer": ref}), Fix(advice.FIND_DETACH),
              Fix(advice.FREEZE_EXPLICITLY, {"layer": ref})]
+    if cut:
+        fixes = fixes[1:]  # the output is used: what cuts it off is the fix
     stopped = _ddp_stopped(run)
     if stopped or any(p.entity.get("placement") == "replicate" for p in missing):
         fixes.insert(0, Fix(advice.DDP_UNUSED, {"stopped": bool(stopped)}))
@@ -75,6 +83,7 @@ def detect(run: RunView) -> list[Finding]:
         "recorded_steps": int(len(first.steps)),
         "by_module": by_module,
         "module_output_used": not unused_output if module is not None else None,
+        "output_without_grad": cut,
         "optimized": bool(first.entity.get("optimized")),
     }
     if stopped:

@@ -53,11 +53,18 @@ class Outputs:
     def __init__(self) -> None:
         self._seen: dict[int, _Output] = {}
         self._windows = DeadWindows()
+        self._cut: set[int] = set()  # modules with trainable weights whose output had no grad
+        self._said: set[str] = set()
 
-    def add(self, key: int, family: str | None, output: torch.Tensor, histogram: bool) -> None:
+    def add(self, module: torch.nn.Module, family: str | None, output: torch.Tensor,
+            histogram: bool) -> None:
+        key = id(module)
         acc = self._seen.get(key)
         if acc is None:
             acc = self._seen[key] = _Output(family)
+        if not output.requires_grad and any(  # in a training forward: cut off from autograd
+                p is not None and p.requires_grad for p in module._parameters.values()):
+            self._cut.add(key)
         vector = stats.activation_vector(output, family)
         acc.total = vector if acc.total is None else acc.total + vector
         if acc.calls == 0 and histogram:
@@ -96,6 +103,11 @@ class Outputs:
             recorder.record(step, "module", window_names, (m.DEAD_FRAC_WINDOW,),
                             stats.HostCopy(torch.stack(_on_one_device(window))[:, None]))
         histograms(recorder, step, "module", m.HIST_ACT, samples, sampled=True)
+        for key in self._cut:  # once per layer: its output carried no gradient
+            name = names.get(key)
+            if name is not None and name not in self._said:
+                self._said.add(name)
+                recorder.event(step, m.EVENT_OUTPUT_WITHOUT_GRAD, name, {})
         self._seen.clear()
 
     def clear(self) -> None:

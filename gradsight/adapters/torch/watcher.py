@@ -233,7 +233,7 @@ class TorchWatcher:
             return
         self._flow[id(output)] = (weakref.ref(output), key)
         self._functional.produced(key, output)
-        self._outputs.add(key, activation_kind(module), output,
+        self._outputs.add(module, activation_kind(module), output,
                           self.recorder.schedule.histogram(self.step))
 
     def _pre_step(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
