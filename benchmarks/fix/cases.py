@@ -133,6 +133,10 @@ EXCLUDED: dict[str, str] = {
     "torch_circles_linear_layers": "no nonlinearity: the architecture",
     "torch_circles_linear_v0": "no nonlinearity: the architecture",
     "torch_ddp_unused_module": "a module never called under DDP: code",
+    "torch_lightning_basic_gan_ddp2": "DDP stops the job over the parameters a GAN step switches "
+                                      "off: a strategy setting (find unused parameters), code",
+    "torch_yangkky_mnist_ddp_spawn": "an mp.spawn job: fix's trials run one process",
+    "torch_llama_scratch_softmax_ce": "a softmax before cross_entropy: code",
     "torch_lstm_softmax_implicit_dim": "softmax over the wrong axis: code",
     "torch_one_unit_log_softmax_bce": "log_softmax over one unit: code",
     "torch_sotte_backward_loss": "backward(loss) scales every gradient by the loss: code (a "

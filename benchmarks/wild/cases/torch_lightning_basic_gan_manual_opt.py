@@ -15,7 +15,7 @@ LABEL = {
                 "and model summary off; the empty validation loop dropped",
                 "max_epochs=5 -> limit_train_batches=28, max_epochs=4 (112 G and 112 D steps); "
                 "torch.manual_seed(0); `import pytorch_lightning as pl` -> `lightning as pl`"],
-    "pair": None,
+    "pair": "torch_lightning_basic_gan_ddp2",
     "framework": "torch",
     "category": "healthy",
     "architecture": "GAN (Lightning manual optimization)",
