@@ -116,6 +116,7 @@ def detect(run: RunView) -> list[Finding]:
     medians = {}
     judged: dict[str, tuple[float, float]] = {}  # name -> (median update/weight, step / lr)
     active_of: dict[str, np.ndarray] = {}  # a stalled parameter's judged steps
+    matrices: list[float] = []  # the weight matrices' medians (the 1e-3 rule is about them)
     converged = converged_step(run)
     series = param_series(run)
     stationary = _stationary_step(series)
@@ -145,6 +146,8 @@ def detect(run: RunView) -> list[Finding]:
         rel = np.where(weight > 0, ratio(update, weight), np.where(update > 0, np.inf, 0.0))
         median = float(np.median(rel))
         judged[p.name] = (median, _step_per_element(p, active))
+        if p.is_matrix:
+            matrices.append(median)
         if median < STALL_RATIO:
             stalled.append((p, int(p.steps[active][0])))
             active_of[p.name] = active
@@ -173,6 +176,14 @@ def detect(run: RunView) -> list[Finding]:
             f"{low['dtype']} numbers at its weights' size ({fmt(low['half_spacing'])}), so "
             "each update rounds away"
         )
+    # the whole network slow (its weight matrices' median 10x under healthy): the rate is too
+    # small for all of it, and a param group for the slowest few would leave the rest crawling
+    network = float(np.median(matrices if len(matrices) >= 2 else
+                              [rel for rel, _ in judged.values()]))
+    everywhere = network < HEALTHY_RATIO / RATE_SPREAD
+    if everywhere:
+        summary += (f"; the whole network moves only {fmt(network)} of its size per step (the "
+                    "median of its weight matrices): the learning rate is too small for all of it")
     fixes = [
         Fix(advice.CHECK_OTHER_FINDINGS, {"why": "if gradients vanish at these layers (see "
                                           "vanishing_gradient), fix the initialization first: "
@@ -181,6 +192,11 @@ def detect(run: RunView) -> list[Finding]:
                               "current": lr0, "new": lr0 * min(factor, 100),
                               "optimizer": first.entity.get("optimizer_type")}),
     ]
+    if everywhere:
+        whole = min(HEALTHY_RATIO / max(network, 1e-12), 1e4)
+        fixes[1] = Fix(advice.RAISE_LR, {"factor": float(whole), "current": lr0,
+                                         "new": lr0 * min(whole, 100)})
+        fixes.insert(0, fixes.pop(1))
     if first.entity.get("optimizer_kind") == SGD:
         fixes.append(Fix(advice.USE_OPTIMIZER, {"name": "adam", "lr": 1e-3,
                                                 "owner": owner_of(run)}))
@@ -204,6 +220,7 @@ def detect(run: RunView) -> list[Finding]:
                 **({"judged_before_converged_step": converged} if converged is not None
                    else {}),
                 **({"rounded_away": rounded} if rounded else {}),
+                "network_update_to_weight_median": network,
             },
             advice=fixes,
         )

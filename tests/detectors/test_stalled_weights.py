@@ -283,3 +283,24 @@ def test_half_spacing_is_where_float16_rounding_loses_a_step(tmp_path, value):
     w = np.float16(value)
     assert np.float16(w + np.float16(0.9 * half)) == w
     assert np.float16(w + np.float16(1.1 * half)) != w
+
+
+@pytest.mark.parametrize("network, everywhere", [(5e-5, True), (2e-4, False)])
+def test_a_rate_too_small_for_the_whole_network_is_raised_for_all_of_it(
+        tmp_path, network, everywhere):
+    """Plain SGD at a rate ~20x too small (a DDP tutorial's 1e-4): the norm gains fall under
+    the stall line first, but every weight crawls; the fix is the optimizer's rate, not a param
+    group for the two slowest. A network moving at 2e-4 (5x under healthy) gets the group."""
+    run = mlp(tmp_path).layer("norm", "LayerNorm", (16,))
+    ratios = {n: TINY if n == "norm.weight" else network for n in run.params}
+    finding = only(detect(run.steps(STEPS, update_to_weight=ratios).open()))
+    assert finding.where == ["norm.weight"]
+    assert finding.evidence["network_update_to_weight_median"] == pytest.approx(network)
+    first = finding.advice[0]
+    if everywhere:
+        assert "too small for all of it" in finding.summary
+        assert first.action == "raise_lr" and "layer" not in first.args
+        assert first.args["factor"] == pytest.approx(HEALTHY_RATIO / network)
+    else:
+        assert "too small for all of it" not in finding.summary
+        assert first.action == "check_other_findings"
