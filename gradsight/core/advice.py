@@ -54,7 +54,8 @@ DDP_FORWARD = "ddp_forward"  # [owner?]: every training step through the DDP wra
 SAME_INIT = "same_init"  # []: replicas initialized alike on every rank
 SYNC_BUFFERS = "sync_buffers"  # [batch_norm: bool]: buffers kept alike across ranks
 ALL_REDUCE_GRADS = "all_reduce_grads"  # []: a hand-written job averages every gradient
-DDP_UNUSED = "ddp_unused"  # [stopped: bool, lightning?: bool]: DDP and parameters some steps leave unused
+# [stopped: bool, lightning?: bool]: DDP and parameters some steps leave unused
+DDP_UNUSED = "ddp_unused"
 QK_NORM = "qk_norm"  # [layers: attention module names]: LayerNorm on queries and keys
 Z_LOSS = "z_loss"  # [coef]: add coef * log(Z)^2 of the output logits to the loss
 WARMUP_LR = "warmup_lr"  # [steps, lr?]: ramp the learning rate up from near 0

@@ -124,7 +124,7 @@ def _identical(values: np.ndarray) -> bool:
 
 
 def _probability_inputs(run: RunView, family: str) -> float | None:
-    """The median share of the loss calls whose inputs were probabilities (None: not measured)."""
+    """The median share of the loss calls whose inputs were probabilities (None: unmeasured)."""
     series = run.metric(m.LOSS_ROLE, m.PROBABILITY_INPUTS).get(family)
     values = series.values[np.isfinite(series.values)] if series is not None else np.zeros(0)
     return float(np.median(values)) if values.size else None
@@ -132,7 +132,8 @@ def _probability_inputs(run: RunView, family: str) -> float | None:
 
 def ends_below_reference(run: RunView) -> bool:
     """The loss function's last window ended below ``LEARNED_FRACTION`` of the best constant
-    prediction's loss, and not below 0 (a cross-entropy can't be: targets outside its domain)."""
+    prediction's loss, and not below 0 (a cross-entropy can't be: targets outside its
+    domain)."""
     measured = _criterion(run)
     if measured is None:
         return False
