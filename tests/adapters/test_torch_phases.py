@@ -142,3 +142,48 @@ def test_a_model_first_called_between_detail_steps_is_described_whole(
         view.close()
     advice = [fix for f in diagnosis.findings for fix in f.fixes]
     assert not any("student.student" in fix for fix in advice)
+
+
+WRAPPED = """
+import sys
+import torch
+from torch import nn
+
+torch.manual_seed(0)
+x = torch.randn(256, 4)
+y = x.sum(1, keepdim=True)
+
+def train(model, steps):
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    for _ in range(steps):
+        opt.zero_grad()
+        nn.functional.mse_loss(model(x), y).backward()
+        opt.step()
+
+base = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 4))
+train(nn.Sequential(base, nn.Linear(4, 1)), 30)  # a first head
+model = nn.Sequential(base, nn.Linear(4, 1))  # the same base, a new head: its "1" is taken
+train(model, 30)
+"""
+
+
+def test_a_new_model_wrapping_the_first_keeps_every_name_apart(tmp_path: Path) -> None:
+    """The second model holds the first's base under "0" and a new head under "1": the base
+    keeps its names, and the new head's, which a kept name already holds, take its label."""
+    script = tmp_path / "train.py"
+    script.write_text(WRAPPED)
+    code, _ = run_script(script, [], out=tmp_path / "run")
+    assert code == 0
+    view = RunView.open(tmp_path / "run")
+    try:
+        params = {e.name: e for e in view.entities("param")}
+        assert len(params) == 8  # base 4, first head 2, new head 2: no name holds two tensors
+        grads = view.metric("param", "grad_norm")
+        base = [n for n in params if n.endswith("0.0.weight")]
+        assert len(base) == 1 and grads[base[0]].steps.max() == 59  # the base: one series
+        heads = [n for n in params if n.endswith("1.weight") and params[n].get("shape") == [1, 4]]
+        assert len(heads) == 2
+        steps = sorted((int(grads[n].steps.min()), int(grads[n].steps.max())) for n in heads)
+        assert steps == [(0, 29), (30, 59)]  # each head its own phase, under its own name
+    finally:
+        view.close()

@@ -186,6 +186,7 @@ def resolve_layout(
     layout = Layout()
     kept_params = {id(p): n for n, p in (previous.params if previous else {}).items()}
     kept_modules = {id(r()): n for n, r in (previous.modules if previous else {}).items() if r()}
+    kept_param_names, kept_module_names = set(kept_params.values()), set(kept_modules.values())
     optimized = [p for opt in optimizers for p in optimizer_params(opt)]
     if trained is not None:  # (by id: a weak set would compare tensors with ==)
         trained.update((id(p), weakref.ref(p)) for p in optimized)
@@ -206,16 +207,20 @@ def resolve_layout(
             prefix = ""  # named before: a model alone until now keeps its unprefixed names
         layout.owners.append(label)
         for mname, module in model.named_modules():
-            # one name per module, the first given (a module two models share is one entity)
+            # one name per module, the first given (a module two models share is one entity);
+            # a new one that a kept name holds (a model wrapping the first: its head "1" beside
+            # the first model's kept "1") takes its model's label
             full = layout.module_names.setdefault(id(module), kept_modules.get(id(module)) or (
-                prefix + mname if mname else (label if prefix else "")))
+                _unclaimed(prefix + mname, label, kept_module_names) if mname else
+                (label if prefix else "")))
             layout.module_owner.setdefault(full or type(module).__name__, label)
             if is_watched_module(module):
                 layout.modules.setdefault(full or type(module).__name__, weakref.ref(module))
             for pname, param in module._parameters.items():
                 if param is not None and id(param) not in layout.param_names:
-                    name = kept_params.get(id(param)) or prefix + (
-                        f"{mname}.{pname}" if mname else pname)
+                    name = kept_params.get(id(param)) or _unclaimed(
+                        prefix + (f"{mname}.{pname}" if mname else pname), label,
+                        kept_param_names)
                     layout.param_names[id(param)] = name
                     layout.params[name] = param
                     layout.param_module[name] = full
@@ -224,6 +229,13 @@ def resolve_layout(
         layout.param_names[id(param)] = name
         layout.params[name] = param
     return layout
+
+
+def _unclaimed(name: str, label: str, kept: set[str]) -> str:
+    """``name``, or, where a name kept from before holds it, the same under the model's label."""
+    while name in kept:
+        name = f"{label}.{name}"
+    return name
 
 
 def _model_labels(models: list[nn.Module], namespace: Mapping[str, Any] | None) -> list[str]:
