@@ -60,7 +60,7 @@ def detect(run: RunView) -> list[Finding]:
     what = f"{module_name} ({module.get('type')})" if module is not None else first.name
     reaches = first.entity.get("reaches_loss")  # TF1: a backward walk of the graph from the loss
     if cut:
-        reason = ("its output carried no gradient in training: it ran under torch.no_grad(), or "
+        reason = ("its output carried no gradient in training: it ran in a no-grad context, or "
                   "on weights or inputs detached from the graph (.detach(), .data, a numpy round "
                   "trip), so nothing flows back to it")
     elif reaches is True:

@@ -20,8 +20,11 @@ to a stream that keeps its scale, and no product of weight scales sees the skip.
 do: a collapse of ``DEPTH_LIMIT``x leaves the first layer's |g|/|w| at the first steps orders
 of magnitude below the last layer's (1,300x in seed 000/001's three layers), while a residual
 stack's first layer gets its gradient through the skips (12x below in a 6-block MLP whose
-branches end at std 0.006). A collapse the weights alone predict is said only where the first
-layer's |g|/|w| is at least ``GRADIENT_DEFICIT``x below the last's, or no gradient is known.
+branches end at std 0.006). A collapse the weights alone predict is not said where both the
+measured outputs keep their scale (no layer's rms ``MEASURED_LIMIT``x under the first's) and the
+first layer's |g|/|w| is within ``GRADIENT_DEFICIT``x of the last's; it takes both, since a
+collapse with zero biases (Keras' default) leaves every layer's |g|/|w| alike (all tiny) and one
+with PyTorch's biases leaves every output at the bias scale, and unknown is never "kept".
 """
 
 from __future__ import annotations
@@ -143,6 +146,18 @@ def _weight_layers(run: RunView) -> list[_Layer]:
     return out
 
 
+def _signal_kept(layers: list[_Layer]) -> bool:
+    """Every later layer's measured output rms stays within ``MEASURED_LIMIT``x of the first's
+    (False where none is measured). A chain that collapses shows it at some layer (Keras' zero
+    biases: 1.9e-3 -> 5e-6 at the second of three), even where the last layer's output is its
+    bias; a residual branch's output stays near its input's scale times its own."""
+    first = layers[0].rms
+    later = [layer.rms for layer in layers[1:] if layer.rms is not None]
+    if not first or not math.isfinite(first) or not later:
+        return False
+    return min(later) > first / MEASURED_LIMIT
+
+
 def _gradients_bypass(run: RunView, layers: list[_Layer]) -> bool:
     """The first layer's |g|/|w| at the first steps is within ``GRADIENT_DEFICIT``x of the last
     layer's: the gradient reaches it past the layers that look collapsed (residual skips)."""
@@ -200,7 +215,8 @@ def _judge(run: RunView, layers: list[_Layer], is_last: bool, only: bool = False
         off = too_big if up else too_small
         confirmed = measured is not None and (
             measured >= MEASURED_LIMIT if up else measured <= 1 / MEASURED_LIMIT)
-        bypassed = not up and not confirmed and _gradients_bypass(run, layers)
+        bypassed = not up and not confirmed and _signal_kept(layers) and \
+            _gradients_bypass(run, layers)
         if (off >= 2 or confirmed) and not bypassed:
             direction = "explodes" if up else "collapses"
             if abs(log_gain) >= math.log10(DEPTH_ERROR):
@@ -314,11 +330,14 @@ _RIGHT = {"0.weight": (2 / 4) ** 0.5 * 8, "2.weight": (2 / 16) ** 0.5 * 16, "4.w
 
 def _scaled(scale: float, skips: bool = False) -> Scenario:
     """Every weight ``scale`` x He/Glorot. The gradient reaching each layer is scaled by the
-    layers after it (``skips``: carried past them, as residual connections do)."""
+    layers after it (``skips``: carried past them, as residual connections do, and every
+    layer's output measured at one scale)."""
     after = {"0.weight": scale ** 2, "2.weight": scale, "4.weight": 1.0}
     ratio = {n: HEALTHY_GRAD_TO_WEIGHT * (1.0 if skips else a) for n, a in after.items()}
+    act = {m: {"act_mean": 0.0, "act_std": 1.0} for m in ("0", "2", "4")} if skips else {}
     return Scenario(lambda run: run.mlp([4, 16, 16, 1]).steps(
-        STEPS, weight_norm={n: scale * v for n, v in _RIGHT.items()}, grad_to_weight=ratio))
+        STEPS, weight_norm={n: scale * v for n, v in _RIGHT.items()}, grad_to_weight=ratio,
+        act=act))
 
 
 def _one_unit(weight_norm: float) -> Scenario:

@@ -58,7 +58,7 @@ def test_an_output_cut_off_by_no_grad_is_not_called_unused(tmp_path) -> None:
     (finding,) = _findings(tmp_path, drop=False)
     assert finding.where == ["front.kernel"]
     assert finding.evidence["output_without_grad"] is True
-    assert "no_grad" in finding.summary and "never used" not in finding.summary
+    assert "no-grad" in finding.summary and "never used" not in finding.summary
     assert finding.advice[0].action == "find_detach"
 
 

@@ -46,6 +46,8 @@ def mlp_run(tmp_path, scales, name="run", act=None, skips=False):
         norms[f"{layer}.weight"] = norm_for(shape, followed, s)
         ratios[f"{layer}.weight"] = HEALTHY_GRAD_TO_WEIGHT * (
             1.0 if skips else math.prod(scales[i + 1:]))
+    if skips and act is None:  # the stream keeps its scale: every layer's output measured at 1
+        act = {str(2 * i): {"act_mean": 0.0, "act_std": 1.0} for i in range(len(scales))}
     return run.steps(STEPS, weight_norm=norms, grad_to_weight=ratios, act=act or {}).open()
 
 
@@ -171,5 +173,14 @@ def test_boundary_at_the_gradient_deficit(tmp_path, deficit, fires):
         shape = run.params[f"{2 * i}.weight"]["shape"]
         norms[f"{2 * i}.weight"] = norm_for(shape, "relu" if i < 3 else None, 1e-3)
         ratios[f"{2 * i}.weight"] = HEALTHY_GRAD_TO_WEIGHT / (deficit if i == 0 else 1.0)
-    found = detect(run.steps(STEPS, weight_norm=norms, grad_to_weight=ratios).open())
+    flat = {str(2 * i): {"act_mean": 0.0, "act_std": 1.0} for i in range(4)}
+    found = detect(run.steps(STEPS, weight_norm=norms, grad_to_weight=ratios, act=flat).open())
     assert bool(found) is fires
+
+
+def test_a_collapse_the_outputs_show_is_said_whatever_the_gradients(tmp_path):
+    """Zero biases (Keras' default) collapse every layer alike: |g|/|w| is the same at the first
+    layer and the last (all tiny), but the middle layer's output is 1000x under the first's."""
+    outputs = {"0": 1.0, "2": 1e-3, "4": 1e-6, "6": 1e-2}  # the last: its bias, learned
+    act = {m: {"act_mean": 0.0, "act_std": v} for m, v in outputs.items()}
+    assert only(detect(mlp_run(tmp_path, [1e-3] * 4, act=act, skips=True))).kind == KIND
