@@ -207,10 +207,10 @@ def _probability_rows(source: torch.Tensor) -> torch.Tensor:
     dim 1) sums to 1 within 1e-3: probabilities where logits or log-probabilities belong."""
     if source.ndim < 2 or source.shape[1] < 2 or not source.is_floating_point():
         return torch.zeros((), dtype=F64, device=source.device)
-    x = source.to(torch.float32)
-    rows = x.sum(1)
-    ok = (x >= 0).all() & (x <= 1).all() & ((rows - 1).abs() <= 1e-3).all()
-    return ok.to(F64)
+    # every training call: one min/max pass and the row sums, no copy of the logits
+    low, high = torch.aminmax(source)
+    rows = source.sum(1, dtype=torch.float32)
+    return ((low >= 0) & (high <= 1) & ((rows - 1).abs() <= 1e-3).all()).to(F64)
 
 
 def _reduction(args: dict[str, Any]) -> str:
