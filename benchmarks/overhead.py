@@ -74,6 +74,7 @@ except ImportError:  # pragma: no cover
 import torch
 from torch import nn
 
+from gradsight.adapters.torch.stats import norm_vector
 from gradsight.core.schedule import DEFAULT_EVERY, Schedule
 
 PRE_STEPS = 10  # untimed steps at the start of every block (= the default dense start)
@@ -318,10 +319,10 @@ def benchmark(work: Workload, modes: tuple[str, ...], steps: int, rounds: int, w
 
 
 def norm_pass_share(work: Workload, steps: int, timer: Timer, rounds: int = 5) -> float:
-    """The floor of any exact every-step gradient norm: one ``torch._foreach_norm`` over the
-    gradients (the always-on tier's one unavoidable pass over them), as a share of a plain
-    step, timed in blocks interleaved with plain ones (median of ``rounds``). On a CPU the pass
-    is memory-bound: a model whose step is dominated by large dense layers pays it in full."""
+    """The floor of any exact every-step gradient norm: the always-on tier's own pass over the
+    gradients (``stats.norm_vector``, its one unavoidable pass over them), as a share of a
+    plain step, timed in blocks interleaved with plain ones (median of ``rounds``). A model
+    whose step is dominated by large dense layers pays it in full."""
     grads = [p.grad for p in work.model.parameters() if p.grad is not None]
     shares = []
     for _ in range(rounds):
@@ -329,7 +330,7 @@ def norm_pass_share(work: Workload, steps: int, timer: Timer, rounds: int = 5) -
         run_steps(work, steps)
         t1 = timer.now()
         for _ in range(steps):
-            torch._foreach_norm(grads)
+            norm_vector(grads)
         t2 = timer.now()
         shares.append((t2 - t1) / (t1 - t0))
     return statistics.median(shares)

@@ -48,3 +48,18 @@ def test_norm_vector_takes_the_per_tensor_path_for_sparse_gradients() -> None:
 
 def test_no_tensors_give_an_empty_vector() -> None:
     assert stats.norm_vector([]).shape == (0,)
+
+
+def test_large_float32_tensors_keep_float64_precision() -> None:
+    """Large gradients (a 2048 x 2048 layer, an odd-sized one whose last chunk is partial,
+    a large one underflowing float32's squares) next to small ones: float32 kernels that add a
+    whole tensor's squares in one accumulator drift by ~1e-4 at these sizes."""
+    g = torch.Generator().manual_seed(1)
+    tensors = [
+        torch.randn(2048, 2048, generator=g) * 3 + 0.5,
+        torch.randn(1000, 1001, generator=g),
+        torch.randn(300, generator=g),
+        torch.randn(256, 512, generator=g) * 1e-32,
+    ]
+    got = stats.norm_vector(tensors)
+    np.testing.assert_allclose(got.numpy(), [_oracle(t) for t in tensors], rtol=1e-7)
