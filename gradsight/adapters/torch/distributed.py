@@ -9,7 +9,7 @@ Each rank records its own store (``run/workers.py``); the job is put together at
 - a data-parallel wrapper (``DistributedDataParallel``, ``DataParallel``) is unwrapped,
   so parameters have the names of the model the user wrote (``0.weight``, not
   ``module.0.weight``); the parameters it replicates are described as replicas;
-- a replica's *fingerprint* on detail steps (the float64 sum of a fixed sample of its
+- a replica's *fingerprint* on detail steps (a float64 weighted sum of a fixed sample of its
   elements) lets the diagnosis tell whether replicas that should be identical are.
 """
 
@@ -120,9 +120,12 @@ def record_fingerprints(recorder: Recorder, step: int, names: Sequence[str],
 
 
 def fingerprints(params: Sequence[torch.Tensor]) -> torch.Tensor:
-    """Per parameter, the float64 sum of a fixed strided sample of its (local) elements, on
-    the device. The sample positions depend only on the shape, so ranks holding identical
-    replicas get bit-identical sums; any element that differs changes the sum."""
+    """Per parameter, a float64 weighted sum of a fixed strided sample of its (local) elements,
+    on the device. The sample positions and the weights depend only on the sample's length, so
+    ranks holding identical replicas get bit-identical sums, and any element that differs
+    changes it. Weighted, not a plain sum: some updates keep a plain sum fixed (the gradient
+    of a softmax cross-entropy sums to 0 over the classes, so the output layer's weights and
+    bias keep their sum however far two unsynchronized replicas drift)."""
     sums = []
     for p in params:
         d = local(p).detach()
@@ -130,8 +133,23 @@ def fingerprints(params: Sequence[torch.Tensor]) -> torch.Tensor:
         if view is None:  # not dense in memory: a strided slice of a flat copy
             flat = d.reshape(-1)
             view = flat[:: max(1, math.ceil(flat.numel() / FINGERPRINT_SAMPLE))]
-        sums.append(view.sum(dtype=torch.float64))
+        sums.append(torch.dot(view.to(torch.float64), _weights(view.numel(), view.device)))
     return torch.stack([s.to(sums[0].device) for s in sums])
+
+
+_WEIGHTS: dict[tuple[int, torch.device], torch.Tensor] = {}
+
+
+def _weights(n: int, device: torch.device) -> torch.Tensor:
+    """``n`` fixed pseudo-random weights in [1, 2), the same on every rank (a seeded CPU
+    generator), made once per length and device."""
+    key = (n, device)
+    cached = _WEIGHTS.get(key)
+    if cached is None:
+        generator = torch.Generator().manual_seed(n)
+        cached = _WEIGHTS[key] = (1 + torch.rand(n, generator=generator,
+                                                 dtype=torch.float64)).to(device)
+    return cached
 
 
 def _wrapped(module: nn.Module) -> nn.Module | None:
