@@ -32,8 +32,8 @@ from ..core.scenarios import Scenario
 from ..core.run_view import RunView
 from ..core import advice
 from ..core.advice import Fix
-from ._common import (always_zero, forward_position, is_bias_before_batchnorm, layer_ref,
-                      param_series)
+from ._common import (ParamSeries, always_zero, forward_position, is_bias_before_batchnorm,
+                      layer_ref, param_series)
 
 KIND = "no_gradient"
 PRIORITY = 10
@@ -70,12 +70,21 @@ def detect(run: RunView) -> list[Finding]:
         reason = "its output is never used by the rest of the model, so it does not reach the loss"
     else:
         reason = "it is not connected to the loss (unused, detached, or computed outside autograd)"
+    trained = _trained_instead(run, missing)
+    if trained:
+        others = f" and {len(trained) - 1} more" if len(trained) > 1 else ""
+        reason = (f"the optimizer holds it but the loss never reaches it"
+                  f"{' (it never ran in training)' if _never_ran(run, missing) else ''}, "
+                  f"while {trained[0].name}{others}, which get gradients, are in no optimizer: "
+                  f"the optimizer was built from the wrong model's parameters")
     summary = f"{what} never receives a gradient in {len(first.steps)} recorded steps: {reason}"
     ref = layer_ref(run, first.entity)
     fixes = [Fix(advice.USE_OUTPUT, {"layer": ref}), Fix(advice.FIND_DETACH),
              Fix(advice.FREEZE_EXPLICITLY, {"layer": ref})]
     if cut:
         fixes = fixes[1:]  # the output is used: what cuts it off is the fix
+    if trained:
+        fixes = [Fix(advice.OPTIMIZE_ALL, {"layer": layer_ref(run, trained[0].entity)})]
     stopped = _ddp_stopped(run)
     if stopped or any(p.entity.get("placement") == "replicate" for p in missing):
         fixes.insert(0, Fix(advice.DDP_UNUSED, {"stopped": bool(stopped)}))
@@ -86,6 +95,9 @@ def detect(run: RunView) -> list[Finding]:
         "output_without_grad": cut,
         "optimized": bool(first.entity.get("optimized")),
     }
+    if trained:  # the root cause is the optimizer's: not_optimized says which it lacks
+        evidence.update(never_ran=_never_ran(run, missing), caused_by="not_optimized",
+                        trained_instead=[p.name for p in trained])
     if stopped:
         evidence["stopped_the_job"] = stopped
         summary += "; DDP stopped the job on it"
@@ -96,6 +108,33 @@ def detect(run: RunView) -> list[Finding]:
     severity = Severity.WARNING
     return [Finding(KIND, severity, [p.name for p in missing], int(first.steps[0]), summary,
                     evidence, advice=fixes), *_zero_alone(run)]
+
+
+def _trained_instead(run: RunView, missing: list[ParamSeries]) -> list[ParamSeries]:
+    """Parameters that got gradients but are in no optimizer, where the optimizer was made
+    from other parameters (empty otherwise): every parameter without a gradient is an
+    optimized one, and either none of the optimized ones ever got a gradient, or they belong
+    to models that never ran in training (no output of theirs at any recorded step, while
+    other layers' were recorded)."""
+    series = param_series(run)
+    if not all(p.entity.get("optimized") for p in missing):
+        return []
+    trained = [p for p in series if not p.entity.get("optimized")
+               and p.has_grad.any() and np.nan_to_num(p.grad, nan=0.0).any()]
+    if not trained:
+        return []
+    without = {p.name for p in missing}
+    if all(p.name in without for p in series if p.entity.get("optimized")):
+        return trained
+    return trained if _never_ran(run, missing) else []
+
+
+def _never_ran(run: RunView, params: list[ParamSeries]) -> bool:
+    """The models these parameters belong to produced no recorded output, while others did."""
+    ran = set(run.metric("module", metrics.ACT_MEAN))
+    owners = {p.entity.get("module") or "" for p in params}
+    return bool(ran) and all(o and not any(r == o or r.startswith(o + ".") for r in ran)
+                             for o in owners)
 
 
 def _zero_alone(run: RunView) -> list[Finding]:
