@@ -188,7 +188,9 @@ GENERIC: dict[str, Callable[[Mapping[str, Any]], Phrase]] = {
     CHECK_OUTPUT_LAYER: lambda a: Phrase(
         "check that the output layer fits the loss: as many output units as classes; a "
         "softmax over one unit is always 1 (one unit wants a sigmoid and binary "
-        "cross-entropy); no softmax/log-softmax before a loss that applies it again; outputs "
+        "cross-entropy); no softmax/log-softmax before a loss that applies it again, and no "
+        "ReLU on the scores it takes (a class clamped to 0 for every input gets no gradient "
+        "again); outputs "
         "and targets of the same shape (a (N, 1) output against (N,) targets broadcasts to "
         "every pair)"),
     SATURATION_NORM: lambda a: Phrase("add normalization before the activation to keep "

@@ -115,6 +115,9 @@ LOSS_ROLE = "loss"
 # An event, once per layer: a layer with trainable weights whose output, in a training forward
 # pass, did not require grad (it ran under no_grad, or on detached weights and inputs).
 EVENT_OUTPUT_WITHOUT_GRAD = "output_without_grad"
+# A ReLU-family activation applied to what the training loss takes (the class scores): its units
+# are the model's outputs, and any one dead for every input is a class never predicted.
+EVENT_ACTIVATION_AT_LOSS = "activation_at_loss"
 CRITERION_LOSS = "criterion_loss"  # the loss function's mean value over the window
 REFERENCE_LOSS = "reference_loss"  # the best constant prediction's loss, all targets so far
 CRITERION_STEPS = "criterion_steps"  # optimizer steps the window covers

@@ -19,6 +19,10 @@ neither is a module whose outputs went NaN/Inf (NaN is never positive, but it is
 that is ``nonfinite``'s finding). Only the steps before the run broke (its first non-finite
 loss or weight) are judged: TensorFlow's ReLU turns a NaN input into 0, so after NaN weights a
 layer's outputs are zeros that say nothing about its units.
+
+A ReLU whose output the training loss takes (``metrics.EVENT_ACTIVATION_AT_LOSS``: a ReLU on
+the class scores) is the output layer's: its units are not redundant, each dead one is a class
+the model can never predict, so one unit dead to the end is a finding there.
 """
 
 from __future__ import annotations
@@ -30,7 +34,8 @@ from ..core.scenarios import Scenario
 from ..core.run_view import Entity, RunView, Series
 from ..core import advice
 from ..core.advice import Fix
-from ..core.metrics import DEAD_CONFIRMATIONS, DEAD_SUSPECT, DEAD_WINDOW, RELU_FAMILY
+from ..core.metrics import (DEAD_CONFIRMATIONS, DEAD_SUSPECT, DEAD_WINDOW,
+                            EVENT_ACTIVATION_AT_LOSS, RELU_FAMILY)
 from ._common import MIN_STEPS, first_nonfinite_step, fmt, layer_ref
 
 KIND = "dead_units"
@@ -53,6 +58,7 @@ def detect(run: RunView) -> list[Finding]:
     windows = _before(run.metric("module", "dead_frac_window"), broken)
     per_step = _before(run.metric("module", "dead_frac"), broken)
     nonfinite = run.metric("module", "act_nonfinite")
+    at_loss = {e["name"] for e in run.events(EVENT_ACTIVATION_AT_LOSS)}
     flagged = []
     for module in run.entities("module"):
         if module.get("activation") not in FAMILIES:
@@ -60,7 +66,9 @@ def detect(run: RunView) -> list[Finding]:
         broken = nonfinite.get(module.name)
         if broken is not None and len(broken) and np.nanmax(broken.values, initial=0.0) > 0:
             continue
-        judged = _judge(windows.get(module.name), per_step.get(module.name))
+        units = _units(run, module) if module.name in at_loss else None
+        warn = min(WARN_FRACTION, (1 - 1e-6) / units) if units else WARN_FRACTION
+        judged = _judge(windows.get(module.name), per_step.get(module.name), warn)
         if judged is not None:
             flagged.append((module, *judged))
     if not flagged:
@@ -92,6 +100,12 @@ def detect(run: RunView) -> list[Finding]:
         "error_fraction": ERROR_FRACTION,
         "loss_fell_factor": fell,
     }
+    fixes = _fixes(run, module)
+    if module.name in at_loss:
+        summary += ("; the loss takes this ReLU's output, so each dead unit is an output (a "
+                    "class) the model can never predict")
+        evidence["feeds_the_loss"] = True
+        fixes.insert(0, Fix(advice.CHECK_OUTPUT_LAYER, {"loss": None}))
     if severity == Severity.WARNING and fell is not None and fell >= LEARNED_FACTOR:
         severity = Severity.INFO
         summary += f"; the loss still fell {fmt(fell)}x, so the remaining units carried it"
@@ -103,7 +117,7 @@ def detect(run: RunView) -> list[Finding]:
             min(s for _, _, s, _ in flagged),
             summary,
             evidence,
-            advice=_fixes(run, module),
+            advice=fixes,
         )
     ]
 
@@ -127,11 +141,13 @@ def _loss_fell(run: RunView) -> float | None:
     return start / end if start > 0 and end > 0 else None
 
 
-def _judge(windows: Series | None, per_step: Series | None) -> tuple[float, int, str] | None:
-    """(dead fraction, first step it held, source) when the module is dead to the end."""
+def _judge(windows: Series | None, per_step: Series | None, warn: float = WARN_FRACTION
+           ) -> tuple[float, int, str] | None:
+    """(dead fraction, first step it held, source) when at least ``warn`` of the module's
+    units are dead to the end."""
     if windows is not None and len(windows) >= MIN_WINDOWS:
         values = windows.values
-        held = np.isfinite(values) & (values >= WARN_FRACTION)
+        held = np.isfinite(values) & (values >= warn)
         start = len(values)
         while start > 0 and held[start - 1]:
             start -= 1
@@ -145,7 +161,7 @@ def _judge(windows: Series | None, per_step: Series | None) -> tuple[float, int,
     alive = np.cumsum((1 - per_step.values)[::-1])[::-1]  # alive[i]: sum over steps i..end
     bound = 1 - alive
     span = np.arange(len(bound), 0, -1)
-    ok = np.nonzero(np.isfinite(bound) & (bound >= WARN_FRACTION) & (span >= MIN_STEPS))[0]
+    ok = np.nonzero(np.isfinite(bound) & (bound >= warn) & (span >= MIN_STEPS))[0]
     if ok.size == 0:
         return None
     first = int(ok[0])

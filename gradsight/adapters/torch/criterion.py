@@ -114,7 +114,9 @@ def _width(target: torch.Tensor) -> int:
 class CriterionTap:
     """Wraps the loss functions; holds the run's criterion, its window and its reference."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_input: Callable[[torch.Tensor, int], None] = lambda x, dim: None
+                 ) -> None:
+        self._on_input = on_input  # the training loss's input and its class axis
         self.reference: Reference | None = None
         self.key: tuple[str, int] | None = None
         self._window: torch.Tensor | None = None  # the window's sum of per-element losses
@@ -166,6 +168,7 @@ class CriterionTap:
                                        float(args.get("label_smoothing") or 0.0))
         if key != self.key or self.reference is None:
             return
+        self._on_input(source, 1)
         weight = args.get("weight")
         if classes:
             self.reference.add_classes(target, int(args.get("ignore_index", -100)),

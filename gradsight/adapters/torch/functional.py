@@ -107,6 +107,8 @@ class FunctionalActivations:
         self._nodes: dict[int, int] = {}  # id(grad_fn of a module output) -> id(module)
         self._seen: dict[int, _Seen] = {}
         self._windows = DeadWindows()
+        self.at_loss: set[int] = set()  # ids of modules whose ReLU output the loss takes
+        self._said: set[str] = set()
 
     def produced(self, key: int, output: torch.Tensor) -> None:
         """A watched module's output (its graph node is what an activation is applied to)."""
@@ -115,27 +117,63 @@ class FunctionalActivations:
 
     def consumed(self, key: int, kind: str | None, value: torch.Tensor) -> None:
         """A layer with parameters took ``value`` (not a module's output) as its input."""
-        if value.grad_fn is None or not value.is_floating_point() or value.ndim < 2:
-            return  # data, or nothing to take units from
-        found = activation_of(value.grad_fn)
+        found = self._producer_of(value)
         if found is None:
             return
-        family, activation = found
-        if id(activation) in self._nodes:
-            return  # an activation module's output (nn.ReLU, nn.Tanh): measured as such
-        node = _first_input(activation)
-        for _ in range(MAX_WALK):  # past value-moving nodes to the module output it came from
-            if node is None or id(node) in self._nodes or not _kind(node).startswith(MOVES):
-                break
-            node = _first_input(node)
-        producer = self._nodes.get(id(node)) if node is not None else None
-        if producer is None or producer == key:
+        family, producer = found
+        if producer == key:
             return
         if self.families.get(producer) != family or producer not in self.edges.get(key, set()):
             self.families[producer] = family
             self.edges.setdefault(key, set()).add(producer)
             self.changed = True
         self._measure(producer, family, value.detach(), 1 if kind in CHANNEL_FIRST else -1)
+
+    def consumed_by_loss(self, value: torch.Tensor, class_dim: int) -> None:
+        """The training loss took ``value``: an activation applied to the model's output
+        before the loss (``torch.relu(self.fc(x))`` fed to a cross-entropy) is the output
+        layer's, and a ReLU there kills outputs (classes) as it kills hidden units: a class
+        whose score is clamped to 0 for every input gets no gradient again. Features are
+        ``class_dim`` (the loss function's class axis) where the value has more than 2 dims,
+        the last one otherwise. The module is remembered as feeding the loss (``at_loss``),
+        an activation module (``nn.ReLU`` last in a ``Sequential``) too."""
+        if not self._nodes or value.grad_fn is None:
+            return  # not a detail step (no module output was seen), or data
+        found = activation_of(value.grad_fn)
+        if found is not None and id(found[1]) in self._nodes:
+            if found[0] in m.RELU_FAMILY:
+                self.at_loss.add(self._nodes[id(found[1])])
+            return  # an activation module's output: measured as such
+        found = self._producer_of(value)
+        if found is None:
+            return
+        family, producer = found
+        if family in m.RELU_FAMILY:
+            self.at_loss.add(producer)
+        if self.families.get(producer) != family:
+            self.families[producer] = family
+            self.changed = True
+        self._measure(producer, family, value.detach(), class_dim if value.ndim > 2 else -1)
+
+    def _producer_of(self, value: torch.Tensor) -> tuple[str, int] | None:
+        """(family, id of the module whose output the functional activation behind ``value``
+        was applied to); None where there is none, or where it is an activation module's own
+        output (measured as such)."""
+        if value.grad_fn is None or not value.is_floating_point() or value.ndim < 2:
+            return None  # data, or nothing to take units from
+        found = activation_of(value.grad_fn)
+        if found is None:
+            return None
+        family, activation = found
+        if id(activation) in self._nodes:
+            return None  # an activation module's output (nn.ReLU, nn.Tanh): measured as such
+        node = _first_input(activation)
+        for _ in range(MAX_WALK):  # past value-moving nodes to the module output it came from
+            if node is None or id(node) in self._nodes or not _kind(node).startswith(MOVES):
+                break
+            node = _first_input(node)
+        producer = self._nodes.get(id(node)) if node is not None else None
+        return None if producer is None else (family, producer)
 
     def _measure(self, producer: int, family: str, x: torch.Tensor, feature_dim: int) -> None:
         acc = self._seen.setdefault(producer, _Seen(family))
@@ -156,6 +194,11 @@ class FunctionalActivations:
     def ship(self, step: int, names: dict[int, str], recorder: Recorder) -> None:
         """The step's rows, under the producers' names (after their own output rows, so a
         saturation measured here is the one kept for the step)."""
+        for key in self.at_loss:
+            name = names.get(key)
+            if name is not None and name not in self._said:
+                self._said.add(name)
+                recorder.event(step, m.EVENT_ACTIVATION_AT_LOSS, name, {})
         for key, acc in self._seen.items():
             name = names.get(key)
             if name is None:

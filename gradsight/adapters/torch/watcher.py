@@ -99,7 +99,7 @@ class TorchWatcher:
         self._forward_handle: Any = None
         self._patches = Patches()
         self._scaler = ScalerTap()
-        self._criterion = CriterionTap()
+        self._criterion = CriterionTap(self._functional.consumed_by_loss)
         self._game = GameTap()
         self._compiled = False  # the script uses torch.compile: no forward hooks from then on
         self._active = False
