@@ -137,6 +137,14 @@ EXCLUDED: dict[str, str] = {
                                       "off: a strategy setting (find unused parameters), code",
     "torch_yangkky_mnist_ddp_spawn": "an mp.spawn job: fix's trials run one process",
     "torch_llama_scratch_softmax_ce": "a softmax before cross_entropy: code",
+    "torch_dist_tuto_type_check": "a gradient average that never runs, in a multi-process "
+                                  "job: code (fix's trials run one process)",
+    "torch_lightning_hello_world_relu_logits": "a ReLU on the class scores: the architecture "
+                                               "(lr /10 and /100 still kill 4-5 classes)",
+    "torch_introdgm_ddgm_list_of_nets": "networks in a plain list, never given to the "
+                                        "optimizer: code (nn.ModuleList)",
+    "torch_l1_broadcast_deep_relu": "a (N, 1) output against (N,) targets broadcasts: code",
+    "torch_ztm_optimizer_wrong_model": "the optimizer built from another model: code",
     "torch_lstm_softmax_implicit_dim": "softmax over the wrong axis: code",
     "torch_one_unit_log_softmax_bce": "log_softmax over one unit: code",
     "torch_sotte_backward_loss": "backward(loss) scales every gradient by the loss: code (a "
