@@ -41,6 +41,8 @@ from ._common import MIN_STEPS, first_nonfinite_step, fmt, layer_ref
 KIND = "dead_units"
 PRIORITY = 35
 EXPLAINED_BY = ("poor_initialization",)
+# a loss that jumped up first: one huge update pushes pre-activations below 0 for every input
+EXPLAINED_IF_EARLIER = ("loss_diverging",)
 
 WARN_FRACTION = DEAD_SUSPECT  # half the layer never fires: its width is wasted; it spreads
 ERROR_FRACTION = 0.95  # essentially the whole layer is zero for every input: it passes nothing
@@ -132,12 +134,15 @@ def _before(series: dict[str, Series], step: int | None) -> dict[str, Series]:
 
 def _loss_fell(run: RunView) -> float | None:
     """Median loss of the run's first tenth over its last tenth (None: too short or not
-    positive)."""
+    positive); from the first loss where that is lower: a loss that jumped up in its first
+    steps (RMSprop at lr 1: 2.3, then 1e5) and came part of the way back fell from 2.3, not
+    from the jump."""
     values = run.loss.values[np.isfinite(run.loss.values)]
     if values.size < 20:
         return None
     n = max(values.size // 10, 1)
-    start, end = float(np.median(values[:n])), float(np.median(values[-n:]))
+    start = min(float(np.median(values[:n])), float(values[0]))
+    end = float(np.median(values[-n:]))
     return start / end if start > 0 and end > 0 else None
 
 

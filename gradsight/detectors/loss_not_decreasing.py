@@ -141,6 +141,12 @@ def ends_below_reference(run: RunView) -> bool:
     return 0.0 <= float(levels[-1]) < LEARNED_FRACTION * reference
 
 
+def reference_loss(run: RunView) -> float | None:
+    """The best constant prediction's loss for the run's loss function, where measured."""
+    measured = _criterion(run)
+    return None if measured is None else measured[3]
+
+
 def _against_reference(run: RunView) -> list[Finding] | None:
     """The judgement against the best constant prediction's loss; None: no reference known
     (the plateau rule judges)."""
