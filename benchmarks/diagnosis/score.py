@@ -42,6 +42,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -86,6 +87,11 @@ def run_case(path: Path, workdir: Path, python: str = sys.executable,
     out = Path(workdir) / path.stem
     js = Path(workdir) / f"{path.stem}.json"
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONHASHSEED="0")
+    # a --keep folder used before holds this case's last run: gone first, so that a run that
+    # fails (``gradsight run`` refuses a run folder that exists) can never be judged on the
+    # findings an older version of gradsight left there
+    js.unlink(missing_ok=True)
+    shutil.rmtree(out, ignore_errors=True)
     t0 = time.perf_counter()
     try:
         proc = subprocess.run(
