@@ -96,21 +96,28 @@ def sample(variable: Any, indices: np.ndarray, k: int = m.UPDATE_SAMPLE) -> tf.T
 
 
 def activation_row(output: Any, family: str | None) -> tuple[list[Any], Any]:
-    """A layer output's ``metrics.ACT_METRICS`` (float64 ops), and for the ReLU family the
-    per-unit "fired for some input" op (units on the last axis: channels-last)."""
+    """A layer output's ``metrics.ACT_METRICS`` (float64 values), and for the ReLU family the
+    per-unit "fired for some input" op (units on the last axis: channels-last).
+
+    Mean and std come from sums in the output's own float32 (a float64 copy of every
+    activation doubles what the step reads), redone in float64 in one ``tf.cond`` where
+    float32 could be inexact: a non-finite value, a sum of squares outside float32's safe
+    range, or a variance that cancels (``_CANCELLATION``). Fractions are exact counts."""
     d = tf.stop_gradient(output)
-    x = tf.reshape(tf.cast(d, F64), [-1])
+    x = tf.reshape(d, [-1])
     n = tf.cast(tf.maximum(tf.size(x), 1), F64)
-    total = tf.reduce_sum(x)
-    mean = total / n
-    std = tf.sqrt(tf.maximum(tf.reduce_sum(x * x) / n - mean * mean, 0.0))
-    zero = tf.reduce_sum(tf.cast(tf.equal(x, 0.0), F64)) / n
+    if x.dtype == tf.float32:
+        mean, std, total = _moments32(x, n)
+    else:
+        mean, std, total = _moments64(x, n)
+    zero = (tf.cast(tf.size(x), F64) - tf.cast(tf.math.count_nonzero(x), F64)) / n
     nonfinite = tf.cast(tf.logical_not(tf.math.is_finite(total)), F64)
     level = m.SATURATION_LEVEL
     if family == "tanh":
-        saturated = tf.reduce_sum(tf.cast(tf.abs(x) > level, F64)) / n
+        saturated = tf.cast(tf.math.count_nonzero(tf.abs(x) > level), F64) / n
     elif family == "sigmoid":
-        saturated = tf.reduce_sum(tf.cast(tf.logical_or(x < 1 - level, x > level), F64)) / n
+        saturated = tf.cast(tf.math.count_nonzero(
+            tf.logical_or(x < 1 - level, x > level)), F64) / n
     else:
         saturated = tf.constant(0.0, F64)
     units = None
@@ -118,6 +125,33 @@ def activation_row(output: Any, family: str | None) -> tuple[list[Any], Any]:
         axes = list(range(d.shape.rank - 1))
         units = tf.reduce_any(d > 0, axis=axes) if axes else d > 0
     return [mean, std, zero, nonfinite, saturated], units
+
+
+# Where the variance is below this fraction of the mean square, E[x^2] - mean^2 cancels: float32
+# sums would leave the variance with an error above ~1e-4 of itself, so float64 takes over.
+_CANCELLATION = 1e-2
+
+
+def _moments64(x: tf.Tensor, n: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """(mean, std, sum) in float64 arithmetic, the std about the mean (two passes: no
+    cancellation however far the mean is from 0)."""
+    x64 = tf.cast(x, F64)
+    total = tf.reduce_sum(x64)
+    mean = total / n
+    return mean, tf.sqrt(tf.reduce_sum(tf.square(x64 - mean)) / n), total
+
+
+def _moments32(x: tf.Tensor, n: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """(mean, std, sum) from float32 sums, or ``_moments64`` where those could be inexact."""
+    total32 = tf.reduce_sum(x)
+    square32 = tf.reduce_sum(tf.square(x))
+    mean = tf.cast(total32, F64) / n
+    square = tf.cast(square32, F64) / n
+    variance = square - mean * mean
+    risky = tf.logical_not(tf.math.is_finite(total32) & (square32 > _SAFE[0]) &
+                           (square32 < _SAFE[1]) & (variance >= _CANCELLATION * square))
+    return tf.cond(risky, lambda: _moments64(x, n),
+                   lambda: (mean, tf.sqrt(tf.maximum(variance, 0.0)), tf.cast(total32, F64)))
 
 
 def histograms(tensors: Sequence[Any]) -> tf.Tensor:
