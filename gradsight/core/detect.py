@@ -18,7 +18,7 @@ from types import ModuleType
 from typing import Any, Callable, Mapping, Protocol
 
 from .advice import phrase
-from .finding import Finding, Severity
+from .finding import NEEDS_CAUSE, Finding, Severity
 from .run_view import RunView
 
 
@@ -78,6 +78,8 @@ def diagnose(run: RunView, infos: list[DetectorInfo] | None = None) -> list[Find
     api = api_of(run)
     found = [(info, _worded(f, api)) for info, f in found]
     linked = [(info, _link_cause(info, f, found, run)) for info, f in found]
+    linked = [(info, f) for info, f in linked
+              if not f.evidence.get(NEEDS_CAUSE) or "caused_by" in f.evidence]
     linked.sort(
         key=lambda pair: (
             pair[1].severity == Severity.INFO,

@@ -13,6 +13,10 @@ from typing import Any, Iterable, Mapping
 from .advice import Fix
 
 FINDINGS_SCHEMA = "gradsight.findings/1"
+# Evidence key of a finding that stands only with a cause: the diagnosis keeps it where another
+# finding explains it (``caused_by``) and drops it otherwise (a short run's flat loss: slow to
+# start, or unable to learn, which only a cause such as vanishing gradients tells apart).
+NEEDS_CAUSE = "needs_cause"
 
 
 class Severity(str, Enum):

@@ -14,7 +14,9 @@ below ``LEARNED_FRACTION`` of it learned something from the inputs (no finding, 
 the run or flat its curve); one that never did learned nothing, whatever its trajectory
 (shuffled or misaligned labels, a one-unit softmax, a model that predicts the prior). That is
 said after ``MIN_REFERENCE_STEPS`` steps, or earlier for a flat loss stuck ``FAR_ABOVE`` the
-reference (below that, a short run may simply not have started learning yet), and only for a
+reference (below that, a short run may simply not have started learning yet) or where another
+finding explains why it cannot learn (``NEEDS_CAUSE``: a vanishing gradient, a dead layer; the
+diagnosis drops it without one), and only for a
 plateau: a loss level with its start, or one that came down and settled above the mark (the
 last two windows level, or the last one level step by step; a clipped sigmoid output's loss fell
 from 21.7 to 16.1 and stayed, 5x the reference). One still coming down from a large start (a bad
@@ -30,7 +32,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ..core import metrics as m
-from ..core.finding import Finding, Severity
+from ..core.finding import NEEDS_CAUSE, Finding, Severity
 from ..core.scenarios import Scenario
 from ..core.run_view import RunView
 from ..core import advice
@@ -172,9 +174,13 @@ def _against_reference(run: RunView) -> list[Finding] | None:
                high[-1] >= PLATEAU_RATIO * low[-2]) and _came_down_to(run.loss.values, end)
     if not (from_start or settled) or low[-1] > high[0] / PLATEAU_RATIO:
         return []
-    if steps < MIN_REFERENCE_STEPS and not (steps >= MIN_FLAT_STEPS and (
-            lowest >= FAR_ABOVE * reference or _identical(run.loss.values))):
-        return []  # too early to tell a slow start from a model that learns nothing
+    # Too early to tell a slow start from a model that learns nothing, unless the loss is
+    # stuck far above the reference or to the last digit, or another finding explains it (a
+    # vanishing gradient, a dead layer: NEEDS_CAUSE, kept by the diagnosis only then).
+    short = steps < MIN_REFERENCE_STEPS and not (steps >= MIN_FLAT_STEPS and (
+        lowest >= FAR_ABOVE * reference or _identical(run.loss.values)))
+    if short and steps < MIN_FLAT_STEPS:
+        return []
     what = WHAT_THE_REFERENCE_IS.get(family, "the best constant prediction gives")
     summary = (f"the loss never got below {fmt(reference)}, what {what}: the model learned "
                f"nothing from its inputs (its loss was {fmt(lowest)} at its lowest and "
@@ -190,6 +196,8 @@ def _against_reference(run: RunView) -> list[Finding] | None:
         "relative_noise_per_step": noise,
         "steps_judged": steps,
     }
+    if short:
+        evidence[NEEDS_CAUSE] = True
     fixes = [
         Fix(advice.CHECK_LABELS),
         Fix(advice.CHECK_OUTPUT_LAYER, {"loss": family}),
