@@ -15,7 +15,7 @@ LABEL = {
     "framework": "torch",
     "category": "positive",
     "architecture": "linear (nn.Linear)",
-    "fast": False,
+    "fast": True,
     "expected": [{"kind": "not_optimized", "where": [], "step_max": 0},
                  {"kind": "loss_not_decreasing", "where": []}],
     "allowed": ["no_gradient", "gradients_not_reset"],
