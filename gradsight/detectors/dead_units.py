@@ -21,8 +21,10 @@ loss or weight) are judged: TensorFlow's ReLU turns a NaN input into 0, so after
 layer's outputs are zeros that say nothing about its units.
 
 A ReLU whose output the training loss takes (``metrics.EVENT_ACTIVATION_AT_LOSS``: a ReLU on
-the class scores) is the output layer's: its units are not redundant, each dead one is a class
-the model can never predict, so one unit dead to the end is a finding there.
+the class scores, measured at the loss call) is the output layer's, judged by the same rule,
+and said to be: each dead unit there is a class the model can never predict. (One output unit
+is too few to judge on: a live class's score can be non-positive on every sampled batch of a
+window, as in the first steps of a Fashion-MNIST MLP whose classes all fire later.)
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ WINDOW = DEAD_WINDOW  # detail steps per dead_frac_window
 # tenth): the network learned despite its dead units. Healthy digits runs measure ~40-130x;
 # the dead-unit failures measured 1-12x.
 LEARNED_FACTOR = 100.0
+JUMPED = 5.0  # loss_diverging's jump: a first tenth this far above the first loss jumped up
 FAMILIES = RELU_FAMILY  # exactly-zero outputs with a zero gradient; leaky variants cannot die
 
 
@@ -68,9 +71,7 @@ def detect(run: RunView) -> list[Finding]:
         broken = nonfinite.get(module.name)
         if broken is not None and len(broken) and np.nanmax(broken.values, initial=0.0) > 0:
             continue
-        units = _units(run, module) if module.name in at_loss else None
-        warn = min(WARN_FRACTION, (1 - 1e-6) / units) if units else WARN_FRACTION
-        judged = _judge(windows.get(module.name), per_step.get(module.name), warn)
+        judged = _judge(windows.get(module.name), per_step.get(module.name))
         if judged is not None:
             flagged.append((module, *judged))
     if not flagged:
@@ -134,25 +135,26 @@ def _before(series: dict[str, Series], step: int | None) -> dict[str, Series]:
 
 def _loss_fell(run: RunView) -> float | None:
     """Median loss of the run's first tenth over its last tenth (None: too short or not
-    positive); from the first loss where that is lower: a loss that jumped up in its first
-    steps (RMSprop at lr 1: 2.3, then 1e5) and came part of the way back fell from 2.3, not
-    from the jump."""
+    positive); from the first loss where the first tenth is ``JUMPED`` times above it: a loss
+    that jumped up in its first steps (RMSprop at lr 1: 2.3, then 1e5, a first tenth at 6e3)
+    and came part of the way back fell from 2.3, not from the jump. (A warm-up bump of a few
+    steps, 2.3 to 21 and back by step 8 of 120, leaves the first tenth's median at 4.6.)"""
     values = run.loss.values[np.isfinite(run.loss.values)]
     if values.size < 20:
         return None
     n = max(values.size // 10, 1)
-    start = min(float(np.median(values[:n])), float(values[0]))
+    start = float(np.median(values[:n]))
+    if start > JUMPED * float(values[0]):  # it jumped up first: the fall is from where it began
+        start = float(values[0])
     end = float(np.median(values[-n:]))
     return start / end if start > 0 and end > 0 else None
 
 
-def _judge(windows: Series | None, per_step: Series | None, warn: float = WARN_FRACTION
-           ) -> tuple[float, int, str] | None:
-    """(dead fraction, first step it held, source) when at least ``warn`` of the module's
-    units are dead to the end."""
+def _judge(windows: Series | None, per_step: Series | None) -> tuple[float, int, str] | None:
+    """(dead fraction, first step it held, source) when the module is dead to the end."""
     if windows is not None and len(windows) >= MIN_WINDOWS:
         values = windows.values
-        held = np.isfinite(values) & (values >= warn)
+        held = np.isfinite(values) & (values >= WARN_FRACTION)
         start = len(values)
         while start > 0 and held[start - 1]:
             start -= 1
@@ -166,7 +168,7 @@ def _judge(windows: Series | None, per_step: Series | None, warn: float = WARN_F
     alive = np.cumsum((1 - per_step.values)[::-1])[::-1]  # alive[i]: sum over steps i..end
     bound = 1 - alive
     span = np.arange(len(bound), 0, -1)
-    ok = np.nonzero(np.isfinite(bound) & (bound >= warn) & (span >= MIN_STEPS))[0]
+    ok = np.nonzero(np.isfinite(bound) & (bound >= WARN_FRACTION) & (span >= MIN_STEPS))[0]
     if ok.size == 0:
         return None
     first = int(ok[0])
