@@ -24,8 +24,14 @@ pytestmark = pytest.mark.slow
 
 
 def _problems(doc: dict) -> list[tuple[str, str, list[str]]]:
+    """The root findings (warnings and errors no other finding explains)."""
     return sorted((f["kind"], f["severity"], f["where"]) for f in doc["findings"]
-                  if f["severity"] != "info")
+                  if f["severity"] != "info" and "caused_by" not in f["evidence"])
+
+
+def _symptoms(doc: dict) -> list[tuple[str, str]]:
+    return [(f["kind"], f["evidence"]["caused_by"]) for f in doc["findings"]
+            if f["severity"] != "info" and "caused_by" in f["evidence"]]
 
 
 def test_mirrored_strategy_gets_the_findings_of_one_device(tmp_path: Path) -> None:
@@ -36,6 +42,10 @@ def test_mirrored_strategy_gets_the_findings_of_one_device(tmp_path: Path) -> No
     assert mirrored["steps"] == single["steps"] == 40
     assert _problems(mirrored) == _problems(single)
     assert [kind for kind, _, _ in _problems(single)] == ["poor_initialization"]
+    # symptoms, where there are any, are the init's (one device also measures the loss against
+    # its reference, which makes the 40 steps at it one)
+    for run in (single, mirrored):
+        assert all(cause == "poor_initialization" for _, cause in _symptoms(run))
     # what is not seen under the strategy is said, never silently missing
     incomplete = [f for f in mirrored["findings"] if f["kind"] == "watch_incomplete"]
     assert incomplete and incomplete[0]["severity"] == "info"
