@@ -10,28 +10,14 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from gradsight.adapters.torch import stats  # noqa: E402
-from gradsight.core.metrics import SATURATION_LEVEL  # noqa: E402
+from tests.act_oracle import act_vector  # noqa: E402
 
 RTOL = 1e-5  # the fast path's stated error (see tests/adapters/test_torch_stats_oracle.py)
 
 
-def oracle(x: np.ndarray, family: str | None) -> np.ndarray:
-    x = x.astype(np.float64)
-    finite = np.isfinite(x).all()
-    if family == "tanh":
-        saturated = np.mean(np.abs(x) > SATURATION_LEVEL)
-    elif family == "sigmoid":
-        saturated = np.mean((x < 1 - SATURATION_LEVEL) | (x > SATURATION_LEVEL))
-    else:
-        saturated = 0.0
-    mean = np.mean(x) if finite else np.nan
-    std = np.std(x) if finite else np.nan
-    return np.array([mean, std, np.mean(x == 0), float(not finite), saturated])
-
-
 def check(x: torch.Tensor, family: str | None) -> np.ndarray:
     got = stats.activation_vector(x, family).numpy()
-    want = oracle(x.numpy(), family)
+    want = act_vector(x.numpy(), family)
     rms = float(np.sqrt(np.mean(x.numpy().astype(np.float64) ** 2)))
     if np.isfinite(want[0]):
         assert abs(got[0] - want[0]) <= RTOL * rms, (got, want)

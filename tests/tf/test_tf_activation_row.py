@@ -10,19 +10,7 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 
 from gradsight.adapters import tf_ops  # noqa: E402
-from gradsight.core.metrics import SATURATION_LEVEL  # noqa: E402
-
-
-def _oracle(x: np.ndarray, family: str | None) -> np.ndarray:
-    x = x.astype(np.float64)
-    if family == "tanh":
-        saturated = np.mean(np.abs(x) > SATURATION_LEVEL)
-    elif family == "sigmoid":
-        saturated = np.mean((x < 1 - SATURATION_LEVEL) | (x > SATURATION_LEVEL))
-    else:
-        saturated = 0.0
-    finite = bool(np.isfinite(x).all())
-    return np.array([np.mean(x), np.std(x), np.mean(x == 0), float(not finite), saturated])
+from tests.act_oracle import act_vector  # noqa: E402
 
 
 @pytest.mark.parametrize("family,values", [
@@ -37,7 +25,7 @@ def test_activation_row_matches_a_float64_oracle(family, values) -> None:
     x = tf.constant(values, tf.float32)
     row, _ = tf_ops.activation_row(x, family)
     got = np.array([float(v) for v in row])
-    want = _oracle(x.numpy(), family)
+    want = act_vector(x.numpy(), family)
     rms = float(np.sqrt(np.mean(x.numpy().astype(np.float64) ** 2)))
     assert abs(got[0] - want[0]) <= 1e-5 * rms
     np.testing.assert_allclose(got[1], want[1], rtol=1e-5)
