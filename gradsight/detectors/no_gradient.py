@@ -119,8 +119,9 @@ def _trained_instead(run: RunView, missing: list[ParamSeries]) -> list[ParamSeri
     series = param_series(run)
     if not all(p.entity.get("optimized") for p in missing):
         return []
-    trained = [p for p in series if not p.entity.get("optimized")
-               and p.has_grad.any() and np.nan_to_num(p.grad, nan=0.0).any()]
+    trained = [p for p in series if not p.entity.get("optimized")  # not_optimized's "outside"
+               and p.has_grad.any() and np.nan_to_num(p.grad, nan=0.0).any()
+               and not (np.nan_to_num(p.update, nan=0.0) > 0).any()]
     if not trained:
         return []
     without = {p.name for p in missing}
