@@ -150,6 +150,7 @@ def worker(rank: int, world: int, mode: str, out: str) -> None:
               else p.detach().tolist() for n, p in model.named_parameters()}
     with open(os.path.join(out, f"rank{rank}.json"), "w") as f:
         json.dump({"losses": losses, "params": params}, f)
+    dist.barrier()  # no rank tears its connections down while another still sends
     dist.destroy_process_group()
 
 
