@@ -103,6 +103,11 @@ REPAIRABLE: list[Case] = [
           "Adam instead of SGD at 1e-3 (the tutorial's next notebook), or a larger rate", LR_UP),
     _wild("torch_uvadlc_sigmoid_mlp", "ReLU instead of sigmoid (the course's point), or "
           "normalization / a scaled init", INIT + ("norm:",)),
+    _wild("torch_rslim_linreg_lr001_diverges",
+          "a smaller learning rate (the issue's answer) or standardized inputs",
+          LR_DOWN + ("norm:",)),
+    _wild("torch_morvan_save_reload_lr05", "the tutorial's smaller learning rate (0.5 -> 0.2)",
+          LR_DOWN),
     Case("seed_000_001_identity_depth3", EXAMPLES / "seed_000_001_identity.py", ("3",),
          person="Glorot/He init instead of N(0, 1e-3)", accept=INIT),
     Case("seed_003_deep_stack", EXAMPLES / "seed_003_deep_stack.py",
@@ -145,6 +150,10 @@ EXCLUDED: dict[str, str] = {
                                         "optimizer: code (nn.ModuleList)",
     "torch_l1_broadcast_deep_relu": "a (N, 1) output against (N,) targets broadcasts: code",
     "torch_ztm_optimizer_wrong_model": "the optimizer built from another model: code",
+    "torch_forum148155_broadcast_mse": "a (N, 1) output against (N,) targets broadcasts: code",
+    "torch_lightning_manual_opt_backward_ddp": "loss.backward() instead of Lightning's "
+                                               "manual_backward under DDP: code (fix's trials "
+                                               "run one process)",
     "torch_lstm_softmax_implicit_dim": "softmax over the wrong axis: code",
     "torch_one_unit_log_softmax_bce": "log_softmax over one unit: code",
     "torch_sotte_backward_loss": "backward(loss) scales every gradient by the loss: code (a "

@@ -70,11 +70,12 @@ def detect(run: RunView) -> list[Finding]:
         reason = "its output is never used by the rest of the model, so it does not reach the loss"
     else:
         reason = "it is not connected to the loss (unused, detached, or computed outside autograd)"
-    trained = _trained_instead(run, missing)
+    never_ran = _never_ran(run, missing)
+    trained = _trained_instead(run, missing, never_ran)
     if trained:
         others = f" and {len(trained) - 1} more" if len(trained) > 1 else ""
         reason = (f"the optimizer holds it but the loss never reaches it"
-                  f"{' (it never ran in training)' if _never_ran(run, missing) else ''}, "
+                  f"{' (it never ran in training)' if never_ran else ''}, "
                   f"while {trained[0].name}{others}, which get gradients, are in no optimizer: "
                   f"the optimizer was built from the wrong model's parameters")
     summary = f"{what} never receives a gradient in {len(first.steps)} recorded steps: {reason}"
@@ -96,7 +97,7 @@ def detect(run: RunView) -> list[Finding]:
         "optimized": bool(first.entity.get("optimized")),
     }
     if trained:  # the root cause is the optimizer's: not_optimized says which it lacks
-        evidence.update(never_ran=_never_ran(run, missing), caused_by="not_optimized",
+        evidence.update(never_ran=never_ran, caused_by="not_optimized",
                         trained_instead=[p.name for p in trained])
     if stopped:
         evidence["stopped_the_job"] = stopped
@@ -110,12 +111,13 @@ def detect(run: RunView) -> list[Finding]:
                     evidence, advice=fixes), *_zero_alone(run)]
 
 
-def _trained_instead(run: RunView, missing: list[ParamSeries]) -> list[ParamSeries]:
+def _trained_instead(run: RunView, missing: list[ParamSeries], never_ran: bool
+                     ) -> list[ParamSeries]:
     """Parameters that got gradients but are in no optimizer, where the optimizer was made
     from other parameters (empty otherwise): every parameter without a gradient is an
     optimized one, and either none of the optimized ones ever got a gradient, or they belong
-    to models that never ran in training (no output of theirs at any recorded step, while
-    other layers' were recorded)."""
+    to models that never ran in training (``never_ran``: no output of theirs at any recorded
+    step, while other layers' were recorded)."""
     series = param_series(run)
     if not all(p.entity.get("optimized") for p in missing):
         return []
@@ -127,7 +129,7 @@ def _trained_instead(run: RunView, missing: list[ParamSeries]) -> list[ParamSeri
     without = {p.name for p in missing}
     if all(p.name in without for p in series if p.entity.get("optimized")):
         return trained
-    return trained if _never_ran(run, missing) else []
+    return trained if never_ran else []
 
 
 def _never_ran(run: RunView, params: list[ParamSeries]) -> bool:

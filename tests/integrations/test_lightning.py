@@ -85,6 +85,42 @@ def test_zero_code_run_names_the_lightning_module_once(tmp_path: Path) -> None:
         ("no_gradient", ["head.weight", "head.bias"])], broken.stdout
 
 
+@pytest.mark.slow
+def test_zero_code_manual_optimization_names_the_lightning_module(tmp_path: Path) -> None:
+    """Manual optimization: ``training_step`` calls ``self.net`` and steps an optimizer of
+    ``self.net.parameters()`` itself, so the LightningModule is never called and its layer's
+    call has returned when the step begins; the names are still the LightningModule's."""
+    script = _script(tmp_path, (
+        "class Manual(Net):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.automatic_optimization = False\n"
+        "    def training_step(self, batch, i):\n"
+        "        opt = self.optimizers()\n"
+        "        x, y = batch\n"
+        "        loss = nn.functional.mse_loss(self.net(x), y)\n"
+        "        opt.zero_grad()\n"
+        "        self.manual_backward(loss)\n"
+        "        opt.step()\n"
+        "    def configure_optimizers(self):\n"
+        "        return torch.optim.SGD(self.net.parameters(), lr=0.05)\n"
+        "torch.manual_seed(0)\nmodel = Manual()\n"
+        "print('NAMES', [n for n, _ in model.named_parameters()])\n"
+        "trainer(logger=False).fit(model, loader())\n"))
+    done = run_gradsight("run", "--out", str(tmp_path / "run"), "--fail-on", "warning",
+                         str(script), cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    names = eval(next(line for line in done.stdout.splitlines()
+                      if line.startswith("NAMES"))[len("NAMES "):])
+    assert names[0] == "net.0.weight"
+    view = RunView.open(tmp_path / "run")
+    try:
+        assert [e.name for e in view.entities("param")] == names
+        assert view.steps == 24
+    finally:
+        view.close()
+
+
 def _fit(tmp_path: Path, unused_head: bool, **trainer: Any) -> tuple[Any, Any, list, list]:
     sys.path.insert(0, str(tmp_path))
     (tmp_path / "litmodel.py").write_text(MODULE)

@@ -144,10 +144,12 @@ class FunctionalActivations:
             if found[0] in m.RELU_FAMILY:
                 self.at_loss.add(self._nodes[id(found[1])])
             return  # an activation module's output: measured as such
-        found = self._producer_of(value)
-        if found is None:
+        if not value.is_floating_point() or value.ndim < 2:
             return
-        family, producer = found
+        behind = self._producer_behind(found)
+        if behind is None:
+            return
+        family, producer = behind
         if family in m.RELU_FAMILY:
             self.at_loss.add(producer)
         if self.families.get(producer) != family:
@@ -161,7 +163,10 @@ class FunctionalActivations:
         output (measured as such)."""
         if value.grad_fn is None or not value.is_floating_point() or value.ndim < 2:
             return None  # data, or nothing to take units from
-        found = activation_of(value.grad_fn)
+        return self._producer_behind(activation_of(value.grad_fn))
+
+    def _producer_behind(self, found: tuple[str, Any] | None) -> tuple[str, int] | None:
+        """``_producer_of`` from the activation node ``activation_of`` found (or None)."""
         if found is None:
             return None
         family, activation = found

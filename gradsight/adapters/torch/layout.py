@@ -13,6 +13,7 @@ through (``unwrap``).
 from __future__ import annotations
 
 import gc
+import sys
 import weakref
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
@@ -149,6 +150,35 @@ def live_owners(wanted: set[int]) -> list[nn.Module]:
         return []
     return [m for m in roots_among(modules)
             if any(id(p) in wanted for p in m.parameters())]
+
+
+# Frames of a module call in progress: torch's call of any module, a ``forward``, and Lightning's
+# ``training_step`` (what its trainer runs in place of the LightningModule's forward).
+RUNNING_FRAMES = ("_call_impl", "forward", "training_step")
+MAX_FRAMES = 512
+
+
+def running_modules() -> list[nn.Module]:
+    """Modules whose call is in progress on this thread's stack, outermost first.
+
+    A forward hook sees a module only when its call returns, so an optimizer stepped inside a
+    call (a DDP wrapper whose forward runs a whole training step: Lightning's manual
+    optimization, whose ``training_step`` calls ``self.layer(x)``, ``backward`` and
+    ``opt.step()``) would otherwise be named after the layer it called, not after the model
+    that holds it. Read only when the layout is resolved, never per step."""
+    found: list[nn.Module] = []
+    frame = sys._getframe(1)
+    for _ in range(MAX_FRAMES):
+        if frame is None:
+            break
+        code = frame.f_code  # a method's first argument; f_locals only then (it builds a dict)
+        if code.co_name in RUNNING_FRAMES and code.co_argcount and \
+                code.co_varnames[0] == "self":
+            candidate = frame.f_locals.get("self")
+            if issubclass(type(candidate), nn.Module) and all(candidate is not m for m in found):
+                found.append(candidate)
+        frame = frame.f_back
+    return found[::-1]
 
 
 def unwrap(model: nn.Module) -> nn.Module:

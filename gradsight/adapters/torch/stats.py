@@ -82,9 +82,10 @@ def _dense_norms(tensors: list[torch.Tensor]) -> torch.Tensor:
     range are redone in float64."""
     if tensors[0].device.type != "cpu":
         return torch.stack(torch._foreach_norm(tensors, 2, dtype=F64))
-    large = [i for i, t in enumerate(tensors) if _chunkable(t)]
+    chunkable = [_chunkable(t) for t in tensors]
+    large = [i for i, c in enumerate(chunkable) if c]
     if large:
-        rest = [i for i, t in enumerate(tensors) if not _chunkable(t)]
+        rest = [i for i, c in enumerate(chunkable) if not c]
         out = torch.empty(len(tensors), dtype=F64)
         out[torch.tensor(large)] = torch.stack([_square_sum(tensors[i]) for i in large]).sqrt()
         if rest:

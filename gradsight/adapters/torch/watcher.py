@@ -38,7 +38,7 @@ from .clock import RunClock
 from .functional import FunctionalActivations
 from .game import GameTap, reached_parameters
 from .layout import Layout, activation_kind, is_watched_module, live_owners, \
-    module_kind, optimizer_params, resolve_layout, roots_among
+    module_kind, optimizer_params, resolve_layout, roots_among, running_modules
 from .namer import WatcherNames
 from .stability import StabilityTaps
 from .step_meter import StepMeter
@@ -350,7 +350,7 @@ class TorchWatcher:
         if self._model is not None:
             return [self._model]
         alive = [r() for r in [*self._owners, *self._seen.values()]]
-        candidates = roots_among(mod for mod in alive if mod is not None)
+        candidates = roots_among([*running_modules(), *(m for m in alive if m is not None)])
         held = {id(p) for mod in candidates for p in mod.parameters()}
         loose = {id(p) for o in optimizers for p in optimizer_params(o)} - held
         if loose:
