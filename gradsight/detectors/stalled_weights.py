@@ -39,6 +39,7 @@ from ._common import (
     always_zero,
     converged_step,
     first_fall,
+    first_nonfinite_step,
     fmt,
     forward_position,
     is_bias_before_batchnorm,
@@ -123,6 +124,9 @@ def detect(run: RunView) -> list[Finding]:
     if stationary is not None:
         converged = stationary if converged is None else min(converged, stationary)
     capped = _capped_norms(series)
+    # once the loss or a weight is NaN/Inf, what an update reads says nothing of the rate
+    # (nonfinite's finding): only the steps before the run broke are judged
+    broke = first_nonfinite_step(run)
     for p in series:
         if (not p.entity.get("optimized") or is_bias_before_batchnorm(run, p.entity)
                 or always_zero(p)):  # no gradient at all: no_gradient's finding
@@ -138,6 +142,8 @@ def detect(run: RunView) -> list[Finding]:
         until = min((s for s in (converged, own) if s is not None), default=None)
         if until is not None:
             active &= p.steps < until
+        if broke is not None:
+            active &= p.steps < broke
         if active.sum() < MIN_STEPS:
             continue
         weight = capped.get(p.name, p.weight)[active]
@@ -356,6 +362,11 @@ SCENARIOS = {
         lambda run: run.mlp([4, 16, 16, 1]).steps(
             range(100), grad_norm=2e-3, update_to_weight=when(lambda s: s >= 40, 1e-8, 1e-3)),
         Severity.WARNING),
+    "boundary_still_after_the_run_broke": Scenario(
+        lambda run: run.mlp([4, 16, 16, 1]).steps(
+            range(100), update_to_weight=when(lambda s: s >= 6, 0.0, 1e-3),
+            loss=None).loss(range(100), when(lambda s: s >= 6, float("nan"), 1.0)),
+        why="weights that read as still after the loss went NaN broke; they did not stall"),
     "healthy_huge_constants_moving": Scenario(lambda run: run.mlp([4, 16, 16, 1]).steps(
         STEPS, weight_norm={"2.weight": 1e4}, update_to_weight={"2.weight": 1e-6})),
     "positive_huge_constants_stalled": Scenario(lambda run: run.mlp([4, 16, 16, 1]).steps(
