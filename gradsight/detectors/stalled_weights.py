@@ -8,7 +8,11 @@ steps after the loss reached its floor (``converged_step``: 100x below its start
 that stops moving once there is nothing left to learn is done, not stalled (a full-batch Adam
 run whose loss goes 1.1 -> 6e-6 moves its output bias ~1e-2 of its size per step until then,
 and ~1e-6 after, where Adam's steps follow gradients that fell under its epsilon); and the steps
-after the whole gradient, or the parameter's own, fell 10x below its start (``_stationary``). A
+after the whole gradient, or the parameter's own, fell 10x below its start (``_stationary``); so
+are the steps at which the weight stands ``INFLATED`` times above its first recorded norm, and
+every step after the run went NaN/Inf: an explosion that blew a weight up 100x leaves updates that
+are tiny against it (float32 rounds them away entirely past ~1e7x), which is the explosion's
+finding, not a rate too small (a tanh RNN whose weights grew 1e10x then "moved" 0 a step). A
 matrix far larger than its network's typical weight (constants held in it) is judged against 10x
 the typical size at its shape (``_scale``), not its own norm.
 
@@ -110,6 +114,7 @@ LR_ACTIVE_FRACTION = 0.1
 # at 2e-5: 0.14-0.27 of it for all 40 parameters). A parameter whose step per element is within
 # this factor of the network's typical one moves as fast as its learning rate allows.
 RATE_SPREAD = 10.0
+INFLATED = 100.0  # a weight this many times its first norm was blown up: not judged there
 
 
 def detect(run: RunView) -> list[Finding]:
@@ -144,6 +149,10 @@ def detect(run: RunView) -> list[Finding]:
             active &= p.steps < until
         if broke is not None:
             active &= p.steps < broke
+        start = p.weight[np.isfinite(p.weight)][:1]
+        if start.size and start[0] > 0:
+            with np.errstate(invalid="ignore"):
+                active &= ~(p.weight > INFLATED * start[0])
         if active.sum() < MIN_STEPS:
             continue
         weight = capped.get(p.name, p.weight)[active]
@@ -367,6 +376,16 @@ SCENARIOS = {
             range(100), update_to_weight=when(lambda s: s >= 6, 0.0, 1e-3),
             loss=None).loss(range(100), when(lambda s: s >= 6, float("nan"), 1.0)),
         why="weights that read as still after the loss went NaN broke; they did not stall"),
+    "boundary_updates_lost_on_weights_an_explosion_inflated": Scenario(
+        lambda run: run.mlp([4, 16, 16, 1]).steps(
+            range(100), weight_norm=when(lambda s: s >= 5, 1e12, 1.0),
+            update_to_weight=when(lambda s: s >= 5, 0.0, 1e-3)),
+        why="weights blown up 1e12x: float32 rounds their updates away; the explosion's doing"),
+    "positive_stalled_without_growing": Scenario(
+        lambda run: run.mlp([4, 16, 16, 1]).steps(
+            range(100), weight_norm=when(lambda s: s >= 5, 50.0, 1.0),
+            update_to_weight=when(lambda s: s >= 5, 0.0, 1e-3)),
+        Severity.WARNING, why="50x its first norm is under INFLATED: still judged, stalled"),
     "healthy_huge_constants_moving": Scenario(lambda run: run.mlp([4, 16, 16, 1]).steps(
         STEPS, weight_norm={"2.weight": 1e4}, update_to_weight={"2.weight": 1e-6})),
     "positive_huge_constants_stalled": Scenario(lambda run: run.mlp([4, 16, 16, 1]).steps(
