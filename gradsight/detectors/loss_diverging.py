@@ -29,7 +29,7 @@ from ..core.scenarios import Scenario
 from ..core.run_view import RunView
 from ..core import advice
 from ..core.advice import Fix
-from ._common import adversarial, fmt, lower_lr_fix, owner_of, uses_clipping
+from ._common import adversarial, fmt, lower_lr_fix, owner_of, param_series, uses_clipping
 from .loss_not_decreasing import reference_loss
 
 KIND = "loss_diverging"
@@ -53,6 +53,8 @@ MIN_OSCILLATION_STEPS = 30  # fewer losses: too short to tell a run's state from
 def detect(run: RunView) -> list[Finding]:
     if adversarial(run):  # a GAN's losses are a game's, not minimized
         return []
+    if _nothing_moved(run):  # the model never changed: the batches, not training, moved it
+        return []
     steps, values = run.loss.steps, run.loss.values
     bad = ~np.isfinite(values)
     nonfinite_step = int(steps[np.argmax(bad)]) if bad.any() else None
@@ -70,12 +72,7 @@ def detect(run: RunView) -> list[Finding]:
     # smooth loss one value is a level; on a noisy one (a single-sample regression swings
     # tenfold from step to step) it is luck. A level is taken from the first `head` losses, as
     # many as make its median known to within ~half a nat (its error ~ noise / sqrt(head)).
-    # The noise estimate is robust, so it misses a rare outlier, and the first batch can be one
-    # (five rows of one class whose clipped probability is right: 1e-7 among losses of ~10 that
-    # never change): a first loss off the line its next two draw is no level alone.
-    noise = _log_noise(values)
-    fewest = MIN_WINDOW if _first_off_trend(values, noise) else 1
-    head = min(max(int(np.ceil((noise / LEVEL_PRECISION) ** 2)), fewest), window)
+    head = int(np.clip(np.ceil((_log_noise(values) / LEVEL_PRECISION) ** 2), 1, window))
     low = head - 1 + int(np.argmin(smooth[head - 1:]))
     minimum = float(smooth[low])
     start = float(smooth[head - 1])
@@ -222,15 +219,14 @@ def _log_noise(values: np.ndarray) -> float:
     return float(np.median(np.abs(second)) * 1.4826 / np.sqrt(6)) if second.size else 0.0
 
 
-def _first_off_trend(values: np.ndarray, noise: float) -> bool:
-    """Whether the first loss lies off the straight line (in log) through the next two by more
-    than the step-to-step noise explains (3 deviations of a second difference) and than the
-    level's precision: a geometric rise or fall is on its line, a lucky first batch is not."""
-    if len(values) < 3 or not (values[:3] > 0).all():
-        return False
-    logs = np.log(values[:3])
-    off = abs(logs[0] - (2 * logs[1] - logs[2]))
-    return bool(off > max(LEVEL_PRECISION, 3 * noise * np.sqrt(6)))
+def _nothing_moved(run: RunView) -> bool:
+    """Every optimized parameter's update was exactly 0 at every recorded step: training
+    changed nothing, so however the loss moved, its batches moved it (a loss whose gradients
+    are all 0, a clipped probability, had two batches of 1e-7 among its first three and ~6-10
+    after: no divergence). A run with no update recorded is not known to be still."""
+    updates = [p.update[np.isfinite(p.update)] for p in param_series(run)
+               if p.entity.get("optimized")]
+    return bool(updates) and all(u.size and not u.any() for u in updates)
 
 
 def _one_optimizer(run: RunView) -> bool:
@@ -278,10 +274,11 @@ SCENARIOS = {
     "boundary_just_under_a_third": _swinging(38),  # 38 of 120 steps
     "boundary_just_over_a_third": Scenario(_swinging(42).build, Severity.WARNING),
     "healthy": Scenario(lambda run: run.mlp([4, 16, 1]).steps([0, 100], loss=None).loss(LOSS_STEPS)),
-    "boundary_a_lucky_first_batch": Scenario(
-        lambda run: run.mlp([4, 16, 1]).steps([0, 100], loss=None).loss(
-            LOSS_STEPS, lambda s: 1e-7 if s == 0 else 8.0 + 4.0 * ((s * 7919) % 13) / 13),
-        why="one near-zero first loss among level ones: no start, no divergence from it"),
+    "boundary_a_still_model_on_changing_batches": Scenario(
+        lambda run: run.mlp([4, 16, 1]).steps(
+            range(200), update_to_weight=0.0, loss=None).loss(
+            LOSS_STEPS, lambda s: 1e-7 if s in (0, 2) else 6.4 if s < 100 else 9.6),
+        why="no parameter ever moved: the loss's rise is its batches'"),
     "boundary_below_the_limit": _regrowing(8.0),  # smoothed: ~6x above its smoothed minimum
     "boundary_above_the_limit": Scenario(_regrowing(20.0).build, Severity.WARNING),  # ~12x
     # the median rises past JUMP_LIMIT, the mean does not: the spread changed shape, not level
