@@ -59,24 +59,32 @@ def _script(tmp_path: Path, body: str) -> Path:
     return path
 
 
-@pytest.mark.slow
-def test_zero_code_run_names_the_lightning_module_once(tmp_path: Path) -> None:
-    script = _script(tmp_path, (
-        "torch.manual_seed(0)\nmodel = Net(unused_head=len(sys.argv) > 1)\n"
-        "print('NAMES', [n for n, _ in model.named_parameters()])\n"
-        "trainer(logger=False).fit(model, loader())\n"))
-    healthy = run_gradsight("run", "--out", str(tmp_path / "ok"), "--fail-on", "warning",
-                            str(script), cwd=tmp_path)
-    assert healthy.returncode == 0, healthy.stdout + healthy.stderr
-    names = eval(next(line for line in healthy.stdout.splitlines()
+def _named_as_printed(tmp_path: Path, body: str, out: str) -> list[str]:
+    """Run ``body`` (which prints ``NAMES`` and the model's ``named_parameters()``) under
+    ``gradsight run --fail-on warning``; assert it passed and the run's entities carry exactly
+    those names, one each, over 24 steps (3 epochs x 8 batches). Returns the names."""
+    done = run_gradsight("run", "--out", str(tmp_path / out), "--fail-on", "warning",
+                         str(_script(tmp_path, body)), cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    names = eval(next(line for line in done.stdout.splitlines()
                       if line.startswith("NAMES"))[len("NAMES "):])
-    assert read_json(tmp_path / "ok" / "findings.json")["findings"] == []
-    view = RunView.open(tmp_path / "ok")
+    assert read_json(tmp_path / out / "findings.json")["findings"] == []
+    view = RunView.open(tmp_path / out)
     try:
         assert [e.name for e in view.entities("param")] == names  # one entity each, by name
-        assert view.steps == 24  # 3 epochs x 8 batches
+        assert view.steps == 24
     finally:
         view.close()
+    return names
+
+
+@pytest.mark.slow
+def test_zero_code_run_names_the_lightning_module_once(tmp_path: Path) -> None:
+    body = ("torch.manual_seed(0)\nmodel = Net(unused_head=len(sys.argv) > 1)\n"
+            "print('NAMES', [n for n, _ in model.named_parameters()])\n"
+            "trainer(logger=False).fit(model, loader())\n")
+    _named_as_printed(tmp_path, body, "ok")
+    script = _script(tmp_path, body)
 
     broken = run_gradsight("run", "--out", str(tmp_path / "bad"), str(script), "unused",
                            cwd=tmp_path)
@@ -90,7 +98,7 @@ def test_zero_code_manual_optimization_names_the_lightning_module(tmp_path: Path
     """Manual optimization: ``training_step`` calls ``self.net`` and steps an optimizer of
     ``self.net.parameters()`` itself, so the LightningModule is never called and its layer's
     call has returned when the step begins; the names are still the LightningModule's."""
-    script = _script(tmp_path, (
+    body = (
         "class Manual(Net):\n"
         "    def __init__(self):\n"
         "        super().__init__()\n"
@@ -106,19 +114,9 @@ def test_zero_code_manual_optimization_names_the_lightning_module(tmp_path: Path
         "        return torch.optim.SGD(self.net.parameters(), lr=0.05)\n"
         "torch.manual_seed(0)\nmodel = Manual()\n"
         "print('NAMES', [n for n, _ in model.named_parameters()])\n"
-        "trainer(logger=False).fit(model, loader())\n"))
-    done = run_gradsight("run", "--out", str(tmp_path / "run"), "--fail-on", "warning",
-                         str(script), cwd=tmp_path)
-    assert done.returncode == 0, done.stdout + done.stderr
-    names = eval(next(line for line in done.stdout.splitlines()
-                      if line.startswith("NAMES"))[len("NAMES "):])
+        "trainer(logger=False).fit(model, loader())\n")
+    names = _named_as_printed(tmp_path, body, "run")
     assert names[0] == "net.0.weight"
-    view = RunView.open(tmp_path / "run")
-    try:
-        assert [e.name for e in view.entities("param")] == names
-        assert view.steps == 24
-    finally:
-        view.close()
 
 
 def _fit(tmp_path: Path, unused_head: bool, **trainer: Any) -> tuple[Any, Any, list, list]:
