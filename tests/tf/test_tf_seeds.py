@@ -42,12 +42,13 @@ def test_tf1_two_layer_seed_as_posted_has_no_warning(tmp_path: Path) -> None:
     assert doc["framework"] == "tensorflow" and doc["steps"] == 10_000
     # The script seeds nothing. In about one run in three, half of the first layer's 16 ReLUs
     # die during the plateau (no input of the last ~3,000 steps makes them fire); the loss
-    # still falls ~400x, so dead_units says so as info, never as a warning.
-    assert problems(doc) == []
+    # usually still falls ~400x, so dead_units says so as info. A run whose loss fell less
+    # (seen once in CI) gets the warning the rule gives it: judged on the run's own fate.
+    assert [f for f in problems(doc) if f["kind"] != "dead_units"] == []
     for finding in doc["findings"]:
         if finding["kind"] == "dead_units":
-            assert finding["severity"] == "info"
-            assert finding["evidence"]["loss_fell_factor"] >= 100
+            fell = finding["evidence"]["loss_fell_factor"]
+            assert (finding["severity"] == "info") == (fell is not None and fell >= 100)
 
 
 def test_keras_seed_002_dangling_batchnorm_gets_no_gradient(tmp_path: Path) -> None:
