@@ -37,6 +37,10 @@ from ..core.run_view import RunView
 from ..core import advice
 from ..core.advice import Fix
 from ._common import adversarial, fmt, owner_of
+from ._loss_reference import (  # noqa: F401  (re-exported: other detectors, tests)
+    CONVERGED_LEVEL, LEARNED_FRACTION, MIN_WINDOW, NOISE_SIGMAS, criterion_levels,
+    ends_below_reference, probability_inputs, reference_loss, relative_noise, still_falling,
+)
 
 KIND = "loss_not_decreasing"
 PRIORITY = 50
@@ -48,7 +52,6 @@ EXPLAINED_BY = (
 # Fewer loss values than this and a flat loss is just a short run (the first few hundred steps
 # of many healthy runs look flat under noise).
 MIN_LOSS_STEPS = 200
-MIN_WINDOW = 10  # loss values in the smallest window a median is taken over
 HEAD_FRACTION = 0.01
 START_FRACTION = 0.1
 END_FRACTION = 0.1
@@ -56,13 +59,6 @@ END_FRACTION = 0.1
 PLATEAU_RATIO = 0.9
 # A window median anywhere below half the start: the loss did come down at some point.
 DIP_RATIO = 0.5
-# A start level this small is already converged; there is nothing left to decrease.
-CONVERGED_LEVEL = 1e-6
-# Against the reference: a loss 10% below the best constant prediction's has explained a tenth
-# of what there is to explain (10 balanced classes: 2.07 against 2.30 nats, above chance); one
-# that never got there learned nothing usable. A knowing-nothing model sits at or just above
-# the reference (the prior is hard to hit), above 0.9 of it; healthy runs go far below.
-LEARNED_FRACTION = 0.9
 # Steps after which a loss still at the reference is a finding: half of MIN_LOSS_STEPS, since a
 # level against a reference needs no trend; a healthy MNIST/digits MLP is far below it by then.
 MIN_REFERENCE_STEPS = MIN_LOSS_STEPS // 2
@@ -70,10 +66,6 @@ MIN_REFERENCE_STEPS = MIN_LOSS_STEPS // 2
 # loss that cannot move): healthy short runs start near the reference, not at twice it.
 FAR_ABOVE = 2.0
 MIN_FLAT_STEPS = 2 * MIN_WINDOW
-# A window's mean carries the batches' noise: per step the loss scatters by a relative rho (a
-# batch of 32's variance +-25%), a window of W steps by rho / sqrt(W). A window is below the mark
-# only by this many standard errors: a know-nothing model's lowest noisy window is no learning.
-NOISE_SIGMAS = 3.0
 WHAT_THE_REFERENCE_IS = {
     m.FAMILY_CLASSES: "predicting the class frequencies of the labels gives",
     m.FAMILY_BINARY: "predicting each output's positive rate gives",
@@ -101,7 +93,7 @@ def _level_at_end(values: np.ndarray, count: int) -> bool:
     if half < MIN_WINDOW:
         return False
     first, second = float(np.mean(finite[:half])), float(np.mean(finite[half:]))
-    slack = NOISE_SIGMAS * _relative_noise(finite) / np.sqrt(half)
+    slack = NOISE_SIGMAS * relative_noise(finite) / np.sqrt(half)
     return second * (1 + slack) >= PLATEAU_RATIO * first * max(1 - slack, 0.0)
 
 
@@ -122,39 +114,15 @@ def _identical(values: np.ndarray) -> bool:
         bool(np.all(finite == finite[0]))
 
 
-def _probability_inputs(run: RunView, family: str) -> float | None:
-    """The median share of the loss calls whose inputs were probabilities (None: unmeasured)."""
-    series = run.metric(m.LOSS_ROLE, m.PROBABILITY_INPUTS).get(family)
-    values = series.values[np.isfinite(series.values)] if series is not None else np.zeros(0)
-    return float(np.median(values)) if values.size else None
-
-
-def ends_below_reference(run: RunView) -> bool:
-    """The loss function's last window ended below ``LEARNED_FRACTION`` of the best constant
-    prediction's loss, and not below 0 (a cross-entropy can't be: targets outside its
-    domain)."""
-    measured = _criterion(run)
-    if measured is None:
-        return False
-    _, levels, _, reference, _ = measured
-    return 0.0 <= float(levels[-1]) < LEARNED_FRACTION * reference
-
-
-def reference_loss(run: RunView) -> float | None:
-    """The best constant prediction's loss for the run's loss function, where measured."""
-    measured = _criterion(run)
-    return None if measured is None else measured[3]
-
-
 def _against_reference(run: RunView) -> list[Finding] | None:
     """The judgement against the best constant prediction's loss; None: no reference known
     (the plateau rule judges)."""
-    measured = _criterion(run)
+    measured = criterion_levels(run)
     if measured is None:
         return None
     family, levels, counts, reference, steps = measured
     lowest, start, end = float(levels.min()), float(levels[0]), float(levels[-1])
-    noise = _relative_noise(run.loss.values)
+    noise = relative_noise(run.loss.values)
     slack = NOISE_SIGMAS * noise / np.sqrt(counts)  # each window's relative standard error x 3
     high, low = levels * (1 + slack), levels * np.clip(1 - slack, 0, None)
     if high.min() < LEARNED_FRACTION * reference:
@@ -171,6 +139,8 @@ def _against_reference(run: RunView) -> list[Finding] | None:
                high[-1] >= PLATEAU_RATIO * low[-2]) and _came_down_to(run.loss.values, end)
     if not (from_start or settled) or low[-1] > high[0] / PLATEAU_RATIO:
         return []
+    if high[-1] < reference and still_falling(levels, counts, noise, reference):
+        return []  # below the reference and still coming down at a pace that matters: learning
     # Too early to tell a slow start from a model that learns nothing, unless the loss is
     # stuck far above the reference or to the last digit, or another finding explains it (a
     # vanishing gradient, a dead layer: NEEDS_CAUSE, kept by the diagnosis only then).
@@ -179,9 +149,12 @@ def _against_reference(run: RunView) -> list[Finding] | None:
     if short and steps < MIN_FLAT_STEPS:
         return []
     what = WHAT_THE_REFERENCE_IS.get(family, "the best constant prediction gives")
-    summary = (f"the loss never got below {fmt(reference)}, what {what}: the model learned "
-               f"nothing from its inputs (its loss was {fmt(lowest)} at its lowest and "
-               f"{fmt(end)} at the end of {steps} steps)")
+    mark = (f"{fmt(reference)}, what {what}" if lowest >= reference else
+            f"{fmt(LEARNED_FRACTION * reference)}, {LEARNED_FRACTION:.0%} of what {what} "
+            f"({fmt(reference)})")
+    summary = (f"the loss never got below {mark}: the model learned nothing usable from its "
+               f"inputs (its loss was {fmt(lowest)} at its lowest and {fmt(end)} at the end of "
+               f"{steps} steps)")
     evidence = {
         "loss_function": family,
         "reference_loss": reference,
@@ -202,7 +175,7 @@ def _against_reference(run: RunView) -> list[Finding] | None:
         Fix(advice.RAISE_LR, {"factor": "3-10", "why": "check the loss moves in the first "
                               "steps"}),
     ]
-    probabilities = _probability_inputs(run, family)
+    probabilities = probability_inputs(run, family)
     if probabilities is not None and probabilities >= 0.5:
         # a softmax before a loss that applies one: its gradients are squeezed through twice
         summary += ("; the loss function was given probabilities (rows in [0, 1] summing to "
@@ -212,49 +185,6 @@ def _against_reference(run: RunView) -> list[Finding] | None:
     first = int(run.loss.steps[0]) if len(run.loss.steps) else 0
     return [Finding(KIND, Severity.WARNING, _where(run), first, summary, evidence,
                     advice=fixes)]
-
-
-def _relative_noise(values: np.ndarray) -> float:
-    """The loss's step-to-step scatter relative to its level: a robust std from the median
-    absolute difference of consecutive steps (a trend barely moves it), over the median level."""
-    finite = values[np.isfinite(values)]
-    if finite.size < 3 or np.median(np.abs(finite)) <= 0:
-        return 0.0
-    spread = 1.4826 * float(np.median(np.abs(np.diff(finite)))) / np.sqrt(2)
-    return spread / float(np.median(np.abs(finite)))
-
-
-def _criterion(run: RunView) -> tuple[str, np.ndarray, np.ndarray, float, int] | None:
-    """(family, window levels of at least MIN_WINDOW steps each and their step counts, the
-    reference over all the targets, steps covered) of the loss function the adapter measured; None when there is no
-    usable reference (none measured, non-finite, or a degenerate one such as a single class)."""
-    values = run.metric(m.LOSS_ROLE, m.CRITERION_LOSS)
-    if not values:
-        return None
-    family = max(values, key=lambda k: len(values[k]))
-    loss = values[family]
-    refs = run.metric(m.LOSS_ROLE, m.REFERENCE_LOSS).get(family)
-    covered = run.metric(m.LOSS_ROLE, m.CRITERION_STEPS).get(family)
-    if refs is None or covered is None or len(covered) != len(loss):
-        return None
-    finite_refs = refs.values[np.isfinite(refs.values)]
-    if not finite_refs.size or finite_refs[-1] <= CONVERGED_LEVEL:
-        return None
-    if not np.isfinite(loss.values).all():
-        return None  # a non-finite loss is nonfinite's finding
-    windows: list[list[float]] = []  # [sum of value x steps, steps], MIN_WINDOW steps or more
-    for value, count in zip(loss.values, covered.values):
-        if windows and windows[-1][1] < MIN_WINDOW:
-            windows[-1][0] += value * count
-            windows[-1][1] += count
-        else:
-            windows.append([value * count, count])
-    if len(windows) > 1 and windows[-1][1] < MIN_WINDOW:  # a short last window joins the one before
-        last = windows.pop()
-        windows[-1] = [windows[-1][0] + last[0], windows[-1][1] + last[1]]
-    levels = np.array([total / max(count, 1) for total, count in windows])
-    counts = np.array([max(count, 1) for _, count in windows])
-    return family, levels, counts, float(finite_refs[-1]), int(covered.values.sum())
 
 
 def _where(run: RunView) -> list[str]:
@@ -336,6 +266,13 @@ def _curve(loss: Callable[[int], float], reference: float, steps: int = 300,
         range(steps), loss).criterion(detail, loss, reference))
 
 
+def _long_fall(level: float, fall: float) -> Scenario:
+    """1,800 steps of cross-entropy (reference ln 10) on the default schedule: from 1.8x the
+    reference in the first steps, then down linearly from ``level`` x it by ``fall`` x it."""
+    return _curve(lambda s: 2.3026 * (level - fall * s / 1800 + 0.8 * np.exp(-s / 20)),
+                  2.3026, 1800, [*range(10), *range(100, 1800, 100), 1799])
+
+
 def _xor_like(s: int) -> float:
     """0.47 falling to 0.265 by step 20, then level (within 1%, alternating)."""
     return max(0.265, 0.47 - 0.0103 * s) * (1 + 0.01 * (-1) ** s)
@@ -386,7 +323,17 @@ SCENARIOS = {
         why="a loss falling 4x towards the reference from a large start is learning (a bad "
             "init's story), not flat"),
     "positive_flat": Scenario(_ending_at(1.0).build, Severity.WARNING),
-    "healthy": Scenario(lambda run: run.mlp([4, 16, 1]).steps([0, 100, 200], loss=None).loss(LOSS_STEPS)),
+    "healthy": Scenario(lambda run: run.mlp([4, 16, 1]).steps([0, 100, 200], loss=None).loss(
+        LOSS_STEPS)),
     "boundary_falls_enough": _ending_at(0.8),
     "boundary_falls_too_little": Scenario(_ending_at(0.97).build, Severity.WARNING),
+    # 1,800 steps from 1.8x the reference down to 0.92x, 0.02x in its second half: still
+    # coming down (it would reach 0.9x within the run's length again), below the prior
+    "healthy_below_the_reference_and_still_falling": _long_fall(0.96, 0.04),
+    "positive_below_the_reference_creeping": Scenario(_long_fall(0.99, 0.009).build,
+                                                      Severity.WARNING),
+    "boundary_above_the_reference_and_still_falling": Scenario(
+        _long_fall(1.08, 0.04).build, Severity.WARNING,
+        why="a loss above the best constant prediction's learned nothing from its inputs, "
+            "however steadily it nears it (a broadcast MSE nearing the targets' variance)"),
 }
