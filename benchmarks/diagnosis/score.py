@@ -6,6 +6,7 @@
     python benchmarks/diagnosis/score.py --fast          # the quick subset that `make test` runs
     python benchmarks/diagnosis/score.py --no-gate       # print only; exit 0 whatever the scores
     python benchmarks/diagnosis/score.py --keep D; ... --rejudge D   # re-score kept findings
+    python benchmarks/diagnosis/score.py --keep D; ... --rediagnose D   # diagnose kept runs again
     python benchmarks/diagnosis/score.py --markdown F    # also write the tables (README) and the
                                                          # wrong cases as markdown to F
 
@@ -107,6 +108,27 @@ def run_case(path: Path, workdir: Path, python: str = sys.executable,
     return Run(doc.get("findings", []), proc.returncode, seconds)
 
 
+def rediagnose_case(folder: Path, workdir: Path, python: str = sys.executable,
+                    timeout: float = CASE_TIMEOUT) -> Run:
+    """``python -m gradsight report --json FILE folder``: a stored run diagnosed again (it also
+    rewrites the folder's report.html), its findings written to ``workdir/<case>.json``."""
+    js = Path(workdir) / f"{folder.name}.json"
+    if not folder.is_dir():
+        return Run([], -1, 0.0, f"no stored run {folder}")
+    js.unlink(missing_ok=True)
+    t0 = time.perf_counter()
+    try:
+        proc = subprocess.run([python, "-m", "gradsight", "report", "--json", str(js),
+                               str(folder)], capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return Run([], -1, time.perf_counter() - t0, f"timed out after {timeout:.0f} s")
+    if not js.exists():
+        return Run([], proc.returncode, time.perf_counter() - t0,
+                   f"no findings JSON (rc {proc.returncode}): {(proc.stderr or '')[-800:]}")
+    return Run(json.loads(js.read_text()).get("findings", []), proc.returncode,
+               time.perf_counter() - t0)
+
+
 # ----------------------------------------------------------------------------- main
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="gradsight diagnosis accuracy")
@@ -127,6 +149,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rejudge", metavar="DIR",
                     help="judge the findings JSON a --keep DIR run left (<case>.json) again, "
                          "without running gradsight (after a label changed)")
+    ap.add_argument("--rediagnose", metavar="DIR",
+                    help="diagnose the runs a --keep DIR run stored (<case>/) again with this "
+                         "gradsight, without training (after a detector changed; the adapters' "
+                         "recording is the stored one)")
     args = ap.parse_args(argv)
 
     cases_dir = args.cases.resolve()
@@ -140,6 +166,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     labels = {p: load_label(p) for p in paths}
     workdir = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="gs-bench-"))
+    if args.rejudge and args.rediagnose:
+        print("--rejudge and --rediagnose: give one", file=sys.stderr)
+        return 2
     if not args.rejudge:
         workdir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
@@ -149,6 +178,8 @@ def main(argv: list[str] | None = None) -> int:
             js = Path(args.rejudge) / f"{p.stem}.json"
             found = json.loads(js.read_text())["findings"] if js.exists() else []
             run = Run(found, 0, 0.0, None if js.exists() else f"no {js}")
+        elif args.rediagnose:
+            run = rediagnose_case(Path(args.rediagnose) / p.stem, workdir, args.python)
         else:
             run = run_case(p, workdir, args.python)
         return judge(p.stem, labels[p], run.findings, run.error), run
