@@ -50,7 +50,9 @@ CHECK_OUTPUT_LAYER = "check_output_layer"  # [loss: the loss family]: output uni
 SATURATION_NORM = "norm_before_activation"  # []: normalization before the activation
 RESET_GRADIENTS = "reset_gradients"  # [accumulation?]: zero the gradients every step
 # torch.distributed jobs
-DDP_FORWARD = "ddp_forward"  # [owner?]: every training step through the DDP wrapper
+# [owner?, manual_backward?: bool (a Lightning module optimizing by hand)]: every training step
+# through the DDP wrapper
+DDP_FORWARD = "ddp_forward"
 SAME_INIT = "same_init"  # []: replicas initialized alike on every rank
 SYNC_BUFFERS = "sync_buffers"  # [batch_norm: bool]: buffers kept alike across ranks
 ALL_REDUCE_GRADS = "all_reduce_grads"  # []: a hand-written job averages every gradient
@@ -198,7 +200,9 @@ GENERIC: dict[str, Callable[[Mapping[str, Any]], Phrase]] = {
     RESET_GRADIENTS: lambda a: Phrase("reset the gradients once per optimizer step"),
     DDP_FORWARD: lambda a: Phrase(
         "run every training step's forward and backward through the data-parallel wrapper, "
-        "not the raw model inside it: only the wrapper averages the gradients across ranks"),
+        "not the raw model inside it: only the wrapper averages the gradients across ranks"
+        + ("; a module that optimizes by hand under Lightning must call "
+           "self.manual_backward(loss), not loss.backward()" if a.get("manual_backward") else "")),
     ALL_REDUCE_GRADS: lambda a: Phrase(
         "average every parameter's gradient across ranks before each optimizer step (or let "
         "the data-parallel wrapper do it): the hand-written average leaves them unsynchronized"),

@@ -118,6 +118,9 @@ EVENT_OUTPUT_WITHOUT_GRAD = "output_without_grad"
 # A ReLU-family activation applied to what the training loss takes (the class scores): its units
 # are the model's outputs, and any one dead for every input is a class never predicted.
 EVENT_ACTIVATION_AT_LOSS = "activation_at_loss"
+# An event, once per model: a Lightning module that optimizes by hand (automatic_optimization
+# off), whose backward must go through ``self.manual_backward`` for DDP to average gradients.
+EVENT_MANUAL_OPTIMIZATION = "manual_optimization"
 CRITERION_LOSS = "criterion_loss"  # the loss function's mean value over the window
 REFERENCE_LOSS = "reference_loss"  # the best constant prediction's loss, all targets so far
 CRITERION_STEPS = "criterion_steps"  # optimizer steps the window covers

@@ -31,8 +31,8 @@ import numpy as np
 from ..core import advice
 from ..core.advice import Fix
 from ..core.finding import Finding, Severity
-from ..core.metrics import (FINGERPRINT, GRAD_NORM, HAS_GRAD, UPDATE_SAMPLE, WEIGHT_NORM,
-                            WEIGHT_NORM_INIT)
+from ..core.metrics import (EVENT_MANUAL_OPTIMIZATION, FINGERPRINT, GRAD_NORM, HAS_GRAD,
+                            UPDATE_SAMPLE, WEIGHT_NORM, WEIGHT_NORM_INIT)
 from ..core.records import BATCH_NORM
 from ..core.run_view import RunView
 from ..core.scenarios import Scenario
@@ -99,7 +99,7 @@ def detect(run: RunView) -> list[Finding]:
     if unused:
         evidence["caused_by"] = "no_gradient"
     return [Finding(KIND, severity, where, step, summary, evidence,
-                    advice=_fixes(run, bool(unsynced), bool(at_init)))]
+                    advice=_fixes(run, ranks, bool(unsynced), bool(at_init)))]
 
 
 def _started_alike(run: RunView, ranks: dict[int, RunView]) -> bool:
@@ -216,9 +216,13 @@ def _init_differs(name: str, ranks: dict[int, RunView], base: int) -> bool:
     return max(values) - min(values) > DIFFERENT * max(abs(v) for v in values)
 
 
-def _fixes(run: RunView, unsynced: bool, at_init: bool) -> list[Fix]:
-    """The classic causes, the one the numbers point at first."""
-    bypass = Fix(advice.DDP_FORWARD, {"owner": _owner(run)})
+def _fixes(run: RunView, ranks: dict[int, RunView], unsynced: bool, at_init: bool
+           ) -> list[Fix]:
+    """The classic causes, the one the numbers point at first. A model that optimizes by hand
+    (Lightning's manual optimization, told by any rank) bypasses DDP's averaging through its
+    backward call, not its forward."""
+    by_hand = any(v.events(EVENT_MANUAL_OPTIMIZATION) for v in (run, *ranks.values()))
+    bypass = Fix(advice.DDP_FORWARD, {"owner": _owner(run), "manual_backward": by_hand})
     init = Fix(advice.SAME_INIT, {})
     buffers = Fix(advice.SYNC_BUFFERS, {"batch_norm": any(
         m.get("kind") == BATCH_NORM for m in run.entities("module"))})

@@ -18,6 +18,7 @@ import pytest
 L = pytest.importorskip("lightning")
 torch = pytest.importorskip("torch")
 
+from gradsight.core.metrics import EVENT_MANUAL_OPTIMIZATION  # noqa: E402
 from gradsight.core.run_view import RunView  # noqa: E402
 from tests.conftest import read_json, run_gradsight  # noqa: E402
 
@@ -117,6 +118,11 @@ def test_zero_code_manual_optimization_names_the_lightning_module(tmp_path: Path
         "trainer(logger=False).fit(model, loader())\n")
     names = _named_as_printed(tmp_path, body, "run")
     assert names[0] == "net.0.weight"
+    view = RunView.open(tmp_path / "run")  # told, for DDP's advice: its backward is by hand
+    try:
+        assert {e["name"] for e in view.events(EVENT_MANUAL_OPTIMIZATION)} == {"model"}
+    finally:
+        view.close()
 
 
 def _fit(tmp_path: Path, unused_head: bool, **trainer: Any) -> tuple[Any, Any, list, list]:

@@ -11,6 +11,7 @@ from typing import Mapping
 
 import torch
 
+from ...core import metrics as m
 from ...core.records import ModuleInfo, ParamInfo, optimizer_kind
 from ...core.recorder import Recorder
 from .layout import Layout, activation_kind, is_transposed_linear, module_kind
@@ -49,6 +50,8 @@ def describe(
             name, forward_order.get(id(module), len(forward_order)), type(module).__name__,
             neutral[name], kinds[name] or applies.get(name), tuple(producers),
             layout.module_owner.get(name)))
+    for owner in layout.by_hand:  # told once per relayout; the detectors ask whether any was
+        recorder.event(0, m.EVENT_MANUAL_OPTIMIZATION, owner, {})
     opt_of = {
         id(p): (index, type(o).__name__)
         for o, index in optimizers.items() for group in o.param_groups for p in group["params"]

@@ -112,6 +112,7 @@ class Layout:
     optimized: set[int] = field(default_factory=set)  # id(param) of every optimized param
     owners: list[str] = field(default_factory=list)  # labels of the owning models
     module_owner: dict[str, str] = field(default_factory=dict)  # module name -> owner label
+    by_hand: list[str] = field(default_factory=list)  # owners optimizing by hand (Lightning)
     signature: tuple[int, ...] = ()
 
     def name_of(self, param: torch.Tensor) -> str | None:
@@ -201,6 +202,14 @@ def unwrap(model: nn.Module) -> nn.Module:
     return model
 
 
+def optimizes_by_hand(module: nn.Module) -> bool:
+    """A LightningModule with ``automatic_optimization`` off (told by its class's lineage, so
+    Lightning need not be imported): its training_step calls the optimizers itself, and only
+    ``self.manual_backward(loss)`` lets a DDP strategy average the gradients."""
+    lineage = {cls.__name__ for cls in type(module).__mro__}
+    return "LightningModule" in lineage and getattr(module, "automatic_optimization", True) is False
+
+
 def resolve_layout(
     optimizers: list[torch.optim.Optimizer],
     candidates: list[nn.Module],
@@ -236,6 +245,8 @@ def resolve_layout(
         if kept_params and any(id(p) in kept_params for p in model.parameters()):
             prefix = ""  # named before: a model alone until now keeps its unprefixed names
         layout.owners.append(label)
+        if optimizes_by_hand(model):
+            layout.by_hand.append(label)
         for mname, module in model.named_modules():
             # one name per module, the first given (a module two models share is one entity);
             # a new one that a kept name holds (a model wrapping the first: its head "1" beside

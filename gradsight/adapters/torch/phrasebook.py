@@ -178,7 +178,11 @@ PHRASES: dict[str, Callable[[Mapping[str, Any]], Phrase]] = {
     a.RESET_GRADIENTS: lambda args: Phrase(
         "reset the gradients once per optimizer step, before backward()",
         "optimizer.zero_grad()"),
-    a.DDP_FORWARD: _simple(
+    a.DDP_FORWARD: lambda args: Phrase(
+        "with manual optimization, call self.manual_backward(loss) in training_step, never "
+        "loss.backward(): only Lightning's backward prepares DDP to all-reduce the gradients",
+        "self.manual_backward(loss)  # not loss.backward()\nopt.step()") if args.get(
+        "manual_backward") else Phrase(
         "call the DDP-wrapped model in every training step, never model.module: a "
         "forward/backward through the raw module does not all-reduce its gradients (for "
         "gradient accumulation, skip the all-reduce of all but the last micro-batch with "
