@@ -29,6 +29,9 @@ __all__ = ["Diagnosis", "diagnose_folder", "write_findings", "stored_status", "P
            "FINDINGS_FILE", "open_view"]
 
 
+DIAGNOSIS_FAILED = "diagnosis_failed"  # in numbers and the findings JSON: why, where it failed
+
+
 @dataclass
 class Diagnosis:
     """What a run concluded: findings (root cause first) and the key numbers."""
@@ -41,10 +44,24 @@ class Diagnosis:
     numbers: dict[str, Any] = field(default_factory=dict)
     job: dict[str, Any] | None = None  # ranks, how each ended, the first that died
 
+    @classmethod
+    def failed(cls, reason: str, framework: str, steps: int, folder: Path,
+               status: str) -> "Diagnosis":
+        """No verdict: gradsight could not diagnose the run (``reason``). Reports say so, never
+        "no problem found", and ``--fail-on`` fails: a check that could not be made."""
+        return cls([], framework, steps, folder, status, {DIAGNOSIS_FAILED: reason})
+
+    @property
+    def failure(self) -> str | None:
+        """Why no diagnosis could be made, or None."""
+        return self.numbers.get(DIAGNOSIS_FAILED)
+
     def document(self) -> dict[str, Any]:
         doc = findings_document(self.findings, self.framework, self.steps)
         if self.job is not None:
             doc["job"] = self.job
+        if self.failure is not None:
+            doc[DIAGNOSIS_FAILED] = self.failure
         return doc
 
     def __repr__(self) -> str:

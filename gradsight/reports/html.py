@@ -97,6 +97,7 @@ def render_html(view: RunView, diagnosis: Diagnosis) -> str:
     return env.get_template("report.html.j2").render(
         run=data["run"],
         findings=findings,
+        failure=diagnosis.failure,
         counts=data["run"]["counts"],
         data_json=embed_json(data),
         echarts_js=script,

@@ -81,7 +81,9 @@ def diagnosis_html(diagnosis: Diagnosis, title: str = "gradsight") -> str:
     head = (f"{escape(title)} · {escape(diagnosis.framework)} · {diagnosis.steps} steps · "
             f"run {escape(diagnosis.status)} · {counts[Severity.ERROR]} error(s), "
             f"{counts[Severity.WARNING]} warning(s)")
-    if not any(f.severity != Severity.INFO for f in diagnosis.findings) and diagnosis.steps:
+    if diagnosis.failure is not None:
+        head += f" · no verdict: the diagnosis failed ({escape(diagnosis.failure)})"
+    elif not any(f.severity != Severity.INFO for f in diagnosis.findings) and diagnosis.steps:
         head += (" · ✓ no training problem found" if diagnosis.status not in (
             "crashed", "killed", "interrupted") else
             f" · no training problem found before the run {escape(diagnosis.status)}")

@@ -36,7 +36,11 @@ def render(diagnosis: Diagnosis, console: Console | None = None, *,
     if diagnosis.job and diagnosis.job.get("failed"):
         console.print(_failed(diagnosis.job))
     problems = [f for f in diagnosis.findings if f.severity != Severity.INFO]
-    if not problems and diagnosis.steps == 0:
+    if diagnosis.failure is not None:
+        console.print(Text(f"no verdict: the diagnosis failed ({inert(diagnosis.failure)}); "
+                           f"what was recorded is kept: gradsight report "
+                           f"{inert(diagnosis.folder)} diagnoses it again", style="bold red"))
+    elif not problems and diagnosis.steps == 0:
         console.print(_nothing_watched(diagnosis))
     elif not problems:
         console.print(_healthy(diagnosis))

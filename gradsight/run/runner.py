@@ -94,11 +94,13 @@ def run_script(
 
 
 def exit_status(code: int, diagnosis: Diagnosis, fail_on: Severity | None) -> int:
-    """The contract: the script's non-zero status; else 1 if ``--fail-on`` is met; else 0."""
+    """The contract: the script's non-zero status; else 1 if ``--fail-on`` is met (or the
+    diagnosis failed); else 0."""
     if code != 0:
         return code
-    if fail_on is not None and any(f.severity.at_least(fail_on) for f in diagnosis.findings):
-        return 1
+    if fail_on is not None and (diagnosis.failure is not None or any(
+            f.severity.at_least(fail_on) for f in diagnosis.findings)):
+        return 1  # a diagnosis that failed cannot pass a check
     return 0
 
 
@@ -108,8 +110,10 @@ def _finish(session: Session, status: str, code: int, detail: dict[str, Any]) ->
     try:
         return session.finish(status, reports=False, exit_code=code, **detail)
     except Exception as exc:  # noqa: BLE001 - a bug of ours must not take the script's status
-        session.problem(f"could not finish the diagnosis: {type(exc).__name__}: {exc}")
-        return Diagnosis([], session.framework, session.step, session.folder, status)
+        reason = f"{type(exc).__name__}: {exc}"
+        session.problem(f"could not finish the diagnosis: {reason}")
+        return Diagnosis.failed(reason, session.framework, session.step, session.folder,
+                                status)
 
 
 def _start_live(session: Session) -> Any:

@@ -195,7 +195,8 @@ class Session:
             diagnosis = diagnose_folder(self.folder, status, connection=self.store.snapshot())
         except (RunDataError, sqlite3.Error, OSError) as exc:
             self.problem(f"could not diagnose the run: {_reason(exc)}")
-            diagnosis = Diagnosis([], self.framework, self.step, self.folder, status)
+            diagnosis = Diagnosis.failed(_reason(exc), self.framework, self.step, self.folder,
+                                         status)
         if not self.saved:
             diagnosis.numbers["unsaved"] = True
         return inert_findings(diagnosis)

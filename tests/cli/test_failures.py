@@ -397,3 +397,43 @@ def test_plain_python_script_without_torch(tmp_path: Path) -> None:
         assert len(view.loss.steps) == 0
     finally:
         view.close()
+
+
+DIAGNOSIS_BUG_SCRIPT = """\
+import torch
+import gradsight.run.session as session
+
+
+def _a_bug_of_ours(*args, **kwargs):
+    raise RuntimeError("a bug of ours")
+
+
+session.diagnose_folder = _a_bug_of_ours  # the diagnosis fails; the training does not
+torch.manual_seed(0)
+model = torch.nn.Linear(4, 1)
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+for _ in range(5):
+    opt.zero_grad()
+    model(torch.randn(8, 4)).pow(2).mean().backward()
+    opt.step()
+"""
+
+
+def test_a_diagnosis_that_fails_is_no_verdict_and_fails_the_check(tmp_path: Path) -> None:
+    """gradsight's own failure after a good run: no "no training problem found" (a sweep once
+    printed it, with "0 parameters watched", for a run whose diagnosis raised an ImportError),
+    the findings JSON says why, ``--fail-on`` fails, and the recorded steps are kept for
+    ``gradsight report`` to diagnose again."""
+    script = write(tmp_path, "train.py", DIAGNOSIS_BUG_SCRIPT)
+    done = gradsight("run", "--fail-on", "warning", "--out", str(tmp_path / "run"), "--json",
+                     str(tmp_path / "out.json"), str(script), cwd=tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "no verdict: the diagnosis failed (RuntimeError: a bug of ours)" in " ".join(
+        done.stdout.split())
+    assert "no training problem found" not in done.stdout
+    doc = read_json(tmp_path / "out.json")
+    assert doc["findings"] == [] and doc["diagnosis_failed"] == "RuntimeError: a bug of ours"
+    again = gradsight("report", str(tmp_path / "run"))
+    assert again.returncode == 0 and "5 steps" in again.stdout
+    without_check = gradsight("run", "--out", str(tmp_path / "run2"), str(script), cwd=tmp_path)
+    assert without_check.returncode == 0  # the script's own status
