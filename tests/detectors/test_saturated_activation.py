@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from gradsight.core.finding import Severity
-from gradsight.detectors._common import MIN_STEPS
+from gradsight.detectors._common import MIN_STEPS, median_over_steps
 from gradsight.detectors.saturated_activation import (
     ERROR_FRACTION,
     KIND,
@@ -105,3 +106,35 @@ def test_relu_modules_are_not_judged(tmp_path):
 def test_nonfinite_values_are_skipped(tmp_path):
     act = {"1": {"act_saturated_frac": NAN}}
     assert detect(tanh_mlp(tmp_path).steps(STEPS, act=act).open()) == []
+
+
+# The default schedule's records of a 435-step run: steps 0-9, then one in 100, and the last.
+SCHEDULE = [*range(10), 100, 200, 300, 400, 434]
+
+
+def test_saturation_from_step_50_on_is_judged_over_the_steps_not_the_records(tmp_path):
+    """Saturated from step 50 to the end (96%), under 5% in the first ten steps: ten of the
+    fifteen records are of those first steps, a plain median over the records reads 5%."""
+    act = {"1": {"act_saturated_frac": lambda s: 0.96 if s >= 50 else 0.05}}
+    finding = only(detect(tanh_mlp(tmp_path).steps(SCHEDULE, act=act).open()))
+    assert finding.kind == KIND and finding.evidence["saturated_fraction_median"]["1"] == 0.96
+
+
+def test_saturated_only_in_the_first_steps_is_not_a_finding(tmp_path):
+    act = {"1": {"act_saturated_frac": lambda s: 0.96 if s < 10 else 0.05}}
+    assert detect(tanh_mlp(tmp_path).steps(SCHEDULE, act=act).open()) == []
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_median_over_steps_against_repeated_values(seed):
+    """Oracle: numpy's median of each record repeated once per step it stands for (until the
+    next record; the last stands for itself). The steps span an odd count, so numpy's median
+    is one of the values."""
+    rng = np.random.default_rng(seed)
+    steps = np.sort(rng.choice(1000, size=int(rng.integers(3, 40)), replace=False))
+    if (steps[-1] - steps[0]) % 2:
+        steps = steps[:-1]
+    values = rng.normal(size=steps.size)
+    repeated = np.repeat(values, np.diff(steps, append=steps[-1] + 1))
+    order = rng.permutation(steps.size)  # records in any order
+    assert median_over_steps(steps[order], values[order]) == float(np.median(repeated))
