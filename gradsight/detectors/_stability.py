@@ -47,16 +47,23 @@ def module_series(run: RunView, metric: str) -> dict[str, Series]:
     return {name: series[name] for name in sorted(series, key=lambda n: (order.get(n, 10**9), n))}
 
 
-def loss_broke(run: RunView) -> int | None:
+def loss_broke(run: RunView, since: int | None = None) -> int | None:
     """The first step at which the loss is non-finite or its trailing mean stands ``LOSS_RISE``
     times above the best trailing mean before it, or above the first loss (a loss above where
     it started is broken, also when that happened in the first steps); None if it never did
-    (or it is not positive, so no ratio means anything)."""
+    (or it is not positive, so no ratio means anything). ``since``: the first such step from
+    there on, against the best trailing mean from ``LOSS_SMOOTH`` steps before it (a break
+    after an event, whatever the loss did earlier)."""
     steps, values = run.loss.steps, run.loss.values
+    if since is not None:
+        keep = np.searchsorted(steps, since) - LOSS_SMOOTH
+        steps, values = steps[max(keep, 0):], values[max(keep, 0):]
     if not len(values):
         return None
     bad = ~np.isfinite(values)
     best = float(values[0]) if np.isfinite(values[0]) and values[0] > 0 else np.inf  # the start
+    if since is not None:
+        best = np.inf  # judged against the trailing means from here on, not one batch's loss
     for i in range(len(values)):
         if bad[i]:
             return int(steps[i])

@@ -18,7 +18,11 @@ One parameter spiking alone is ``info``. Two or more spiking within ``SPREAD`` s
 other is a coordinated jump of the model's updates: a ``warning`` at the step the second one
 spiked (a live run is warned then; nothing after it is looked at). ``where`` lists the
 parameters that spiked, the first first; the evidence says when each did, and how many steps
-before the loss broke (``_stability.loss_broke``), if it did.
+before the loss broke (``_stability.loss_broke`` from the first spike on), if it did. Once the
+run went on ``HARMLESS_AFTER`` steps past the warning without the loss breaking, the spike
+passed: ``info`` (Adam's loss spikes follow the update spike within steps, Molybog et al.; a
+small GPT's MLP updates jumped 14-28x for tens of steps at steps 767-1135 of 1,200 and the
+loss never broke).
 
 Biases are not judged: they start at 0 and stay small, so their update/|b| swings with their
 own smallness (info-level "spikes" of output biases in the story 000/001 runs).
@@ -46,6 +50,7 @@ MIN_JUMP = 10.0
 Z = 6.0
 SPREAD = 10  # steps within which spikes of several parameters are one event
 MIN_PARAMS = 2
+HARMLESS_AFTER = WINDOW  # steps past a coordinated spike without a loss break: it passed
 
 
 def detect(run: RunView) -> list[Finding]:
@@ -71,23 +76,26 @@ def detect(run: RunView) -> list[Finding]:
             break
     where = [s[2] for s in spikes]
     first, jump = spikes[0][2], spikes[0][1]
-    broke = loss_broke(run)
+    broke = loss_broke(run, since=spikes[0][0])
+    last = int(run.loss.steps[-1]) if len(run.loss.steps) else step
     summary = (f"the update/weight ratio of {first} jumped {jump:.3g}x above its running "
                f"median at step {spikes[0][0]}")
     if len(spikes) > 1:
         summary += f", first of {len(spikes)} parameters ({', '.join(where[1:3])}" + (
             ", ..." if len(spikes) > 3 else "") + ")"
-    if broke is not None and broke >= spikes[0][0]:
-        summary += f"; the loss broke {broke - spikes[0][0]} steps after the first spike"
-    elif broke is None:
+    if broke is not None:
+        summary += f"; the loss broke {max(broke - spikes[0][0], 0)} steps after the first spike"
+    elif last - step >= HARMLESS_AFTER:
+        severity = Severity.INFO  # the run went on and the loss held: the spike passed
+        summary += f"; the loss did not break in the {last - step} steps after it"
+    else:
         summary += "; the loss did not break"
     gains = norm_gains(run, "", until=None)
     evidence = {
         "spikes": {name: rounded({"step": s, "jump": j}) for s, j, name, _ in spikes[:20]},
         "first_spike_step": spikes[0][0],
         "loss_broke_at": broke,
-        "steps_before_loss": broke - spikes[0][0] if broke is not None and
-        broke >= spikes[0][0] else None,
+        "steps_before_loss": max(broke - spikes[0][0], 0) if broke is not None else None,
         "min_jump": MIN_JUMP,
     }
     return [Finding(KIND, severity, where, step, summary, evidence,
@@ -116,16 +124,18 @@ def first_spike(steps: np.ndarray, ratio: np.ndarray) -> tuple[int, float] | Non
 STEPS = range(200)
 
 
-def _spiking(jumps: dict[str, tuple[int, float]]):  # type: ignore[no-untyped-def]
-    """An MLP whose parameters' updates jump ``factor``x at ``step`` for two steps."""
+def _spiking(jumps: dict[str, tuple[int, float]], breaks: bool = True,
+             steps: range = STEPS):  # type: ignore[no-untyped-def]
+    """An MLP whose parameters' updates jump ``factor``x at ``step`` for two steps; the loss
+    jumps 4x at step 125 (``breaks``) or holds at 1."""
     def spec(step_factor: tuple[int, float]):  # type: ignore[no-untyped-def]
         at, factor = step_factor
         return lambda s: 1e-3 * (1 + 0.05 * np.sin(s)) * (factor if at <= s < at + 2 else 1.0)
 
     def build(run):  # type: ignore[no-untyped-def]
         return run.mlp([8, 16, 16, 1]).steps(
-            STEPS, update_norm={n: spec(v) for n, v in jumps.items()},
-            loss=lambda s: 1.0 + (3.0 if 125 <= s < 140 else 0.0))
+            steps, update_norm={n: spec(v) for n, v in jumps.items()},
+            loss=lambda s: 1.0 + (3.0 if breaks and 125 <= s < 140 else 0.0))
     return build
 
 
@@ -134,6 +144,14 @@ SCENARIOS = {
     "positive_coordinated": Scenario(_spiking({"2.weight": (110, 30.0), "0.weight": (114, 30.0)}),
                                      Severity.WARNING, where=("0.weight",), first="2.weight"),
     "healthy": Scenario(_spiking({})),
+    # The same spikes, the loss holding for the 86 steps after: they passed.
+    "boundary_coordinated_and_the_loss_held": Scenario(
+        _spiking({"2.weight": (110, 30.0), "0.weight": (114, 30.0)}, breaks=False),
+        Severity.INFO, first="2.weight"),
+    # ... and a run that ends 30 steps after them: too soon to tell, a live warning stands.
+    "positive_coordinated_near_the_end": Scenario(
+        _spiking({"2.weight": (110, 30.0), "0.weight": (114, 30.0)}, breaks=False,
+                 steps=range(145)), Severity.WARNING, first="2.weight"),
     # One parameter alone: info, not a warning.
     "boundary_single_parameter": Scenario(_spiking({"2.weight": (110, 30.0)}),
                                           Severity.INFO, first="2.weight"),
