@@ -108,6 +108,10 @@ REPAIRABLE: list[Case] = [
           LR_DOWN + ("norm:",)),
     _wild("torch_morvan_save_reload_lr05", "the tutorial's smaller learning rate (0.5 -> 0.2)",
           LR_DOWN),
+    _wild("torch_courseai_mlp_adam_lr01", "the notebook's smaller learning rate (0.1 -> 0.001)",
+          LR_DOWN),
+    _wild("torch_morvan_tanh_autoencoder_3d", "a smaller learning rate or normalization before "
+          "the Tanh layers", LR_DOWN + ("norm:",)),
     Case("seed_000_001_identity_depth3", EXAMPLES / "seed_000_001_identity.py", ("3",),
          person="Glorot/He init instead of N(0, 1e-3)", accept=INIT),
     Case("seed_003_deep_stack", EXAMPLES / "seed_003_deep_stack.py",
@@ -155,6 +159,10 @@ EXCLUDED: dict[str, str] = {
                                                "manual_backward under DDP: code (fix's trials "
                                                "run one process)",
     "torch_lstm_softmax_implicit_dim": "softmax over the wrong axis: code",
+    "torch_kanezaki_segmentation_conv_list": "layers in a plain list, never given to the "
+                                             "optimizer: code (nn.ModuleList)",
+    "torch_build_nanogpt_grad_sync_after_forward": "DDP's gradient-sync flag set after the "
+                                                   "forward: code (fix's trials run one process)",
     "torch_one_unit_log_softmax_bce": "log_softmax over one unit: code",
     "torch_sotte_backward_loss": "backward(loss) scales every gradient by the loss: code (a "
                                  "clip or a smaller rate only hides it)",

@@ -14,7 +14,7 @@ LABEL = {
                 "DataLoader(RandomDataset(32, 64), batch_size=2), seed_everything(0), "
                 "Trainer(max_epochs=1) with accelerator='cpu', devices=2, strategy='ddp' (gloo) "
                 "instead of GPUs; logger, checkpointing, progress bar, summary off"],
-    "pair": None,
+    "pair": "torch_lightning_manual_opt_manual_backward_ddp",
     "framework": "torch",
     "category": "positive",
     "architecture": "Linear (Lightning Trainer DDP, manual optimization, 2 ranks)",
