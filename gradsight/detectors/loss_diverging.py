@@ -15,12 +15,13 @@ loss mixes competing objectives whose rise is no failure.
 
 A cross-entropy (class or binary, where the adapter saw the loss function) is minus the log of
 the probability the model gives the data: it grows by differences, and ``ln GROWTH_LIMIT`` nats
-above its best is that probability ``GROWTH_LIMIT`` times below its best (a character RNN's
-loss from 5.0 to 10.6 nats, 2.1x, is the data 270x less likely). A loss that reaches 0 or below
-(a log-likelihood, say) has no ratio to judge and is left alone. A run whose loss turns NaN/Inf is judged on its last finite losses (their peak over the last
-``MIN_WINDOW``), since NaN ends the run's story: grown ``GROWTH_LIMIT``x above the minimum before
-it broke is a divergence, which ``nonfinite`` then reports the end of; such a run may have
-only a few finite losses (lr 1e3: 267, 146, 7e5, 3e16, NaN), which are judged unsmoothed.
+above its best is that probability ``GROWTH_LIMIT`` times below its best (a language model's
+loss from 5.0 to 8.0 nats, 1.6x, is the data 20x less likely). A loss that reaches 0 or below
+(a log-likelihood, say) has no ratio to judge and is left alone. A run whose loss turns NaN/Inf
+is judged on its last finite losses (their peak over the last ``MIN_WINDOW``), since NaN ends
+the run's story: grown ``GROWTH_LIMIT``x above the minimum before it broke is a divergence,
+which ``nonfinite`` then reports the end of; such a run may have only a few finite losses
+(lr 1e3: 267, 146, 7e5, 3e16, NaN), which are judged unsmoothed.
 """
 
 from __future__ import annotations
@@ -258,7 +259,8 @@ def _regrowing(factor: float) -> Scenario:
     """Falls from 1 to 0.1 by step 80, then grows ``factor``-fold by the end."""
     def loss(s: int) -> float:
         return 1.0 - 0.9 * s / 80 if s <= 80 else 0.1 * factor ** ((s - 80) / 119)
-    return Scenario(lambda run: run.mlp([4, 16, 1]).steps([0, 100], loss=None).loss(LOSS_STEPS, loss))
+    return Scenario(lambda run: run.mlp([4, 16, 1]).steps([0, 100], loss=None).loss(
+        LOSS_STEPS, loss))
 
 
 _DRAWS = np.random.default_rng(4).standard_normal(400)
@@ -308,7 +310,8 @@ SCENARIOS = {
     "healthy_warm_up_bump": _swinging(4),  # a few steps up, then down: no finding
     "boundary_just_under_a_third": _swinging(38),  # 38 of 120 steps
     "boundary_just_over_a_third": Scenario(_swinging(42).build, Severity.WARNING),
-    "healthy": Scenario(lambda run: run.mlp([4, 16, 1]).steps([0, 100], loss=None).loss(LOSS_STEPS)),
+    "healthy": Scenario(lambda run: run.mlp([4, 16, 1]).steps([0, 100], loss=None).loss(
+        LOSS_STEPS)),
     "boundary_a_still_model_on_changing_batches": Scenario(
         lambda run: run.mlp([4, 16, 1]).steps(
             range(200), update_to_weight=0.0, loss=None).loss(
