@@ -37,9 +37,9 @@ from ..core.run_view import RunView
 from ..core import advice
 from ..core.advice import Fix
 from ._common import adversarial, fmt, owner_of
-from ._loss_reference import (  # noqa: F401  (re-exported: other detectors, tests)
+from ._loss_reference import (
     CONVERGED_LEVEL, LEARNED_FRACTION, MIN_WINDOW, NOISE_SIGMAS, criterion_levels,
-    ends_below_reference, probability_inputs, reference_loss, relative_noise, still_falling,
+    probability_inputs, relative_noise, still_falling,
 )
 
 KIND = "loss_not_decreasing"

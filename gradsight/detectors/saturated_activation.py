@@ -38,7 +38,7 @@ from ..core.advice import Fix
 from ._common import (MIN_STEPS, converged_step, fmt, layer_ref, median_over_steps,
                       min_steps)
 from .dead_units import feeding_params
-from .loss_not_decreasing import ends_below_reference
+from ._loss_reference import ends_below_reference
 
 KIND = "saturated_activation"
 PRIORITY = 35
